@@ -1,0 +1,390 @@
+//! Every rejection becomes an AWS gateway response here, and only here: status, JSON body
+//! `{"message":"..."}`, `x-amzn-ErrorType` and `x-amzn-RequestId`, with per-type overrides.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, GatewayResponseOverride};
+
+/// AWS API Gateway's gateway response types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResponseType {
+    AccessDenied,
+    ApiConfigurationError,
+    AuthorizerConfigurationError,
+    AuthorizerFailure,
+    BadRequestParameters,
+    BadRequestBody,
+    #[serde(rename = "DEFAULT_4XX")]
+    Default4xx,
+    #[serde(rename = "DEFAULT_5XX")]
+    Default5xx,
+    ExpiredToken,
+    IntegrationFailure,
+    IntegrationTimeout,
+    InvalidApiKey,
+    InvalidSignature,
+    MissingAuthenticationToken,
+    QuotaExceeded,
+    RequestTooLarge,
+    ResourceNotFound,
+    Throttled,
+    Unauthorized,
+    UnsupportedMediaType,
+    WafFiltered,
+}
+
+impl ResponseType {
+    pub const ALL: [ResponseType; 21] = [
+        ResponseType::AccessDenied,
+        ResponseType::ApiConfigurationError,
+        ResponseType::AuthorizerConfigurationError,
+        ResponseType::AuthorizerFailure,
+        ResponseType::BadRequestParameters,
+        ResponseType::BadRequestBody,
+        ResponseType::Default4xx,
+        ResponseType::Default5xx,
+        ResponseType::ExpiredToken,
+        ResponseType::IntegrationFailure,
+        ResponseType::IntegrationTimeout,
+        ResponseType::InvalidApiKey,
+        ResponseType::InvalidSignature,
+        ResponseType::MissingAuthenticationToken,
+        ResponseType::QuotaExceeded,
+        ResponseType::RequestTooLarge,
+        ResponseType::ResourceNotFound,
+        ResponseType::Throttled,
+        ResponseType::Unauthorized,
+        ResponseType::UnsupportedMediaType,
+        ResponseType::WafFiltered,
+    ];
+
+    /// (status, default message, `x-amzn-ErrorType`) as AWS sends them.
+    const fn defaults(self) -> (u16, &'static str, &'static str) {
+        use ResponseType::*;
+        match self {
+            AccessDenied => (
+                403,
+                "User is not authorized to access this resource",
+                "AccessDeniedException",
+            ),
+            ApiConfigurationError => (500, "Internal server error", "InternalServerErrorException"),
+            AuthorizerConfigurationError => (
+                500,
+                "Internal server error",
+                "AuthorizerConfigurationException",
+            ),
+            AuthorizerFailure => (500, "Internal server error", "AuthorizerFailureException"),
+            BadRequestParameters | BadRequestBody => (400, "Bad Request", "BadRequestException"),
+            Default4xx => (400, "Bad Request", "BadRequestException"),
+            Default5xx => (500, "Internal server error", "InternalServerErrorException"),
+            ExpiredToken => (
+                403,
+                "The security token included in the request is expired",
+                "ExpiredTokenException",
+            ),
+            IntegrationFailure => (504, "Internal server error", "InternalServerErrorException"),
+            IntegrationTimeout => (
+                504,
+                "Endpoint request timed out",
+                "InternalServerErrorException",
+            ),
+            InvalidApiKey => (403, "Forbidden", "ForbiddenException"),
+            InvalidSignature => (403, "Forbidden", "InvalidSignatureException"),
+            MissingAuthenticationToken => (
+                403,
+                "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+            ),
+            QuotaExceeded => (429, "Limit Exceeded", "LimitExceededException"),
+            RequestTooLarge => (413, "Request Too Long", "RequestTooLargeException"),
+            ResourceNotFound => (404, "Not Found", "NotFoundException"),
+            Throttled => (429, "Too Many Requests", "TooManyRequestsException"),
+            Unauthorized => (401, "Unauthorized", "UnauthorizedException"),
+            UnsupportedMediaType => (
+                415,
+                "Unsupported Media Type",
+                "UnsupportedMediaTypeException",
+            ),
+            WafFiltered => (403, "Forbidden", "ForbiddenException"),
+        }
+    }
+
+    pub const fn status(self) -> u16 {
+        self.defaults().0
+    }
+
+    pub const fn default_message(self) -> &'static str {
+        self.defaults().1
+    }
+
+    pub const fn error_type(self) -> &'static str {
+        self.defaults().2
+    }
+
+    /// The config spelling (`INVALID_API_KEY`), also used in metric names.
+    pub fn name(self) -> &'static str {
+        use ResponseType::*;
+        match self {
+            AccessDenied => "ACCESS_DENIED",
+            ApiConfigurationError => "API_CONFIGURATION_ERROR",
+            AuthorizerConfigurationError => "AUTHORIZER_CONFIGURATION_ERROR",
+            AuthorizerFailure => "AUTHORIZER_FAILURE",
+            BadRequestParameters => "BAD_REQUEST_PARAMETERS",
+            BadRequestBody => "BAD_REQUEST_BODY",
+            Default4xx => "DEFAULT_4XX",
+            Default5xx => "DEFAULT_5XX",
+            ExpiredToken => "EXPIRED_TOKEN",
+            IntegrationFailure => "INTEGRATION_FAILURE",
+            IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            InvalidApiKey => "INVALID_API_KEY",
+            InvalidSignature => "INVALID_SIGNATURE",
+            MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            QuotaExceeded => "QUOTA_EXCEEDED",
+            RequestTooLarge => "REQUEST_TOO_LARGE",
+            ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Throttled => "THROTTLED",
+            Unauthorized => "UNAUTHORIZED",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            WafFiltered => "WAF_FILTERED",
+        }
+    }
+}
+
+/// Why a request is refused: the response type and the message for `{"message": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub kind: ResponseType,
+    pub message: Option<String>,
+}
+
+impl Rejection {
+    pub const fn new(kind: ResponseType) -> Self {
+        Rejection {
+            kind,
+            message: None,
+        }
+    }
+
+    pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
+        Rejection {
+            kind,
+            message: Some(message.into()),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        self.message
+            .as_deref()
+            .unwrap_or(self.kind.default_message())
+    }
+}
+
+/// A response the gateway sends itself instead of calling the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl LocalReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The gateway responses of one API, overrides compiled in.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayResponses {
+    overrides: BTreeMap<ResponseType, GatewayResponseOverride>,
+}
+
+impl GatewayResponses {
+    pub fn compile(
+        overrides: &BTreeMap<ResponseType, GatewayResponseOverride>,
+    ) -> Result<Self, ConfigError> {
+        for (kind, o) in overrides {
+            let path = format!("gateway_responses.{}", kind.name());
+            if let Some(status) = o.status {
+                if !(100..=599).contains(&status) {
+                    return Err(ConfigError::new(
+                        format!("{path}.status"),
+                        format!("{status} is not an HTTP status (100-599)"),
+                    ));
+                }
+            }
+            for name in o.headers.keys() {
+                if !is_token(name) {
+                    return Err(ConfigError::new(
+                        format!("{path}.headers"),
+                        format!("`{name}` is not a valid header name"),
+                    ));
+                }
+            }
+        }
+        Ok(GatewayResponses {
+            overrides: overrides.clone(),
+        })
+    }
+
+    /// The override that applies: the type's own, else `DEFAULT_4XX` / `DEFAULT_5XX` as on AWS.
+    fn override_for(&self, kind: ResponseType) -> Option<&GatewayResponseOverride> {
+        self.overrides.get(&kind).or_else(|| {
+            let fallback = if kind.status() >= 500 {
+                ResponseType::Default5xx
+            } else {
+                ResponseType::Default4xx
+            };
+            self.overrides.get(&fallback)
+        })
+    }
+
+    pub fn render(&self, rejection: &Rejection, request_id: &str) -> LocalReply {
+        let kind = rejection.kind;
+        let message = rejection.message();
+        let custom = self.override_for(kind);
+        let status = custom.and_then(|o| o.status).unwrap_or(kind.status());
+        let body = match custom.and_then(|o| o.body.as_deref()) {
+            Some(template) => substitute(template, kind, message, request_id),
+            None => default_body(message),
+        };
+        let mut headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "x-amzn-errortype".to_string(),
+                kind.error_type().to_string(),
+            ),
+            ("x-amzn-requestid".to_string(), request_id.to_string()),
+        ];
+        if let Some(o) = custom {
+            for (name, value) in &o.headers {
+                let lower = name.to_ascii_lowercase();
+                headers.retain(|(n, _)| *n != lower);
+                headers.push((lower, value.clone()));
+            }
+        }
+        LocalReply {
+            status,
+            headers,
+            body: body.into_bytes(),
+        }
+    }
+}
+
+fn default_body(message: &str) -> String {
+    serde_json::json!({ "message": message }).to_string()
+}
+
+fn substitute(template: &str, kind: ResponseType, message: &str, request_id: &str) -> String {
+    let quoted = serde_json::Value::from(message).to_string();
+    template
+        .replace("$context.error.messageString", &quoted)
+        .replace("$context.error.message", message)
+        .replace("$context.error.responseType", kind.name())
+        .replace("$context.requestId", request_id)
+}
+
+/// RFC 7230 token characters, the only ones allowed in a header name.
+pub(crate) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test;
+
+    fn responses(json: &str) -> GatewayResponses {
+        let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
+            serde_json::from_str(json).unwrap();
+        GatewayResponses::compile(&overrides).unwrap()
+    }
+
+    #[test]
+    fn default_forbidden_matches_aws() {
+        let reply = GatewayResponses::default()
+            .render(&Rejection::new(ResponseType::InvalidApiKey), "req-1");
+        assert_eq!(reply.status, 403);
+        assert_eq!(reply.body, br#"{"message":"Forbidden"}"#);
+        assert_eq!(reply.header("x-amzn-ErrorType"), Some("ForbiddenException"));
+        assert_eq!(reply.header("x-amzn-RequestId"), Some("req-1"));
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+    }
+
+    #[test]
+    fn every_type_has_a_json_body_and_its_status() {
+        for kind in ResponseType::ALL {
+            let reply = GatewayResponses::default().render(&Rejection::new(kind), "r");
+            let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+            assert_eq!(body["message"], kind.default_message());
+            assert_eq!(reply.status, kind.status());
+            let name: ResponseType =
+                serde_json::from_value(serde_json::Value::from(kind.name())).unwrap();
+            assert_eq!(name, kind);
+        }
+    }
+
+    #[test]
+    fn message_is_json_escaped() {
+        let r = Rejection::with_message(ResponseType::BadRequestParameters, "a \"quoted\" [x]");
+        let reply = GatewayResponses::default().render(&r, "r");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(body["message"], "a \"quoted\" [x]");
+    }
+
+    #[test]
+    fn override_changes_status_headers_and_body() {
+        let g = responses(
+            r#"{"MISSING_AUTHENTICATION_TOKEN": {"status": 404,
+                "headers": {"X-Why": "nope", "Content-Type": "text/plain"},
+                "body": "{\"error\": $context.error.messageString, \"id\": \"$context.requestId\", \"t\": \"$context.error.responseType\"}"}}"#,
+        );
+        let reply = g.render(
+            &Rejection::new(ResponseType::MissingAuthenticationToken),
+            "abc",
+        );
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.header("x-why"), Some("nope"));
+        assert_eq!(reply.header("content-type"), Some("text/plain"));
+        assert_eq!(
+            String::from_utf8(reply.body).unwrap(),
+            r#"{"error": "Missing Authentication Token", "id": "abc", "t": "MISSING_AUTHENTICATION_TOKEN"}"#
+        );
+    }
+
+    #[test]
+    fn default_4xx_applies_to_4xx_types_without_their_own_override() {
+        let g = responses(
+            r#"{"DEFAULT_4XX": {"headers": {"access-control-allow-origin": "*"}},
+                "THROTTLED": {"status": 503}}"#,
+        );
+        let forbidden = g.render(&Rejection::new(ResponseType::InvalidApiKey), "r");
+        assert_eq!(forbidden.header("access-control-allow-origin"), Some("*"));
+        let throttled = g.render(&Rejection::new(ResponseType::Throttled), "r");
+        assert_eq!(throttled.status, 503);
+        assert_eq!(throttled.header("access-control-allow-origin"), None);
+        let five = g.render(&Rejection::new(ResponseType::AuthorizerFailure), "r");
+        assert_eq!(five.header("access-control-allow-origin"), None);
+    }
+
+    #[test]
+    fn bad_overrides_are_refused_with_their_path() {
+        let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
+            serde_json::from_str(r#"{"THROTTLED": {"status": 42}}"#).unwrap();
+        let err = GatewayResponses::compile(&overrides).unwrap_err();
+        assert_eq!(err.path, "gateway_responses.THROTTLED.status");
+        let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
+            serde_json::from_str(r#"{"THROTTLED": {"headers": {"bad name": "x"}}}"#).unwrap();
+        let err = GatewayResponses::compile(&overrides).unwrap_err();
+        assert_eq!(err.path, "gateway_responses.THROTTLED.headers");
+    }
+}

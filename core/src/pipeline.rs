@@ -1,0 +1,228 @@
+//! One pass over a request's headers, in API Gateway's order: match the method, then the API key.
+//! Each step is a pure function; [`on_request_headers`] reads through the [`Host`] only what the
+//! steps need, and applies the answer, so the filter only has to translate the returned [`Flow`].
+
+use crate::apikey::{KeyEntry, KeyLookup};
+use crate::gateway_response::{Rejection, ResponseType};
+use crate::host::{Host, HostError, Outcome};
+use crate::plan::{MethodPlan, Plan};
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+/// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
+pub const API_KEY_ID_STATE: &str = "tollgate.api_key_id";
+
+/// What the proxy does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Send the request on upstream.
+    Continue,
+    /// A local reply was sent; stop here.
+    Replied,
+}
+
+/// Step 1: the configured method for this HTTP method and path, or `Missing Authentication Token`.
+pub fn match_method<'p>(
+    plan: &'p Plan,
+    method: &[u8],
+    path: &[u8],
+) -> Result<&'p MethodPlan, Rejection> {
+    plan.router
+        .find(method, path)
+        .and_then(|id| plan.method(id))
+        .ok_or(Rejection::new(ResponseType::MissingAuthenticationToken))
+}
+
+/// Step 5: the caller's API key (`None`: the request carried no `x-api-key`). Returns the key id
+/// to pass on, `None` when the method needs no key.
+pub fn check_api_key<'p>(
+    plan: &'p Plan,
+    method: &MethodPlan,
+    presented: Option<&[u8]>,
+) -> Result<Option<&'p KeyEntry>, Rejection> {
+    if !method.api_key_required {
+        return Ok(None);
+    }
+    match plan.keys.lookup(presented) {
+        KeyLookup::Valid(key) => Ok(Some(key)),
+        KeyLookup::Missing | KeyLookup::Unknown | KeyLookup::Disabled(_) => {
+            Err(Rejection::new(ResponseType::InvalidApiKey))
+        }
+    }
+}
+
+/// Runs the request-header phase against a host. Fails closed: a host error becomes a 500.
+pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H) -> Flow {
+    let rejection = match run(plan, host) {
+        Ok(Ok(())) => {
+            host.count(Outcome::Allowed);
+            return Flow::Continue;
+        }
+        Ok(Err(rejection)) => rejection,
+        Err(_) => Rejection::new(ResponseType::ApiConfigurationError),
+    };
+    reply(plan, host, &rejection);
+    Flow::Replied
+}
+
+fn run<H: Host>(plan: &Plan, host: &mut H) -> Result<Result<(), Rejection>, HostError> {
+    let verb = host.request_header(":method")?.unwrap_or_default();
+    let path = host.request_header(":path")?.unwrap_or_default();
+    let method = match match_method(plan, &verb, &path) {
+        Ok(m) => m,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let presented = if method.api_key_required {
+        host.request_header(API_KEY_HEADER)?
+    } else {
+        None
+    };
+    let key = match check_api_key(plan, method, presented.as_deref()) {
+        Ok(key) => key,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let key_id = key.map(|k| k.id.as_bytes());
+    if let Some(header) = &plan.api_key_id_header {
+        // Always overwritten, so a caller cannot claim a key id it does not hold.
+        host.set_request_header(header, key_id)?;
+    }
+    if let Some(id) = key_id {
+        host.set_filter_state(API_KEY_ID_STATE, id)?;
+    }
+    Ok(Ok(()))
+}
+
+/// Sends the gateway response for a rejection and counts it.
+pub fn reply<H: Host>(plan: &Plan, host: &mut H, rejection: &Rejection) {
+    let request_id = match host.request_header("x-request-id") {
+        Ok(Some(id)) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
+            String::from_utf8_lossy(&id).into_owned()
+        }
+        _ => format!("{:032x}", host.now_nanos()),
+    };
+    let local = plan.responses.render(rejection, &request_id);
+    host.count(Outcome::Rejected(rejection.kind));
+    // Nothing better to do if even the reply fails: the filter has stopped the request.
+    let _ = host.send_reply(&local);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apikey::hash_key_hex;
+    use crate::host::memory::MemoryHost;
+    use crate::test_support::test;
+
+    fn plan() -> Plan {
+        let config = serde_json::json!({
+            "api": {"id": "petstore", "account_id": "123456789012"},
+            "methods": [
+                {"resource": "/pets", "http_method": "GET", "api_key_required": true},
+                {"resource": "/health", "http_method": "GET"},
+            ],
+            "api_keys": [
+                {"id": "k-demo", "value_sha256": hash_key_hex(b"demo-key")},
+                {"id": "k-off", "value_sha256": hash_key_hex(b"off-key"), "enabled": false},
+            ],
+        });
+        Plan::from_json(config.to_string().as_bytes()).unwrap()
+    }
+
+    fn run(host: &mut MemoryHost) -> Flow {
+        on_request_headers(&plan(), host)
+    }
+
+    fn assert_rejected(host: &MemoryHost, status: u16, message: &str, error_type: &str) {
+        let reply = host.reply.as_ref().expect("a local reply");
+        assert_eq!(reply.status, status);
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(body, serde_json::json!({ "message": message }));
+        assert_eq!(reply.header("x-amzn-errortype"), Some(error_type));
+    }
+
+    #[test]
+    fn valid_key_continues_with_key_id_upstream_and_in_filter_state() {
+        let mut host = MemoryHost::request("GET", "/pets?x=1")
+            .with_header("x-api-key", "demo-key")
+            .with_header(DEFAULT_ID_HEADER, "forged");
+        assert_eq!(run(&mut host), Flow::Continue);
+        assert_eq!(host.header(DEFAULT_ID_HEADER), Some(&b"k-demo"[..]));
+        assert_eq!(
+            host.filter_state.get(API_KEY_ID_STATE).map(Vec::as_slice),
+            Some(&b"k-demo"[..])
+        );
+        assert_eq!(host.counts.get(&Outcome::Allowed), Some(&1));
+        assert!(host.reply.is_none());
+    }
+
+    const DEFAULT_ID_HEADER: &str = crate::config::DEFAULT_API_KEY_ID_HEADER;
+
+    #[test]
+    fn missing_wrong_disabled_and_non_utf8_keys_are_forbidden() {
+        let keys: [Option<&[u8]>; 5] = [
+            None,
+            Some(b"nope"),
+            Some(b"off-key"),
+            Some(b"\xff\xfe"),
+            Some(b""),
+        ];
+        for key in keys {
+            let mut host = MemoryHost::request("GET", "/pets").with_header("x-request-id", "rid-7");
+            if let Some(k) = key {
+                host = host.with_header("x-api-key", k);
+            }
+            assert_eq!(run(&mut host), Flow::Replied, "{key:?}");
+            assert_rejected(&host, 403, "Forbidden", "ForbiddenException");
+            assert_eq!(
+                host.reply.as_ref().unwrap().header("x-amzn-requestid"),
+                Some("rid-7")
+            );
+            assert_eq!(
+                host.counts
+                    .get(&Outcome::Rejected(ResponseType::InvalidApiKey)),
+                Some(&1)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_route_or_verb_is_missing_authentication_token() {
+        for (verb, path) in [
+            ("GET", "/nope"),
+            ("DELETE", "/pets"),
+            ("GET", "/pets/1"),
+            ("", ""),
+        ] {
+            let mut host = MemoryHost::request(verb, path).with_header("x-api-key", "demo-key");
+            assert_eq!(run(&mut host), Flow::Replied);
+            assert_rejected(
+                &host,
+                403,
+                "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+            );
+        }
+    }
+
+    #[test]
+    fn open_method_needs_no_key_and_strips_a_forged_key_id() {
+        let mut host =
+            MemoryHost::request("GET", "/health").with_header(DEFAULT_ID_HEADER, "forged");
+        assert_eq!(run(&mut host), Flow::Continue);
+        assert_eq!(host.header(DEFAULT_ID_HEADER), None);
+        assert!(host.filter_state.is_empty());
+    }
+
+    #[test]
+    fn request_id_falls_back_when_envoy_sent_none_or_garbage() {
+        let mut host = MemoryHost::request("GET", "/nope").with_header("x-request-id", "a\nb");
+        host.now_nanos = 255;
+        run(&mut host);
+        let id = host
+            .reply
+            .unwrap()
+            .header("x-amzn-requestid")
+            .unwrap()
+            .to_string();
+        assert_eq!(id, format!("{:032x}", 255));
+    }
+}

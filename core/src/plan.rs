@@ -1,0 +1,241 @@
+//! The compiled, immutable form of a [`Config`]: built once when the filter is configured, shared
+//! by every request, never re-parsed.
+
+use crate::apikey::KeyIndex;
+use crate::config::{Config, ConfigError};
+use crate::gateway_response::{is_token, GatewayResponses};
+use crate::routes::{MethodId, Router};
+
+const MAX_STAGE_VARIABLES: usize = 100;
+const MAX_STAGE_VARIABLE_NAME: usize = 64;
+const MAX_STAGE_VARIABLE_VALUE: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodPlan {
+    pub resource: String,
+    pub http_method: String,
+    pub api_key_required: bool,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub api_id: String,
+    pub region: String,
+    pub account_id: String,
+    pub stage: String,
+    pub router: Router,
+    pub methods: Vec<MethodPlan>,
+    pub keys: KeyIndex,
+    pub responses: GatewayResponses,
+    /// Lowercase header name for the key id sent upstream, if any.
+    pub api_key_id_header: Option<String>,
+}
+
+impl Plan {
+    /// Parses, validates and compiles a config document.
+    pub fn from_json(bytes: &[u8]) -> Result<Plan, ConfigError> {
+        Plan::compile(&Config::from_json(bytes)?)
+    }
+
+    pub fn compile(config: &Config) -> Result<Plan, ConfigError> {
+        check_api(config)?;
+        check_stage(config)?;
+        let mut router = Router::default();
+        let mut methods = Vec::with_capacity(config.methods.len());
+        for (id, m) in config.methods.iter().enumerate() {
+            router.insert(&m.resource, &m.http_method, id, &format!("methods[{id}]"))?;
+            methods.push(MethodPlan {
+                resource: m.resource.clone(),
+                http_method: m.http_method.clone(),
+                api_key_required: m.api_key_required,
+            });
+        }
+        let header = config.api_key_id_header.to_ascii_lowercase();
+        if !header.is_empty() && !is_token(&header) {
+            return Err(ConfigError::new(
+                "api_key_id_header",
+                format!("`{header}` is not a valid header name"),
+            ));
+        }
+        Ok(Plan {
+            api_id: config.api.id.clone(),
+            region: config.api.region.clone(),
+            account_id: config.api.account_id.clone(),
+            stage: config.stage.name.clone(),
+            router,
+            methods,
+            keys: KeyIndex::compile(&config.api_keys)?,
+            responses: GatewayResponses::compile(&config.gateway_responses)?,
+            api_key_id_header: (!header.is_empty()).then_some(header),
+        })
+    }
+
+    pub fn method(&self, id: MethodId) -> Option<&MethodPlan> {
+        self.methods.get(id)
+    }
+}
+
+fn check_api(config: &Config) -> Result<(), ConfigError> {
+    let api = &config.api;
+    if api.id.is_empty()
+        || !api
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ConfigError::new(
+            "api.id",
+            "must be non-empty letters, digits, `-` or `_`",
+        ));
+    }
+    if api.account_id.len() != 12 || !api.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::new("api.account_id", "must be 12 digits"));
+    }
+    if api.region.is_empty()
+        || !api
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(ConfigError::new("api.region", "must look like `us-east-1`"));
+    }
+    Ok(())
+}
+
+fn check_stage(config: &Config) -> Result<(), ConfigError> {
+    let stage = &config.stage;
+    let name_ok = !stage.name.is_empty()
+        && stage.name.len() <= 128
+        && stage
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err(ConfigError::new(
+            "stage.name",
+            "must be 1-128 letters, digits, `-` or `_`",
+        ));
+    }
+    if stage.variables.len() > MAX_STAGE_VARIABLES {
+        return Err(ConfigError::new(
+            "stage.variables",
+            format!(
+                "{} variables; a stage has at most {MAX_STAGE_VARIABLES}",
+                stage.variables.len()
+            ),
+        ));
+    }
+    for (name, value) in &stage.variables {
+        let path = format!("stage.variables.{name}");
+        let name_ok = !name.is_empty()
+            && name.len() <= MAX_STAGE_VARIABLE_NAME
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !name_ok {
+            return Err(ConfigError::new(
+                path,
+                format!("a name is 1-{MAX_STAGE_VARIABLE_NAME} characters of [A-Za-z0-9_]"),
+            ));
+        }
+        if value.len() > MAX_STAGE_VARIABLE_VALUE {
+            return Err(ConfigError::new(
+                path,
+                format!(
+                    "value is {} characters; at most {MAX_STAGE_VARIABLE_VALUE}",
+                    value.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test;
+
+    const MINIMAL: &str = r#"{"api": {"id": "petstore"}}"#;
+
+    fn err(json: &str) -> ConfigError {
+        Plan::from_json(json.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn minimal_config_has_aws_like_defaults() {
+        let plan = Plan::from_json(MINIMAL.as_bytes()).unwrap();
+        assert_eq!(plan.stage, "prod");
+        assert_eq!(plan.region, "us-east-1");
+        assert_eq!(
+            plan.api_key_id_header.as_deref(),
+            Some("x-tollgate-api-key-id")
+        );
+        assert!(plan.keys.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_their_path() {
+        let e = err(
+            r#"{"api": {"id": "a"}, "methods": [{"resource": "/a", "http_method": "GET", "api_key_requird": true}]}"#,
+        );
+        assert!(e.to_string().contains("methods[0]"), "{e}");
+        assert!(e.to_string().contains("api_key_requird"), "{e}");
+        let e = err(r#"{"api": {"id": "a"}, "colour": 1}"#);
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_and_syntax_are_reported() {
+        let e = err(r#"{"api": {"id": "a"}, "api_keys": [{"id": "k", "value_sha256": 5}]}"#);
+        assert_eq!(e.path, "api_keys[0].value_sha256", "{e}");
+        let e = err(r#"{"api": {"id": "a"},"#);
+        assert!(e.reason.contains("EOF"), "{e}");
+        let e = err(r#"{"api": {"id": "a"}, "gateway_responses": {"NOT_A_TYPE": {}}}"#);
+        assert!(e.to_string().contains("NOT_A_TYPE"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_field() {
+        let cases = [
+            (r#"{"api": {"id": ""}}"#, "api.id"),
+            (
+                r#"{"api": {"id": "a", "account_id": "12"}}"#,
+                "api.account_id",
+            ),
+            (r#"{"api": {"id": "a", "region": "US EAST"}}"#, "api.region"),
+            (
+                r#"{"api": {"id": "a"}, "stage": {"name": "a b"}}"#,
+                "stage.name",
+            ),
+            (
+                r#"{"api": {"id": "a"}, "stage": {"name": "s", "variables": {"bad-name": "x"}}}"#,
+                "stage.variables.bad-name",
+            ),
+            (
+                r#"{"api": {"id": "a"}, "api_key_id_header": "x key"}"#,
+                "api_key_id_header",
+            ),
+            (
+                r#"{"api": {"id": "a"}, "methods": [{"resource": "/a", "http_method": "GET"}, {"resource": "/a", "http_method": "GET"}]}"#,
+                "methods[1]",
+            ),
+        ];
+        for (json, path) in cases {
+            assert_eq!(err(json).path, path, "{json}");
+        }
+        let long = format!(
+            r#"{{"api": {{"id": "a"}}, "stage": {{"name": "s", "variables": {{"v": "{}"}}}}}}"#,
+            "x".repeat(513)
+        );
+        assert_eq!(err(&long).path, "stage.variables.v");
+    }
+
+    #[test]
+    fn too_many_stage_variables() {
+        let vars: Vec<String> = (0..101).map(|i| format!(r#""v{i}": "x""#)).collect();
+        let json = format!(
+            r#"{{"api": {{"id": "a"}}, "stage": {{"name": "s", "variables": {{{}}}}}}}"#,
+            vars.join(",")
+        );
+        assert_eq!(err(&json).path, "stage.variables");
+    }
+}

@@ -1,0 +1,290 @@
+//! Resource path templates (`/pets/{petId}`, `/{proxy+}`) and the index that matches a request
+//! path and HTTP method to a configured method, preferring literals over parameters over greedy
+//! parameters, as API Gateway does.
+
+use std::collections::HashMap;
+
+use crate::config::ConfigError;
+
+pub const HTTP_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+/// Index of a method in the compiled plan.
+pub type MethodId = usize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+    Greedy(String),
+}
+
+/// Parses a resource template; the error reason says what is wrong with it.
+fn parse_template(template: &str) -> Result<Vec<Segment>, String> {
+    let rest = template
+        .strip_prefix('/')
+        .ok_or_else(|| format!("`{template}` must start with `/`"))?;
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let last = parts.len() - 1;
+    let mut segments = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        if part.is_empty() {
+            return Err(format!("`{template}` has an empty path segment"));
+        }
+        let segment = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(inner) => match inner.strip_suffix('+') {
+                Some(name) if i == last => Segment::Greedy(param_name(name, template)?),
+                Some(_) => return Err(format!("`{template}`: a greedy `{{name+}}` must be last")),
+                None => Segment::Param(param_name(inner, template)?),
+            },
+            None if part.contains(['{', '}']) => {
+                return Err(format!("`{template}`: `{part}` mixes text and a parameter"))
+            }
+            None => Segment::Literal((*part).to_string()),
+        };
+        segments.push(segment);
+    }
+    Ok(segments)
+}
+
+fn param_name(name: &str, template: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "`{template}`: `{name}` is not a valid parameter name"
+        ))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    literals: HashMap<String, Node>,
+    param: Option<Box<Node>>,
+    greedy: Option<Methods>,
+    methods: Methods,
+}
+
+/// The methods configured on one resource: per HTTP method, and `ANY`.
+#[derive(Debug, Default)]
+struct Methods {
+    by_verb: Vec<(String, MethodId)>,
+    any: Option<MethodId>,
+}
+
+impl Methods {
+    fn insert(&mut self, verb: &str, id: MethodId) -> bool {
+        if verb == "ANY" {
+            return self.any.replace(id).is_none();
+        }
+        if self.by_verb.iter().any(|(v, _)| v == verb) {
+            return false;
+        }
+        self.by_verb.push((verb.to_string(), id));
+        true
+    }
+
+    fn get(&self, verb: &[u8]) -> Option<MethodId> {
+        self.by_verb
+            .iter()
+            .find(|(v, _)| v.as_bytes() == verb)
+            .map(|(_, id)| *id)
+            .or(self.any)
+    }
+}
+
+/// All resources of an API, compiled once.
+#[derive(Debug, Default)]
+pub struct Router {
+    root: Node,
+}
+
+impl Router {
+    /// Adds `verb template` as method `id`; `path` names the config field for errors.
+    pub fn insert(
+        &mut self,
+        template: &str,
+        verb: &str,
+        id: MethodId,
+        path: &str,
+    ) -> Result<(), ConfigError> {
+        if verb != "ANY" && !HTTP_METHODS.contains(&verb) {
+            return Err(ConfigError::new(
+                format!("{path}.http_method"),
+                format!("`{verb}` is not one of ANY, {}", HTTP_METHODS.join(", ")),
+            ));
+        }
+        let segments = parse_template(template)
+            .map_err(|r| ConfigError::new(format!("{path}.resource"), r))?;
+        let mut node = &mut self.root;
+        let mut greedy = false;
+        for segment in segments {
+            node = match segment {
+                Segment::Literal(text) => node.literals.entry(text).or_default(),
+                Segment::Param(_) => node.param.get_or_insert_with(Box::default),
+                Segment::Greedy(_) => {
+                    greedy = true;
+                    break;
+                }
+            };
+        }
+        let methods = if greedy {
+            node.greedy.get_or_insert_with(Methods::default)
+        } else {
+            &mut node.methods
+        };
+        if methods.insert(verb, id) {
+            Ok(())
+        } else {
+            Err(ConfigError::new(
+                path,
+                format!("{verb} {template} is configured twice"),
+            ))
+        }
+    }
+
+    /// The method for `verb` on `path` (query string ignored), if any.
+    pub fn find(&self, verb: &[u8], path: &[u8]) -> Option<MethodId> {
+        let path = match path.iter().position(|&b| b == b'?') {
+            Some(end) => path.get(..end).unwrap_or(path),
+            None => path,
+        };
+        let path = path.strip_prefix(b"/")?;
+        let path = path.strip_suffix(b"/").unwrap_or(path);
+        let segments: Vec<&[u8]> = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split(|&b| b == b'/').collect()
+        };
+        find_in(&self.root, &segments, verb)
+    }
+}
+
+fn find_in(node: &Node, segments: &[&[u8]], verb: &[u8]) -> Option<MethodId> {
+    let Some((first, rest)) = segments.split_first() else {
+        return node.methods.get(verb);
+    };
+    if first.is_empty() {
+        return None;
+    }
+    let literal = std::str::from_utf8(first)
+        .ok()
+        .and_then(|s| node.literals.get(s));
+    literal
+        .and_then(|child| find_in(child, rest, verb))
+        .or_else(|| {
+            node.param
+                .as_ref()
+                .and_then(|child| find_in(child, rest, verb))
+        })
+        .or_else(|| node.greedy.as_ref().and_then(|m| m.get(verb)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test;
+
+    fn router(methods: &[(&str, &str)]) -> Router {
+        let mut r = Router::default();
+        for (id, (verb, template)) in methods.iter().enumerate() {
+            r.insert(template, verb, id, &format!("methods[{id}]"))
+                .unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn matches_like_api_gateway() {
+        let r = router(&[
+            ("GET", "/pets"),
+            ("POST", "/pets"),
+            ("GET", "/pets/{petId}"),
+            ("GET", "/pets/mine"),
+            ("ANY", "/files/{proxy+}"),
+            ("GET", "/"),
+            ("DELETE", "/pets/{petId}/toys/{toyId}"),
+        ]);
+        let cases: &[(&str, &str, Option<MethodId>)] = &[
+            ("GET", "/pets", Some(0)),
+            ("GET", "/pets/", Some(0)),
+            ("GET", "/pets?limit=3", Some(0)),
+            ("POST", "/pets", Some(1)),
+            ("PUT", "/pets", None),
+            ("GET", "/pets/42", Some(2)),
+            ("GET", "/pets/mine", Some(3)),
+            ("POST", "/pets/42", None),
+            ("GET", "/pets/42/extra", None),
+            ("PATCH", "/files/a/b/c.txt", Some(4)),
+            ("GET", "/files", None),
+            ("GET", "/", Some(5)),
+            ("GET", "", None),
+            ("GET", "/nothing", None),
+            ("DELETE", "/pets/1/toys/2", Some(6)),
+            ("GET", "/pets//", None),
+            ("get", "/pets", None),
+        ];
+        for (verb, path, want) in cases {
+            assert_eq!(
+                r.find(verb.as_bytes(), path.as_bytes()),
+                *want,
+                "{verb} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn literal_beats_parameter_beats_greedy_with_backtracking() {
+        let r = router(&[("GET", "/a/b/c"), ("GET", "/a/{x}/d"), ("GET", "/{proxy+}")]);
+        assert_eq!(r.find(b"GET", b"/a/b/c"), Some(0));
+        assert_eq!(r.find(b"GET", b"/a/b/d"), Some(1));
+        assert_eq!(r.find(b"GET", b"/a/b/e"), Some(2));
+        assert_eq!(r.find(b"GET", b"/a/\xff/d"), Some(1));
+    }
+
+    #[test]
+    fn specific_verb_beats_any() {
+        let r = router(&[("ANY", "/x"), ("GET", "/x")]);
+        assert_eq!(r.find(b"GET", b"/x"), Some(1));
+        assert_eq!(r.find(b"POST", b"/x"), Some(0));
+    }
+
+    #[test]
+    fn bad_templates_are_refused_with_a_reason() {
+        let cases = [
+            ("GET", "pets", "methods[0].resource", "must start with `/`"),
+            ("GET", "/a//b", "methods[0].resource", "empty path segment"),
+            ("GET", "/{p+}/x", "methods[0].resource", "must be last"),
+            ("GET", "/a{b}", "methods[0].resource", "mixes text"),
+            (
+                "GET",
+                "/{}",
+                "methods[0].resource",
+                "not a valid parameter name",
+            ),
+            ("FETCH", "/a", "methods[0].http_method", "not one of"),
+        ];
+        for (verb, template, path, reason) in cases {
+            let err = Router::default()
+                .insert(template, verb, 0, "methods[0]")
+                .unwrap_err();
+            assert_eq!(err.path, path, "{template}");
+            assert!(err.reason.contains(reason), "{template}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let mut r = Router::default();
+        r.insert("/a/{x}", "GET", 0, "methods[0]").unwrap();
+        let err = r.insert("/a/{y}", "GET", 1, "methods[1]").unwrap_err();
+        assert_eq!(err.path, "methods[1]");
+        assert!(err.reason.contains("twice"));
+    }
+}

@@ -1,0 +1,83 @@
+//! `tollgate-core`'s [`Host`] over proxy-wasm host calls. Every call returns a `Result`; header
+//! values are read as bytes (the string getters panic on non-UTF-8).
+
+use std::time::UNIX_EPOCH;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{MapType, Status};
+use tollgate_core::gateway_response::LocalReply;
+use tollgate_core::host::{Host, HostError, Outcome, Versioned};
+
+use crate::metrics::Metrics;
+
+pub struct WasmHost<'a> {
+    metrics: &'a Metrics,
+}
+
+impl<'a> WasmHost<'a> {
+    pub fn new(metrics: &'a Metrics) -> Self {
+        WasmHost { metrics }
+    }
+}
+
+fn err(call: &'static str) -> impl FnOnce(Status) -> HostError {
+    move |status| match status {
+        Status::CasMismatch => HostError::CasMismatch,
+        other => HostError::Call {
+            call,
+            status: format!("{other:?}"),
+        },
+    }
+}
+
+impl Host for WasmHost<'_> {
+    fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(err("get_header"))
+    }
+
+    fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {
+        hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value)
+            .map_err(err("set_header"))
+    }
+
+    fn set_filter_state(&mut self, key: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_property(vec![key], Some(value)).map_err(err("set_property"))
+    }
+
+    fn shared_data(&self, key: &str) -> Result<Versioned, HostError> {
+        hostcalls::get_shared_data(key).map_err(err("get_shared_data"))
+    }
+
+    fn set_shared_data(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        cas: Option<u32>,
+    ) -> Result<(), HostError> {
+        hostcalls::set_shared_data(key, Some(value), cas).map_err(err("set_shared_data"))
+    }
+
+    fn now_nanos(&self) -> u64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn count(&mut self, outcome: Outcome) {
+        if let Some(id) = self.metrics.id(outcome) {
+            // A failed counter must not fail the request.
+            let _ = hostcalls::increment_metric(id, 1);
+        }
+    }
+
+    fn send_reply(&mut self, reply: &LocalReply) -> Result<(), HostError> {
+        let headers: Vec<(&str, &str)> = reply
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
+            .map_err(err("send_http_response"))
+    }
+}

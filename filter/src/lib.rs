@@ -1,0 +1,110 @@
+//! Tollgate as a proxy-wasm HTTP filter: reads what `tollgate-core` needs from Envoy, asks it, and
+//! applies the answer. All decisions live in `tollgate-core`.
+
+mod host;
+mod metrics;
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+use tollgate_core::pipeline::{self, Flow};
+use tollgate_core::plan::Plan;
+
+use crate::host::WasmHost;
+use crate::metrics::Metrics;
+
+proxy_wasm::main! {{
+    // Also installs the SDK's panic hook, which logs a panic at critical before the VM traps.
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+/// What every request of this plugin shares: the compiled plan and the metric ids.
+struct Shared {
+    plan: Plan,
+    metrics: Metrics,
+}
+
+#[derive(Default)]
+struct Root {
+    shared: Option<Rc<Shared>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = match proxy_wasm::hostcalls::get_buffer(
+            proxy_wasm::types::BufferType::PluginConfiguration,
+            0,
+            usize::MAX,
+        ) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => Vec::new(),
+            Err(status) => {
+                log::error!("tollgate: cannot read the plugin configuration: {status:?}");
+                return false;
+            }
+        };
+        let plan = match Plan::from_json(&bytes) {
+            Ok(plan) => plan,
+            Err(e) => {
+                log::error!("tollgate: invalid configuration: {e}");
+                return false;
+            }
+        };
+        let metrics = match Metrics::define() {
+            Ok(m) => m,
+            Err(status) => {
+                log::error!("tollgate: cannot define metrics: {status:?}");
+                return false;
+            }
+        };
+        log::info!(
+            "tollgate: api {} stage {}: {} methods, {} api keys",
+            plan.api_id,
+            plan.stage,
+            plan.methods.len(),
+            plan.keys.len()
+        );
+        self.shared = Some(Rc::new(Shared { plan, metrics }));
+        true
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Request {
+            shared: self.shared.clone(),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Request {
+    shared: Option<Rc<Shared>>,
+}
+
+impl Context for Request {}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(shared) = &self.shared else {
+            // Not configured: Envoy refuses a plugin whose on_configure failed, so this is a
+            // should-not-happen; fail closed all the same.
+            let _ = proxy_wasm::hostcalls::send_http_response(
+                500,
+                vec![],
+                Some(b"{\"message\":\"Internal server error\"}"),
+            );
+            return Action::Pause;
+        };
+        let mut host = WasmHost::new(&shared.metrics);
+        match pipeline::on_request_headers(&shared.plan, &mut host) {
+            Flow::Continue => Action::Continue,
+            Flow::Replied => Action::Pause,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Per-outcome counters, defined once per plugin, shown by Envoy as
+//! `tollgate.requests.allowed`, `tollgate.requests.invalid_api_key`, ...
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{MetricType, Status};
+use tollgate_core::gateway_response::ResponseType;
+use tollgate_core::host::Outcome;
+
+pub struct Metrics {
+    allowed: u32,
+    rejected: Vec<(ResponseType, u32)>,
+}
+
+impl Metrics {
+    pub fn define() -> Result<Self, Status> {
+        let allowed = hostcalls::define_metric(MetricType::Counter, "tollgate.requests.allowed")?;
+        let mut rejected = Vec::with_capacity(ResponseType::ALL.len());
+        for kind in ResponseType::ALL {
+            let name = format!("tollgate.requests.{}", kind.name().to_ascii_lowercase());
+            rejected.push((kind, hostcalls::define_metric(MetricType::Counter, &name)?));
+        }
+        Ok(Metrics { allowed, rejected })
+    }
+
+    pub fn id(&self, outcome: Outcome) -> Option<u32> {
+        match outcome {
+            Outcome::Allowed => Some(self.allowed),
+            Outcome::Rejected(kind) => self
+                .rejected
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, id)| *id),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! A real upstream for tests, examples and benchmarks, HTTP/1.1 with keep-alive.
+//!
+//! `tollgate-upstream [--port N] [--mode echo|petstore]`
+//! - `echo` (default) answers 200 with what it received as JSON: method, path, headers, body.
+//! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets`.
+//!
+//! Prints `listening on 127.0.0.1:PORT` once ready (port 0 picks a free one).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+
+use serde_json::{json, Map, Value};
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+fn main() {
+    let mut port = 0u16;
+    let mut mode = String::from("echo");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+            "--mode" => mode = args.next().unwrap_or_default(),
+            other => {
+                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore]");
+                std::process::exit(2);
+            }
+        }
+    }
+    if mode != "echo" && mode != "petstore" {
+        eprintln!("--mode is echo or petstore");
+        std::process::exit(2);
+    }
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("local addr")
+    );
+    let petstore = mode == "petstore";
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || serve(stream, petstore));
+    }
+}
+
+fn serve(stream: TcpStream, petstore: bool) {
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut writer = stream;
+    while let Some(request) = read_request(&mut reader) {
+        let (status, body) = if petstore {
+            petstore_answer(&request)
+        } else {
+            (200, echo(&request))
+        };
+        let body = body.to_string();
+        let head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            if status < 300 { "OK" } else { "Error" },
+            body.len()
+        );
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(body.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn read_line(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    if reader.read_until(b'\n', &mut line).ok()? == 0 {
+        return None;
+    }
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    Some(line)
+}
+
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let start = String::from_utf8(read_line(reader)?).ok()?;
+    let mut parts = start.split(' ');
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let line = read_line(reader)?;
+        if line.is_empty() {
+            break;
+        }
+        let colon = line.iter().position(|b| *b == b':')?;
+        let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
+        let value = line[colon + 1..].trim_ascii().to_vec();
+        headers.push((name, value));
+    }
+    let header = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| String::from_utf8_lossy(v).to_string())
+    };
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let size_line = String::from_utf8(read_line(reader)?).ok()?;
+            let size = usize::from_str_radix(size_line.split(';').next()?.trim(), 16).ok()?;
+            if size == 0 {
+                while !read_line(reader)?.is_empty() {}
+                break;
+            }
+            let mut chunk = vec![0; size];
+            reader.read_exact(&mut chunk).ok()?;
+            body.extend_from_slice(&chunk);
+            read_line(reader)?;
+        }
+    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        reader.read_exact(&mut body).ok()?;
+    }
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn echo(request: &Request) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &request.headers {
+        let value = String::from_utf8_lossy(value).into_owned();
+        match headers.get_mut(name) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.clone(), Value::String(value));
+            }
+        }
+    }
+    json!({
+        "method": request.method,
+        "path": request.path,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&request.body),
+    })
+}
+
+fn petstore_answer(request: &Request) -> (u16, Value) {
+    let pets = json!([
+        {"id": 1, "type": "dog", "price": 249.99},
+        {"id": 2, "type": "cat", "price": 124.99},
+        {"id": 3, "type": "fish", "price": 0.99},
+    ]);
+    let path = request.path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["pets"]) => (200, pets),
+        ("POST", ["pets"]) => match serde_json::from_slice::<Value>(&request.body) {
+            Ok(pet) => (201, json!({"pet": pet, "message": "success"})),
+            Err(_) => (400, json!({"message": "body must be a JSON pet"})),
+        },
+        ("GET", ["pets", id]) => {
+            match pets
+                .as_array()
+                .and_then(|all| all.iter().find(|p| p["id"].to_string() == *id))
+            {
+                Some(pet) => (200, pet.clone()),
+                None => (404, json!({"message": format!("no pet {id}")})),
+            }
+        }
+        _ => (404, json!({"message": "not found"})),
+    }
+}

@@ -1,0 +1,204 @@
+//! Starts the pinned Envoy with a bootstrap built here: one listener on a free port, the Tollgate
+//! filter (fail closed) in front of the router, an upstream cluster, an access log with Tollgate's
+//! filter state, and the admin interface on a free port.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::{client, envoy_bin, scratch_dir, wasm_path, Process};
+
+pub struct EnvoyOptions {
+    /// The Tollgate filter configuration (the JSON document users write).
+    pub tollgate: Value,
+    /// Port of the upstream cluster every route goes to.
+    pub upstream_port: u16,
+    pub concurrency: u32,
+}
+
+impl EnvoyOptions {
+    pub fn new(tollgate: Value, upstream_port: u16) -> Self {
+        EnvoyOptions {
+            tollgate,
+            upstream_port,
+            concurrency: 2,
+        }
+    }
+}
+
+pub struct Envoy {
+    pub port: u16,
+    pub admin_port: u16,
+    pub dir: PathBuf,
+    process: Process,
+}
+
+/// The Tollgate HTTP filter entry for a bootstrap.
+pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "tollgate",
+                "root_id": "tollgate",
+                "failure_policy": "FAIL_CLOSED",
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config.to_string(),
+                },
+                "vm_config": {
+                    "vm_id": "tollgate",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": wasm}},
+                },
+            },
+        },
+    })
+}
+
+pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
+    let wasm = wasm_path();
+    json!({
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "gateway",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "gateway",
+                        "access_log": [{
+                            "name": "envoy.access_loggers.file",
+                            "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                                "path": access_log,
+                                "log_format": {"text_format_source": {"inline_string":
+                                    "%REQ(:PATH)% %RESPONSE_CODE% key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)%\n"}},
+                            },
+                        }],
+                        "route_config": {"virtual_hosts": [{
+                            "name": "api",
+                            "domains": ["*"],
+                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
+                        }]},
+                        "http_filters": [
+                            tollgate_filter(&opts.tollgate, &wasm.to_string_lossy()),
+                            {"name": "envoy.filters.http.router", "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+                        ],
+                    },
+                }]}],
+            }],
+            "clusters": [{
+                "name": "upstream",
+                "type": "STATIC",
+                "connect_timeout": "1s",
+                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": opts.upstream_port}}}}]}]},
+            }],
+        },
+    })
+}
+
+impl Envoy {
+    /// Starts Envoy and waits until it is ready; `Err` carries Envoy's log if it refused to start.
+    pub fn start(opts: &EnvoyOptions) -> Result<Envoy, String> {
+        let dir = scratch_dir("envoy");
+        let config = dir.join("envoy.json");
+        let access_log = dir.join("access.log");
+        let bootstrap = bootstrap(opts, &access_log.to_string_lossy());
+        std::fs::write(&config, bootstrap.to_string()).map_err(|e| e.to_string())?;
+        let admin_file = dir.join("admin.address");
+        let log = dir.join("envoy.log");
+        let child = Command::new(envoy_bin())
+            .arg("-c")
+            .arg(&config)
+            .args(["--concurrency", &opts.concurrency.to_string()])
+            .arg("--admin-address-path")
+            .arg(&admin_file)
+            .arg("--log-path")
+            .arg(&log)
+            .args(["--disable-hot-restart", "-l", "info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", envoy_bin().display()))?;
+        let mut process = Process { child };
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Err(format!("envoy exited with {status}:\n{}", read_log()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("envoy not ready after 60 s:\n{}", read_log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            let Some(admin_port) = std::fs::read_to_string(&admin_file).ok().and_then(|a| {
+                a.trim()
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok())
+            }) else {
+                continue;
+            };
+            if !try_get(admin_port, "/ready").is_some_and(|r| r.status == 200) {
+                continue;
+            }
+            let port = try_get(admin_port, "/listeners?format=json")
+                .map(|r| r.json())
+                .and_then(|v| {
+                    v["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+                        .as_u64()
+                })
+                .and_then(|p| u16::try_from(p).ok());
+            if let Some(port) = port {
+                return Ok(Envoy {
+                    port,
+                    admin_port,
+                    dir,
+                    process,
+                });
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
+    }
+
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    }
+
+    /// The admin's `/stats/prometheus` page.
+    pub fn prometheus(&self) -> String {
+        client::get(self.admin_port, "/stats/prometheus", &[]).text()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.process.child.try_wait(), Ok(None))
+    }
+}
+
+fn try_get(port: u16, path: &str) -> Option<client::Response> {
+    client::try_request(port, "GET", path.as_bytes(), &[], b"").ok()
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "---- envoy log ({}) ----\n{}",
+                self.dir.display(),
+                self.log()
+            );
+        }
+    }
+}
