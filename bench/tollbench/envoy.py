@@ -1,0 +1,163 @@
+"""Envoy bootstraps for the benchmark and a process wrapper pinned to one core.
+
+Every contender gets the same listener and the same route: a `direct_response` 200 with a small
+body, so neither an upstream nor the network is measured, only Envoy and its HTTP filters.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROUTER = {
+    "name": "envoy.filters.http.router",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+}
+
+BODY = '{"ok":true}\n'
+
+
+def bootstrap(http_filters):
+    """A bootstrap with one listener (free port), the given filters before the router, and a
+    direct_response route for every path."""
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "bench",
+        "route_config": {
+            "virtual_hosts": [
+                {
+                    "name": "bench",
+                    "domains": ["*"],
+                    "routes": [
+                        {
+                            "match": {"prefix": "/"},
+                            "direct_response": {"status": 200, "body": {"inline_string": BODY}},
+                        }
+                    ],
+                }
+            ]
+        },
+        "http_filters": list(http_filters) + [ROUTER],
+    }
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "bench",
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+                            ]
+                        }
+                    ],
+                }
+            ]
+        },
+    }
+
+
+def http_get(port, path, headers=None, timeout=5.0):
+    """(status, body) of a GET on the loopback; 4xx/5xx are answers, not exceptions."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Envoy:
+    """One Envoy process, `--concurrency N`, pinned with `taskset` to `cpus`."""
+
+    def __init__(self, binary, name, config, workdir, cpus="0", concurrency=1):
+        self.binary = binary
+        self.name = name
+        self.dir = Path(workdir) / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.dir / "envoy.json"
+        self.config_path.write_text(json.dumps(config))
+        self.log_path = self.dir / "envoy.log"
+        self.admin_file = self.dir / "admin.address"
+        self.cpus = cpus
+        self.concurrency = concurrency
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.ready_seconds = None
+
+    def start(self, timeout=120.0):
+        """Starts Envoy and waits for /ready; records the time from exec to ready."""
+        if self.admin_file.exists():
+            self.admin_file.unlink()
+        cmd = [
+            "taskset", "-c", self.cpus, str(self.binary),
+            "-c", str(self.config_path),
+            "--concurrency", str(self.concurrency),
+            "--admin-address-path", str(self.admin_file),
+            "--log-path", str(self.log_path),
+            "--disable-hot-restart",
+            "-l", "warning",
+        ]
+        started = time.monotonic()
+        # taskset execs Envoy, so the pid is Envoy's own.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = started + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"envoy {self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"envoy {self.name} not ready after {timeout:.0f} s:\n{self.log()}")
+            if self.admin_port is None:
+                try:
+                    self.admin_port = int(self.admin_file.read_text().strip().rsplit(":", 1)[1])
+                except (OSError, ValueError, IndexError):
+                    time.sleep(0.005)
+                    continue
+            try:
+                status, _ = http_get(self.admin_port, "/ready", timeout=1.0)
+            except OSError:
+                status = None
+            if status == 200:
+                self.ready_seconds = time.monotonic() - started
+                break
+            time.sleep(0.005)
+        _, body = http_get(self.admin_port, "/listeners?format=json")
+        listeners = json.loads(body)["listener_statuses"]
+        self.port = listeners[0]["local_address"]["socket_address"]["port_value"]
+        return self
+
+    def log(self):
+        try:
+            return self.log_path.read_text()[-4000:]
+        except OSError:
+            return ""
+
+    def cpu_seconds(self):
+        """User + system CPU time Envoy has used so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        # Fields after the ")" start at state (3); utime is 14, stime 15.
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def rss_kib(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
