@@ -41,7 +41,8 @@ fn main() -> ExitCode {
 fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| format!("stdin: {e}"))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| format!("stdin: {e}"))?;
         Ok(bytes)
     } else {
         std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))

@@ -38,6 +38,8 @@ pub struct KeyEntry {
     pub hash: KeyHash,
     pub enabled: bool,
     pub usage_plan_ids: Vec<String>,
+    /// The usage plan (index in the compiled limits) that covers this API stage for this key.
+    pub plan: Option<usize>,
 }
 
 /// What a presented key turned out to be.
@@ -61,8 +63,8 @@ impl KeyIndex {
         let mut ids = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
             let path = format!("api_keys[{i}]");
-            if key.id.is_empty() {
-                return Err(ConfigError::new(format!("{path}.id"), "must not be empty"));
+            if !crate::throttle::is_id(&key.id) {
+                return Err(ConfigError::new(format!("{path}.id"), crate::throttle::ID_RULE));
             }
             if let Some(first) = ids.insert(key.id.as_str(), i) {
                 return Err(ConfigError::new(
@@ -87,6 +89,7 @@ impl KeyIndex {
                 hash,
                 enabled: key.enabled,
                 usage_plan_ids: key.usage_plan_ids.clone(),
+                plan: None,
             });
         }
         Ok(index)
@@ -102,6 +105,10 @@ impl KeyIndex {
 
     pub fn entries(&self) -> &[KeyEntry] {
         &self.entries
+    }
+
+    pub fn entries_mut(&mut self) -> &mut [KeyEntry] {
+        &mut self.entries
     }
 
     /// Looks up a presented key value (`None` when the request carried none).

@@ -65,17 +65,13 @@ impl ResponseType {
     const fn defaults(self) -> (u16, &'static str, &'static str) {
         use ResponseType::*;
         match self {
-            AccessDenied => (
-                403,
-                "User is not authorized to access this resource",
-                "AccessDeniedException",
-            ),
+            AccessDenied => {
+                (403, "User is not authorized to access this resource", "AccessDeniedException")
+            }
             ApiConfigurationError => (500, "Internal server error", "InternalServerErrorException"),
-            AuthorizerConfigurationError => (
-                500,
-                "Internal server error",
-                "AuthorizerConfigurationException",
-            ),
+            AuthorizerConfigurationError => {
+                (500, "Internal server error", "AuthorizerConfigurationException")
+            }
             AuthorizerFailure => (500, "Internal server error", "AuthorizerFailureException"),
             BadRequestParameters | BadRequestBody => (400, "Bad Request", "BadRequestException"),
             Default4xx => (400, "Bad Request", "BadRequestException"),
@@ -86,28 +82,22 @@ impl ResponseType {
                 "ExpiredTokenException",
             ),
             IntegrationFailure => (504, "Internal server error", "InternalServerErrorException"),
-            IntegrationTimeout => (
-                504,
-                "Endpoint request timed out",
-                "InternalServerErrorException",
-            ),
+            IntegrationTimeout => {
+                (504, "Endpoint request timed out", "InternalServerErrorException")
+            }
             InvalidApiKey => (403, "Forbidden", "ForbiddenException"),
             InvalidSignature => (403, "Forbidden", "InvalidSignatureException"),
-            MissingAuthenticationToken => (
-                403,
-                "Missing Authentication Token",
-                "MissingAuthenticationTokenException",
-            ),
+            MissingAuthenticationToken => {
+                (403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            }
             QuotaExceeded => (429, "Limit Exceeded", "LimitExceededException"),
             RequestTooLarge => (413, "Request Too Long", "RequestTooLargeException"),
             ResourceNotFound => (404, "Not Found", "NotFoundException"),
             Throttled => (429, "Too Many Requests", "TooManyRequestsException"),
             Unauthorized => (401, "Unauthorized", "UnauthorizedException"),
-            UnsupportedMediaType => (
-                415,
-                "Unsupported Media Type",
-                "UnsupportedMediaTypeException",
-            ),
+            UnsupportedMediaType => {
+                (415, "Unsupported Media Type", "UnsupportedMediaTypeException")
+            }
             WafFiltered => (403, "Forbidden", "ForbiddenException"),
         }
     }
@@ -162,23 +152,15 @@ pub struct Rejection {
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
-        Rejection {
-            kind,
-            message: None,
-        }
+        Rejection { kind, message: None }
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
-        Rejection {
-            kind,
-            message: Some(message.into()),
-        }
+        Rejection { kind, message: Some(message.into()) }
     }
 
     pub fn message(&self) -> &str {
-        self.message
-            .as_deref()
-            .unwrap_or(self.kind.default_message())
+        self.message.as_deref().unwrap_or(self.kind.default_message())
     }
 }
 
@@ -192,10 +174,7 @@ pub struct LocalReply {
 
 impl LocalReply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -228,9 +207,7 @@ impl GatewayResponses {
                 }
             }
         }
-        Ok(GatewayResponses {
-            overrides: overrides.clone(),
-        })
+        Ok(GatewayResponses { overrides: overrides.clone() })
     }
 
     /// The override that applies: the type's own, else `DEFAULT_4XX` / `DEFAULT_5XX` as on AWS.
@@ -256,10 +233,7 @@ impl GatewayResponses {
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
-            (
-                "x-amzn-errortype".to_string(),
-                kind.error_type().to_string(),
-            ),
+            ("x-amzn-errortype".to_string(), kind.error_type().to_string()),
             ("x-amzn-requestid".to_string(), request_id.to_string()),
         ];
         if let Some(o) = custom {
@@ -269,11 +243,7 @@ impl GatewayResponses {
                 headers.push((lower, value.clone()));
             }
         }
-        LocalReply {
-            status,
-            headers,
-            body: body.into_bytes(),
-        }
+        LocalReply { status, headers, body: body.into_bytes() }
     }
 }
 
@@ -293,9 +263,7 @@ fn substitute(template: &str, kind: ResponseType, message: &str, request_id: &st
 /// RFC 7230 token characters, the only ones allowed in a header name.
 pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -348,10 +316,7 @@ mod tests {
                 "headers": {"X-Why": "nope", "Content-Type": "text/plain"},
                 "body": "{\"error\": $context.error.messageString, \"id\": \"$context.requestId\", \"t\": \"$context.error.responseType\"}"}}"#,
         );
-        let reply = g.render(
-            &Rejection::new(ResponseType::MissingAuthenticationToken),
-            "abc",
-        );
+        let reply = g.render(&Rejection::new(ResponseType::MissingAuthenticationToken), "abc");
         assert_eq!(reply.status, 404);
         assert_eq!(reply.header("x-why"), Some("nope"));
         assert_eq!(reply.header("content-type"), Some("text/plain"));

@@ -11,6 +11,7 @@ pub mod host;
 pub mod pipeline;
 pub mod plan;
 pub mod routes;
+pub mod throttle;
 
 #[cfg(test)]
 mod test_support;

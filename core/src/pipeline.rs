@@ -6,6 +6,8 @@ use crate::apikey::{KeyEntry, KeyLookup};
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
+use crate::routes::MethodId;
+use crate::throttle::admit::{admit, Usage};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
@@ -20,20 +22,28 @@ pub enum Flow {
     Replied,
 }
 
+/// Per-request state the filter keeps between callbacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// Headers to add to the upstream's response (`RateLimit-*`).
+    pub response_headers: Vec<(&'static str, String)>,
+}
+
 /// Step 1: the configured method for this HTTP method and path, or `Missing Authentication Token`.
 pub fn match_method<'p>(
     plan: &'p Plan,
     method: &[u8],
     path: &[u8],
-) -> Result<&'p MethodPlan, Rejection> {
+) -> Result<(MethodId, &'p MethodPlan), Rejection> {
     plan.router
         .find(method, path)
-        .and_then(|id| plan.method(id))
+        .and_then(|id| plan.method(id).map(|m| (id, m)))
         .ok_or(Rejection::new(ResponseType::MissingAuthenticationToken))
 }
 
-/// Step 5: the caller's API key (`None`: the request carried no `x-api-key`). Returns the key id
-/// to pass on, `None` when the method needs no key.
+/// Step 5: the caller's API key (`None`: the request carried no `x-api-key`). Returns the key,
+/// `None` when the method needs no key. As on AWS, a key must be in a usage plan that covers the
+/// API stage.
 pub fn check_api_key<'p>(
     plan: &'p Plan,
     method: &MethodPlan,
@@ -43,7 +53,8 @@ pub fn check_api_key<'p>(
         return Ok(None);
     }
     match plan.keys.lookup(presented) {
-        KeyLookup::Valid(key) => Ok(Some(key)),
+        KeyLookup::Valid(key) if key.plan.is_some() => Ok(Some(key)),
+        KeyLookup::Valid(_) => Err(Rejection::new(ResponseType::InvalidApiKey)),
         KeyLookup::Missing | KeyLookup::Unknown | KeyLookup::Disabled(_) => {
             Err(Rejection::new(ResponseType::InvalidApiKey))
         }
@@ -51,8 +62,8 @@ pub fn check_api_key<'p>(
 }
 
 /// Runs the request-header phase against a host. Fails closed: a host error becomes a 500.
-pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H) -> Flow {
-    let rejection = match run(plan, host) {
+pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Exchange) -> Flow {
+    let rejection = match run(plan, host, exchange) {
         Ok(Ok(())) => {
             host.count(Outcome::Allowed);
             return Flow::Continue;
@@ -64,22 +75,32 @@ pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H) -> Flow {
     Flow::Replied
 }
 
-fn run<H: Host>(plan: &Plan, host: &mut H) -> Result<Result<(), Rejection>, HostError> {
+fn run<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+) -> Result<Result<(), Rejection>, HostError> {
     let verb = host.request_header(":method")?.unwrap_or_default();
     let path = host.request_header(":path")?.unwrap_or_default();
-    let method = match match_method(plan, &verb, &path) {
+    let (method_id, method) = match match_method(plan, &verb, &path) {
         Ok(m) => m,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    let presented = if method.api_key_required {
-        host.request_header(API_KEY_HEADER)?
-    } else {
-        None
-    };
+    let presented =
+        if method.api_key_required { host.request_header(API_KEY_HEADER)? } else { None };
     let key = match check_api_key(plan, method, presented.as_deref()) {
         Ok(key) => key,
         Err(rejection) => return Ok(Err(rejection)),
     };
+    let slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
+    if !slots.buckets.is_empty() || slots.quota.is_some() {
+        let now = host.now_nanos();
+        match admit(host, &slots.buckets, slots.quota.as_ref(), now)? {
+            Ok(usage) if plan.rate_limit_headers => rate_limit_headers(&usage, exchange),
+            Ok(_) => {}
+            Err(rejection) => return Ok(Err(rejection)),
+        }
+    }
     let key_id = key.map(|k| k.id.as_bytes());
     if let Some(header) = &plan.api_key_id_header {
         // Always overwritten, so a caller cannot claim a key id it does not hold.
@@ -89,6 +110,25 @@ fn run<H: Host>(plan: &Plan, host: &mut H) -> Result<Result<(), Rejection>, Host
         host.set_filter_state(API_KEY_ID_STATE, id)?;
     }
     Ok(Ok(()))
+}
+
+/// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
+fn rate_limit_headers(usage: &Usage, exchange: &mut Exchange) {
+    if let Some((limit, remaining, reset)) = usage.quota.or(usage.bucket) {
+        exchange.response_headers = vec![
+            ("ratelimit-limit", limit.to_string()),
+            ("ratelimit-remaining", remaining.to_string()),
+            ("ratelimit-reset", reset.to_string()),
+        ];
+    }
+}
+
+/// Response phase: adds what the request phase left in the exchange.
+pub fn on_response_headers<H: Host>(host: &mut H, exchange: &Exchange) {
+    for (name, value) in &exchange.response_headers {
+        // A header that cannot be added must not fail the response.
+        let _ = host.add_response_header(name, value.as_bytes());
+    }
 }
 
 /// Sends the gateway response for a rejection and counts it.
@@ -120,15 +160,17 @@ mod tests {
                 {"resource": "/health", "http_method": "GET"},
             ],
             "api_keys": [
-                {"id": "k-demo", "value_sha256": hash_key_hex(b"demo-key")},
-                {"id": "k-off", "value_sha256": hash_key_hex(b"off-key"), "enabled": false},
+                {"id": "k-demo", "value_sha256": hash_key_hex(b"demo-key"), "usage_plan_ids": ["basic"]},
+                {"id": "k-off", "value_sha256": hash_key_hex(b"off-key"), "enabled": false, "usage_plan_ids": ["basic"]},
+                {"id": "k-planless", "value_sha256": hash_key_hex(b"planless-key")},
             ],
+            "usage_plans": [{"id": "basic", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
         });
         Plan::from_json(config.to_string().as_bytes()).unwrap()
     }
 
     fn run(host: &mut MemoryHost) -> Flow {
-        on_request_headers(&plan(), host)
+        on_request_headers(&plan(), host, &mut Exchange::default())
     }
 
     fn assert_rejected(host: &MemoryHost, status: u16, message: &str, error_type: &str) {
@@ -158,13 +200,8 @@ mod tests {
 
     #[test]
     fn missing_wrong_disabled_and_non_utf8_keys_are_forbidden() {
-        let keys: [Option<&[u8]>; 5] = [
-            None,
-            Some(b"nope"),
-            Some(b"off-key"),
-            Some(b"\xff\xfe"),
-            Some(b""),
-        ];
+        let keys: [Option<&[u8]>; 5] =
+            [None, Some(b"nope"), Some(b"off-key"), Some(b"\xff\xfe"), Some(b"")];
         for key in keys {
             let mut host = MemoryHost::request("GET", "/pets").with_header("x-request-id", "rid-7");
             if let Some(k) = key {
@@ -172,26 +209,14 @@ mod tests {
             }
             assert_eq!(run(&mut host), Flow::Replied, "{key:?}");
             assert_rejected(&host, 403, "Forbidden", "ForbiddenException");
-            assert_eq!(
-                host.reply.as_ref().unwrap().header("x-amzn-requestid"),
-                Some("rid-7")
-            );
-            assert_eq!(
-                host.counts
-                    .get(&Outcome::Rejected(ResponseType::InvalidApiKey)),
-                Some(&1)
-            );
+            assert_eq!(host.reply.as_ref().unwrap().header("x-amzn-requestid"), Some("rid-7"));
+            assert_eq!(host.counts.get(&Outcome::Rejected(ResponseType::InvalidApiKey)), Some(&1));
         }
     }
 
     #[test]
     fn unknown_route_or_verb_is_missing_authentication_token() {
-        for (verb, path) in [
-            ("GET", "/nope"),
-            ("DELETE", "/pets"),
-            ("GET", "/pets/1"),
-            ("", ""),
-        ] {
+        for (verb, path) in [("GET", "/nope"), ("DELETE", "/pets"), ("GET", "/pets/1"), ("", "")] {
             let mut host = MemoryHost::request(verb, path).with_header("x-api-key", "demo-key");
             assert_eq!(run(&mut host), Flow::Replied);
             assert_rejected(
@@ -217,12 +242,90 @@ mod tests {
         let mut host = MemoryHost::request("GET", "/nope").with_header("x-request-id", "a\nb");
         host.now_nanos = 255;
         run(&mut host);
-        let id = host
-            .reply
-            .unwrap()
-            .header("x-amzn-requestid")
-            .unwrap()
-            .to_string();
+        let id = host.reply.unwrap().header("x-amzn-requestid").unwrap().to_string();
         assert_eq!(id, format!("{:032x}", 255));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use crate::apikey::hash_key_hex;
+    use crate::host::memory::{MemoryHost, SharedStore};
+    use crate::test_support::test;
+
+    fn limited_plan(rate_limit_headers: bool) -> Plan {
+        let config = serde_json::json!({
+            "api": {"id": "petstore"},
+            "methods": [{"resource": "/pets", "http_method": "GET", "api_key_required": true}],
+            "usage_plans": [
+                {"id": "basic", "throttle": {"rate": 0.001, "burst": 2}, "quota": {"limit": 3, "period": "DAY"},
+                 "api_stages": [{"api_id": "petstore", "stage": "prod"}]},
+                {"id": "premium", "quota": {"limit": 3, "period": "MONTH"},
+                 "api_stages": [{"api_id": "petstore", "stage": "prod"}]},
+            ],
+            "api_keys": [
+                {"id": "b", "value_sha256": hash_key_hex(b"basic-key"), "usage_plan_ids": ["basic"]},
+                {"id": "p", "value_sha256": hash_key_hex(b"premium-key"), "usage_plan_ids": ["premium"]},
+            ],
+            "rate_limit_headers": rate_limit_headers,
+        });
+        Plan::from_json(config.to_string().as_bytes()).unwrap()
+    }
+
+    fn call(plan: &Plan, store: &SharedStore, key: &str) -> (MemoryHost, Exchange) {
+        let mut host = MemoryHost::request("GET", "/pets").with_header("x-api-key", key);
+        host.shared = store.clone();
+        host.now_nanos = 1_000_000_000_000;
+        let mut exchange = Exchange::default();
+        on_request_headers(plan, &mut host, &mut exchange);
+        (host, exchange)
+    }
+
+    fn status(host: &MemoryHost) -> (u16, String) {
+        match &host.reply {
+            None => (200, String::new()),
+            Some(r) => (r.status, String::from_utf8_lossy(&r.body).into_owned()),
+        }
+    }
+
+    #[test]
+    fn throttle_then_quota_per_key() {
+        let plan = limited_plan(false);
+        let store = SharedStore::default();
+        assert_eq!(status(&call(&plan, &store, "basic-key").0).0, 200);
+        assert_eq!(status(&call(&plan, &store, "basic-key").0).0, 200);
+        let (host, _) = call(&plan, &store, "basic-key");
+        assert_eq!(status(&host), (429, r#"{"message":"Too Many Requests"}"#.into()));
+        assert_eq!(
+            host.reply.unwrap().header("x-amzn-errortype"),
+            Some("TooManyRequestsException")
+        );
+        // The premium key has its own counters: three, then the quota.
+        for _ in 0..3 {
+            assert_eq!(status(&call(&plan, &store, "premium-key").0).0, 200);
+        }
+        let (host, _) = call(&plan, &store, "premium-key");
+        assert_eq!(status(&host), (429, r#"{"message":"Limit Exceeded"}"#.into()));
+        assert_eq!(host.counts.get(&Outcome::Rejected(ResponseType::QuotaExceeded)), Some(&1));
+    }
+
+    #[test]
+    fn rate_limit_headers_report_the_quota() {
+        let plan = limited_plan(true);
+        let store = SharedStore::default();
+        let (mut host, exchange) = call(&plan, &store, "premium-key");
+        on_response_headers(&mut host, &exchange);
+        let h = |n: &str| {
+            host.response_headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(h("ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(h("ratelimit-remaining").as_deref(), Some("2"));
+        assert!(h("ratelimit-reset").unwrap().parse::<u64>().unwrap() > 0);
+        let (_, exchange) = call(&limited_plan(false), &store, "premium-key");
+        assert!(exchange.response_headers.is_empty());
     }
 }

@@ -5,6 +5,7 @@ use crate::apikey::KeyIndex;
 use crate::config::{Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
+use crate::throttle::Limits;
 
 const MAX_STAGE_VARIABLES: usize = 100;
 const MAX_STAGE_VARIABLE_NAME: usize = 64;
@@ -29,6 +30,8 @@ pub struct Plan {
     pub responses: GatewayResponses,
     /// Lowercase header name for the key id sent upstream, if any.
     pub api_key_id_header: Option<String>,
+    pub limits: Limits,
+    pub rate_limit_headers: bool,
 }
 
 impl Plan {
@@ -57,6 +60,9 @@ impl Plan {
                 format!("`{header}` is not a valid header name"),
             ));
         }
+        let limits = Limits::compile(config, &methods)?;
+        let mut keys = KeyIndex::compile(&config.api_keys)?;
+        assign_plans(&mut keys, &limits, config)?;
         Ok(Plan {
             api_id: config.api.id.clone(),
             region: config.api.region.clone(),
@@ -64,9 +70,11 @@ impl Plan {
             stage: config.stage.name.clone(),
             router,
             methods,
-            keys: KeyIndex::compile(&config.api_keys)?,
+            keys,
             responses: GatewayResponses::compile(&config.gateway_responses)?,
             api_key_id_header: (!header.is_empty()).then_some(header),
+            limits,
+            rate_limit_headers: config.rate_limit_headers,
         })
     }
 
@@ -75,27 +83,45 @@ impl Plan {
     }
 }
 
+/// Gives each key the usage plan that covers this API stage; as on AWS a key may be in several
+/// plans, but in only one per API stage.
+fn assign_plans(keys: &mut KeyIndex, limits: &Limits, config: &Config) -> Result<(), ConfigError> {
+    for (i, key) in keys.entries_mut().iter_mut().enumerate() {
+        for (j, id) in key.usage_plan_ids.iter().enumerate() {
+            let path = format!("api_keys[{i}].usage_plan_ids[{j}]");
+            let p = limits
+                .plan_index(id)
+                .ok_or_else(|| ConfigError::new(&path, format!("no usage plan `{id}`")))?;
+            if !limits.plans.get(p).is_some_and(|plan| plan.covers_stage) {
+                continue;
+            }
+            if let Some(other) = key.plan.and_then(|o| limits.plans.get(o)) {
+                return Err(ConfigError::new(
+                    path,
+                    format!(
+                        "usage plans `{}` and `{id}` both cover {}/{}; a key may be in one plan per API stage",
+                        other.id, config.api.id, config.stage.name
+                    ),
+                ));
+            }
+            key.plan = Some(p);
+        }
+    }
+    Ok(())
+}
+
 fn check_api(config: &Config) -> Result<(), ConfigError> {
     let api = &config.api;
     if api.id.is_empty()
-        || !api
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !api.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(ConfigError::new(
-            "api.id",
-            "must be non-empty letters, digits, `-` or `_`",
-        ));
+        return Err(ConfigError::new("api.id", "must be non-empty letters, digits, `-` or `_`"));
     }
     if api.account_id.len() != 12 || !api.account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConfigError::new("api.account_id", "must be 12 digits"));
     }
     if api.region.is_empty()
-        || !api
-            .region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || !api.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         return Err(ConfigError::new("api.region", "must look like `us-east-1`"));
     }
@@ -106,15 +132,9 @@ fn check_stage(config: &Config) -> Result<(), ConfigError> {
     let stage = &config.stage;
     let name_ok = !stage.name.is_empty()
         && stage.name.len() <= 128
-        && stage
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && stage.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !name_ok {
-        return Err(ConfigError::new(
-            "stage.name",
-            "must be 1-128 letters, digits, `-` or `_`",
-        ));
+        return Err(ConfigError::new("stage.name", "must be 1-128 letters, digits, `-` or `_`"));
     }
     if stage.variables.len() > MAX_STAGE_VARIABLES {
         return Err(ConfigError::new(
@@ -139,10 +159,7 @@ fn check_stage(config: &Config) -> Result<(), ConfigError> {
         if value.len() > MAX_STAGE_VARIABLE_VALUE {
             return Err(ConfigError::new(
                 path,
-                format!(
-                    "value is {} characters; at most {MAX_STAGE_VARIABLE_VALUE}",
-                    value.len()
-                ),
+                format!("value is {} characters; at most {MAX_STAGE_VARIABLE_VALUE}", value.len()),
             ));
         }
     }
@@ -165,10 +182,7 @@ mod tests {
         let plan = Plan::from_json(MINIMAL.as_bytes()).unwrap();
         assert_eq!(plan.stage, "prod");
         assert_eq!(plan.region, "us-east-1");
-        assert_eq!(
-            plan.api_key_id_header.as_deref(),
-            Some("x-tollgate-api-key-id")
-        );
+        assert_eq!(plan.api_key_id_header.as_deref(), Some("x-tollgate-api-key-id"));
         assert!(plan.keys.is_empty());
     }
 
@@ -197,23 +211,14 @@ mod tests {
     fn semantic_errors_name_the_field() {
         let cases = [
             (r#"{"api": {"id": ""}}"#, "api.id"),
-            (
-                r#"{"api": {"id": "a", "account_id": "12"}}"#,
-                "api.account_id",
-            ),
+            (r#"{"api": {"id": "a", "account_id": "12"}}"#, "api.account_id"),
             (r#"{"api": {"id": "a", "region": "US EAST"}}"#, "api.region"),
-            (
-                r#"{"api": {"id": "a"}, "stage": {"name": "a b"}}"#,
-                "stage.name",
-            ),
+            (r#"{"api": {"id": "a"}, "stage": {"name": "a b"}}"#, "stage.name"),
             (
                 r#"{"api": {"id": "a"}, "stage": {"name": "s", "variables": {"bad-name": "x"}}}"#,
                 "stage.variables.bad-name",
             ),
-            (
-                r#"{"api": {"id": "a"}, "api_key_id_header": "x key"}"#,
-                "api_key_id_header",
-            ),
+            (r#"{"api": {"id": "a"}, "api_key_id_header": "x key"}"#, "api_key_id_header"),
             (
                 r#"{"api": {"id": "a"}, "methods": [{"resource": "/a", "http_method": "GET"}, {"resource": "/a", "http_method": "GET"}]}"#,
                 "methods[1]",

@@ -20,9 +20,8 @@ enum Segment {
 
 /// Parses a resource template; the error reason says what is wrong with it.
 fn parse_template(template: &str) -> Result<Vec<Segment>, String> {
-    let rest = template
-        .strip_prefix('/')
-        .ok_or_else(|| format!("`{template}` must start with `/`"))?;
+    let rest =
+        template.strip_prefix('/').ok_or_else(|| format!("`{template}` must start with `/`"))?;
     if rest.is_empty() {
         return Ok(Vec::new());
     }
@@ -51,15 +50,11 @@ fn parse_template(template: &str) -> Result<Vec<Segment>, String> {
 
 fn param_name(name: &str, template: &str) -> Result<String, String> {
     let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
     if ok {
         Ok(name.to_string())
     } else {
-        Err(format!(
-            "`{template}`: `{name}` is not a valid parameter name"
-        ))
+        Err(format!("`{template}`: `{name}` is not a valid parameter name"))
     }
 }
 
@@ -91,11 +86,7 @@ impl Methods {
     }
 
     fn get(&self, verb: &[u8]) -> Option<MethodId> {
-        self.by_verb
-            .iter()
-            .find(|(v, _)| v.as_bytes() == verb)
-            .map(|(_, id)| *id)
-            .or(self.any)
+        self.by_verb.iter().find(|(v, _)| v.as_bytes() == verb).map(|(_, id)| *id).or(self.any)
     }
 }
 
@@ -142,10 +133,7 @@ impl Router {
         if methods.insert(verb, id) {
             Ok(())
         } else {
-            Err(ConfigError::new(
-                path,
-                format!("{verb} {template} is configured twice"),
-            ))
+            Err(ConfigError::new(path, format!("{verb} {template} is configured twice")))
         }
     }
 
@@ -157,11 +145,8 @@ impl Router {
         };
         let path = path.strip_prefix(b"/")?;
         let path = path.strip_suffix(b"/").unwrap_or(path);
-        let segments: Vec<&[u8]> = if path.is_empty() {
-            Vec::new()
-        } else {
-            path.split(|&b| b == b'/').collect()
-        };
+        let segments: Vec<&[u8]> =
+            if path.is_empty() { Vec::new() } else { path.split(|&b| b == b'/').collect() };
         find_in(&self.root, &segments, verb)
     }
 }
@@ -173,16 +158,10 @@ fn find_in(node: &Node, segments: &[&[u8]], verb: &[u8]) -> Option<MethodId> {
     if first.is_empty() {
         return None;
     }
-    let literal = std::str::from_utf8(first)
-        .ok()
-        .and_then(|s| node.literals.get(s));
+    let literal = std::str::from_utf8(first).ok().and_then(|s| node.literals.get(s));
     literal
         .and_then(|child| find_in(child, rest, verb))
-        .or_else(|| {
-            node.param
-                .as_ref()
-                .and_then(|child| find_in(child, rest, verb))
-        })
+        .or_else(|| node.param.as_ref().and_then(|child| find_in(child, rest, verb)))
         .or_else(|| node.greedy.as_ref().and_then(|m| m.get(verb)))
 }
 
@@ -194,8 +173,7 @@ mod tests {
     fn router(methods: &[(&str, &str)]) -> Router {
         let mut r = Router::default();
         for (id, (verb, template)) in methods.iter().enumerate() {
-            r.insert(template, verb, id, &format!("methods[{id}]"))
-                .unwrap();
+            r.insert(template, verb, id, &format!("methods[{id}]")).unwrap();
         }
         r
     }
@@ -231,11 +209,7 @@ mod tests {
             ("get", "/pets", None),
         ];
         for (verb, path, want) in cases {
-            assert_eq!(
-                r.find(verb.as_bytes(), path.as_bytes()),
-                *want,
-                "{verb} {path}"
-            );
+            assert_eq!(r.find(verb.as_bytes(), path.as_bytes()), *want, "{verb} {path}");
         }
     }
 
@@ -262,18 +236,11 @@ mod tests {
             ("GET", "/a//b", "methods[0].resource", "empty path segment"),
             ("GET", "/{p+}/x", "methods[0].resource", "must be last"),
             ("GET", "/a{b}", "methods[0].resource", "mixes text"),
-            (
-                "GET",
-                "/{}",
-                "methods[0].resource",
-                "not a valid parameter name",
-            ),
+            ("GET", "/{}", "methods[0].resource", "not a valid parameter name"),
             ("FETCH", "/a", "methods[0].http_method", "not one of"),
         ];
         for (verb, template, path, reason) in cases {
-            let err = Router::default()
-                .insert(template, verb, 0, "methods[0]")
-                .unwrap_err();
+            let err = Router::default().insert(template, verb, 0, "methods[0]").unwrap_err();
             assert_eq!(err.path, path, "{template}");
             assert!(err.reason.contains(reason), "{template}: {}", err.reason);
         }

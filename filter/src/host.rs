@@ -23,10 +23,7 @@ impl<'a> WasmHost<'a> {
 fn err(call: &'static str) -> impl FnOnce(Status) -> HostError {
     move |status| match status {
         Status::CasMismatch => HostError::CasMismatch,
-        other => HostError::Call {
-            call,
-            status: format!("{other:?}"),
-        },
+        other => HostError::Call { call, status: format!("{other:?}") },
     }
 }
 
@@ -38,6 +35,11 @@ impl Host for WasmHost<'_> {
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {
         hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value)
             .map_err(err("set_header"))
+    }
+
+    fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value)
+            .map_err(err("add_response_header"))
     }
 
     fn set_filter_state(&mut self, key: &str, value: &[u8]) -> Result<(), HostError> {
@@ -72,11 +74,8 @@ impl Host for WasmHost<'_> {
     }
 
     fn send_reply(&mut self, reply: &LocalReply) -> Result<(), HostError> {
-        let headers: Vec<(&str, &str)> = reply
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let headers: Vec<(&str, &str)> =
+            reply.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
             .map_err(err("send_http_response"))
     }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use tollgate_core::pipeline::{self, Flow};
+use tollgate_core::pipeline::{self, Exchange, Flow};
 use tollgate_core::plan::Plan;
 
 use crate::host::WasmHost;
@@ -73,9 +73,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Request {
-            shared: self.shared.clone(),
-        }))
+        Some(Box::new(Request { shared: self.shared.clone(), exchange: Exchange::default() }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -85,6 +83,7 @@ impl RootContext for Root {
 
 struct Request {
     shared: Option<Rc<Shared>>,
+    exchange: Exchange,
 }
 
 impl Context for Request {}
@@ -102,9 +101,18 @@ impl HttpContext for Request {
             return Action::Pause;
         };
         let mut host = WasmHost::new(&shared.metrics);
-        match pipeline::on_request_headers(&shared.plan, &mut host) {
+        match pipeline::on_request_headers(&shared.plan, &mut host, &mut self.exchange) {
             Flow::Continue => Action::Continue,
             Flow::Replied => Action::Pause,
         }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Some(shared) = &self.shared {
+            if !self.exchange.response_headers.is_empty() {
+                pipeline::on_response_headers(&mut WasmHost::new(&shared.metrics), &self.exchange);
+            }
+        }
+        Action::Continue
     }
 }

@@ -25,11 +25,9 @@ impl Metrics {
     pub fn id(&self, outcome: Outcome) -> Option<u32> {
         match outcome {
             Outcome::Allowed => Some(self.allowed),
-            Outcome::Rejected(kind) => self
-                .rejected
-                .iter()
-                .find(|(k, _)| *k == kind)
-                .map(|(_, id)| *id),
+            Outcome::Rejected(kind) => {
+                self.rejected.iter().find(|(k, _)| *k == kind).map(|(_, id)| *id)
+            }
         }
     }
 }

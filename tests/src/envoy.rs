@@ -20,11 +20,7 @@ pub struct EnvoyOptions {
 
 impl EnvoyOptions {
     pub fn new(tollgate: Value, upstream_port: u16) -> Self {
-        EnvoyOptions {
-            tollgate,
-            upstream_port,
-            concurrency: 2,
-        }
+        EnvoyOptions { tollgate, upstream_port, concurrency: 2 }
     }
 }
 
@@ -140,15 +136,13 @@ impl Envoy {
                 return Err(format!("envoy not ready after 60 s:\n{}", read_log()));
             }
             std::thread::sleep(Duration::from_millis(50));
-            let Some(admin_port) = std::fs::read_to_string(&admin_file).ok().and_then(|a| {
-                a.trim()
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse::<u16>().ok())
-            }) else {
+            let Some(admin_port) = std::fs::read_to_string(&admin_file)
+                .ok()
+                .and_then(|a| a.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok()))
+            else {
                 continue;
             };
-            if !try_get(admin_port, "/ready").is_some_and(|r| r.status == 200) {
+            if try_get(admin_port, "/ready").is_none_or(|r| r.status != 200) {
                 continue;
             }
             let port = try_get(admin_port, "/listeners?format=json")
@@ -159,12 +153,7 @@ impl Envoy {
                 })
                 .and_then(|p| u16::try_from(p).ok());
             if let Some(port) = port {
-                return Ok(Envoy {
-                    port,
-                    admin_port,
-                    dir,
-                    process,
-                });
+                return Ok(Envoy { port, admin_port, dir, process });
             }
         }
     }
@@ -194,11 +183,7 @@ fn try_get(port: u16, path: &str) -> Option<client::Response> {
 impl Drop for Envoy {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "---- envoy log ({}) ----\n{}",
-                self.dir.display(),
-                self.log()
-            );
+            eprintln!("---- envoy log ({}) ----\n{}", self.dir.display(), self.log());
         }
     }
 }

@@ -15,10 +15,7 @@ pub use envoy::{Envoy, EnvoyOptions};
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// The Envoy binary: `$TOLLGATE_ENVOY`, else the one `make setup` links at `.tools/envoy`.
@@ -31,11 +28,7 @@ pub fn envoy_bin() -> PathBuf {
 /// The filter built by `make filter`.
 pub fn wasm_path() -> PathBuf {
     let path = root().join("target/wasm32-wasip1/release/tollgate_filter.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make filter` first",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `make filter` first", path.display());
     path
 }
 
@@ -76,18 +69,8 @@ impl Upstream {
             .expect("start upstream");
         let stdout = child.stdout.take().expect("upstream stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("upstream announces its port");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
-        Upstream {
-            port,
-            _process: Process { child },
-        }
+        BufReader::new(stdout).read_line(&mut line).expect("upstream announces its port");
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        Upstream { port, _process: Process { child } }
     }
 }

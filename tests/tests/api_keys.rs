@@ -7,10 +7,7 @@ use tollgate_e2e::{get, request, Envoy, EnvoyOptions, Upstream};
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 
 fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn config() -> Value {
@@ -23,9 +20,11 @@ fn config() -> Value {
             {"resource": "/health", "http_method": "GET"},
         ],
         "api_keys": [
-            {"id": "key-alice", "name": "alice", "value_sha256": sha("alice-secret-key")},
-            {"id": "key-off", "name": "off", "value_sha256": sha("disabled-key"), "enabled": false},
+            {"id": "key-alice", "name": "alice", "value_sha256": sha("alice-secret-key"), "usage_plan_ids": ["open"]},
+            {"id": "key-off", "name": "off", "value_sha256": sha("disabled-key"), "enabled": false, "usage_plan_ids": ["open"]},
+            {"id": "key-planless", "name": "in no plan", "value_sha256": sha("planless-key")},
         ],
+        "usage_plans": [{"id": "open", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
         "gateway_responses": {
             "RESOURCE_NOT_FOUND": {"status": 404},
         },
@@ -57,10 +56,7 @@ fn api_keys_end_to_end() {
     let ok = get(
         port,
         "/pets?limit=2",
-        &[
-            ("x-api-key", "alice-secret-key"),
-            ("x-tollgate-api-key-id", "forged"),
-        ],
+        &[("x-api-key", "alice-secret-key"), ("x-tollgate-api-key-id", "forged")],
     );
     assert_eq!(ok.status, 200, "{}", ok.text());
     let seen = ok.json();
@@ -71,11 +67,13 @@ fn api_keys_end_to_end() {
     assert_eq!(ok.json()["path"], "/pets/42");
 
     // Missing, wrong and disabled keys: 403 Forbidden exactly as AWS, nothing reaches upstream.
+    // A key in no usage plan for the stage is refused too, as on AWS.
     for headers in [
         vec![],
         vec![("x-api-key", "wrong")],
         vec![("x-api-key", "disabled-key")],
         vec![("x-api-key", "")],
+        vec![("x-api-key", "planless-key")],
     ] {
         let r = get(port, "/pets", &headers);
         assert_aws_error(&r, 403, "Forbidden", "ForbiddenException");
@@ -89,13 +87,7 @@ fn api_keys_end_to_end() {
         "Missing Authentication Token",
         "MissingAuthenticationTokenException",
     );
-    let r = request(
-        port,
-        "DELETE",
-        b"/pets",
-        &[("x-api-key", b"alice-secret-key")],
-        b"",
-    );
+    let r = request(port, "DELETE", b"/pets", &[("x-api-key", b"alice-secret-key")], b"");
     assert_aws_error(
         &r,
         403,
@@ -110,31 +102,12 @@ fn api_keys_end_to_end() {
 
     // Non-UTF-8 in the key and elsewhere gets a normal answer; the VM lives on.
     let bad: &[u8] = b"\xff\xfe\x80key";
-    let r = request(
-        port,
-        "GET",
-        b"/pets",
-        &[("x-api-key", bad), ("x-other", b"\xc3\x28")],
-        b"",
-    );
+    let r = request(port, "GET", b"/pets", &[("x-api-key", bad), ("x-other", b"\xc3\x28")], b"");
     assert_aws_error(&r, 403, "Forbidden", "ForbiddenException");
-    let r = request(
-        port,
-        "GET",
-        b"/pets/\xe2\x82",
-        &[("x-api-key", b"alice-secret-key")],
-        b"",
-    );
-    assert!(
-        r.status == 200 || r.status == 400,
-        "non-UTF-8 path got {}",
-        r.status
-    );
+    let r = request(port, "GET", b"/pets/\xe2\x82", &[("x-api-key", b"alice-secret-key")], b"");
+    assert!(r.status == 200 || r.status == 400, "non-UTF-8 path got {}", r.status);
     for _ in 0..20 {
-        assert_eq!(
-            get(port, "/pets", &[("x-api-key", "alice-secret-key")]).status,
-            200
-        );
+        assert_eq!(get(port, "/pets", &[("x-api-key", "alice-secret-key")]).status, 200);
     }
 
     // Counters per outcome on the admin's Prometheus page; the key id in the access log.
@@ -148,7 +121,12 @@ fn api_keys_end_to_end() {
             .unwrap_or_else(|| panic!("no {name} in:\n{stats}"))
     };
     assert_eq!(counter("tollgate_requests_allowed"), 23, "{stats}");
-    assert_eq!(counter("tollgate_requests_invalid_api_key"), 5);
+    assert_eq!(
+        counter("tollgate_requests_invalid_api_key"),
+        6,
+        "{}",
+        stats.lines().filter(|l| l.starts_with("tollgate")).collect::<Vec<_>>().join("\n")
+    );
     assert_eq!(counter("tollgate_requests_missing_authentication_token"), 2);
     let mut access = String::new();
     for _ in 0..50 {
@@ -159,10 +137,7 @@ fn api_keys_end_to_end() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(
-        access.contains("/pets?limit=2 200 key=key-alice"),
-        "{access}"
-    );
+    assert!(access.contains("/pets?limit=2 200 key=key-alice"), "{access}");
     assert!(access.contains("/unknown 403 key=-"), "{access}");
 }
 
@@ -200,10 +175,7 @@ fn config_with_unknown_field_is_refused_and_named() {
         Ok(_) => panic!("envoy accepted a config with an unknown field"),
         Err(log) => log,
     };
-    assert!(
-        log.contains("invalid configuration: methods[1]"),
-        "{log}"
-    );
+    assert!(log.contains("invalid configuration: methods[1]"), "{log}");
     assert!(log.contains("api_key_requried"), "{log}");
 }
 
@@ -212,8 +184,6 @@ fn bad_key_hash_is_refused_and_named() {
     let mut cfg = config();
     cfg["api_keys"][0]["value_sha256"] = json!("alice-secret-key");
     let upstream = Upstream::start(UPSTREAM, "echo");
-    let log = Envoy::start(&EnvoyOptions::new(cfg, upstream.port))
-        .err()
-        .expect("refused");
+    let log = Envoy::start(&EnvoyOptions::new(cfg, upstream.port)).err().expect("refused");
     assert!(log.contains("api_keys[0].value_sha256"), "{log}");
 }

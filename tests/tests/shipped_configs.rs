@@ -34,10 +34,18 @@ fn shipped_envoy_configs_validate() {
     for (i, config) in configs.iter().enumerate() {
         // Point the filter at the freshly built module (shipped configs name it relative to the
         // repository root, or where Docker mounts it).
-        let text = std::fs::read_to_string(config).expect("read config")
+        let text = std::fs::read_to_string(config)
+            .expect("read config")
             .replace("/etc/tollgate/tollgate_filter.wasm", &wasm)
-            .replace("filename: target/wasm32-wasip1/release/tollgate_filter.wasm", &format!("filename: {wasm}"));
-        assert!(text.contains("failure_policy: FAIL_CLOSED"), "{}: set the wasm failure_policy", config.display());
+            .replace(
+                "filename: target/wasm32-wasip1/release/tollgate_filter.wasm",
+                &format!("filename: {wasm}"),
+            );
+        assert!(
+            text.contains("failure_policy: FAIL_CLOSED"),
+            "{}: set the wasm failure_policy",
+            config.display()
+        );
         let copy = dir.join(format!("{i}.yaml"));
         std::fs::write(&copy, text).expect("write copy");
         let out = Command::new(envoy_bin())

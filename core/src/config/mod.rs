@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::gateway_response::ResponseType;
+use crate::throttle::quota::Period;
 
 pub use error::ConfigError;
 
@@ -30,6 +31,58 @@ pub struct Config {
     /// Request header set to the caller's API key id on its way upstream; `""` turns it off.
     #[serde(default = "default_api_key_id_header")]
     pub api_key_id_header: String,
+    #[serde(default)]
+    pub usage_plans: Vec<UsagePlan>,
+    /// The account-level throttle shared by every API of this Envoy (AWS: 10,000 rps, burst
+    /// 5,000); `null` turns it off.
+    #[serde(default = "default_account_throttle")]
+    pub account_throttle: Option<Throttle>,
+    /// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` to admitted responses.
+    #[serde(default)]
+    pub rate_limit_headers: bool,
+}
+
+/// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub rate: f64,
+    pub burst: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    pub limit: u64,
+    pub period: Period,
+    /// WEEK: 0 = Sunday ... 6 = Saturday; MONTH: days after the 1st (0-27); DAY: 0.
+    #[serde(default)]
+    pub offset: u32,
+}
+
+/// An AWS usage plan: a per-key throttle and quota over the API stages it covers.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsagePlan {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+    #[serde(default)]
+    pub quota: Option<Quota>,
+    #[serde(default)]
+    pub api_stages: Vec<PlanStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanStage {
+    pub api_id: String,
+    pub stage: String,
+    /// Per-method throttles keyed like AWS: `/pets/GET`, `/pets/{petId}/*`.
+    #[serde(default)]
+    pub method_throttles: BTreeMap<String, Throttle>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -48,6 +101,12 @@ pub struct Stage {
     pub name: String,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// Default method throttle of the stage (all callers together).
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+    /// Per-method stage throttles keyed like AWS: `/pets/GET`, `/pets/{petId}/*`.
+    #[serde(default)]
+    pub method_throttles: BTreeMap<String, Throttle>,
 }
 
 impl Default for Stage {
@@ -55,6 +114,8 @@ impl Default for Stage {
         Stage {
             name: "prod".into(),
             variables: BTreeMap::new(),
+            throttle: None,
+            method_throttles: BTreeMap::new(),
         }
     }
 }
@@ -109,6 +170,10 @@ fn default_account_id() -> String {
     "000000000000".into()
 }
 
+fn default_account_throttle() -> Option<Throttle> {
+    Some(Throttle { rate: 10_000.0, burst: 5_000 })
+}
+
 fn default_true() -> bool {
     true
 }
@@ -120,10 +185,7 @@ impl Config {
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            ConfigError::new(
-                if path == "." { String::new() } else { path },
-                inner.to_string(),
-            )
+            ConfigError::new(if path == "." { String::new() } else { path }, inner.to_string())
         })
     }
 }

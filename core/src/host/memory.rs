@@ -20,10 +20,10 @@ pub struct SharedStore(Arc<Mutex<Store>>);
 
 impl SharedStore {
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Result<T, HostError> {
-        let mut guard = self.0.lock().map_err(|_| HostError::Call {
-            call: "shared_data",
-            status: "poisoned".into(),
-        })?;
+        let mut guard = self
+            .0
+            .lock()
+            .map_err(|_| HostError::Call { call: "shared_data", status: "poisoned".into() })?;
         Ok(f(&mut guard))
     }
 
@@ -59,6 +59,7 @@ impl SharedStore {
 #[derive(Debug, Default)]
 pub struct MemoryHost {
     pub request_headers: Vec<(String, Vec<u8>)>,
+    pub response_headers: Vec<(String, Vec<u8>)>,
     pub filter_state: HashMap<String, Vec<u8>>,
     pub shared: SharedStore,
     pub now_nanos: u64,
@@ -68,22 +69,16 @@ pub struct MemoryHost {
 
 impl MemoryHost {
     pub fn request(method: &str, path: &str) -> Self {
-        MemoryHost::default()
-            .with_header(":method", method)
-            .with_header(":path", path)
+        MemoryHost::default().with_header(":method", method).with_header(":path", path)
     }
 
     pub fn with_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.request_headers
-            .push((name.to_string(), value.as_ref().to_vec()));
+        self.request_headers.push((name.to_string(), value.as_ref().to_vec()));
         self
     }
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.request_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -97,6 +92,11 @@ impl Host for MemoryHost {
         if let Some(v) = value {
             self.request_headers.push((name.to_string(), v.to_vec()));
         }
+        Ok(())
+    }
+
+    fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        self.response_headers.push((name.to_string(), value.to_vec()));
         Ok(())
     }
 
@@ -145,16 +145,9 @@ mod tests {
         let (v, cas) = s.get("k").unwrap();
         assert_eq!(v.as_deref(), Some(&b"1"[..]));
         let cas = cas.unwrap();
-        assert_eq!(
-            s.set("k", b"2", Some(cas.wrapping_add(1))),
-            Err(HostError::CasMismatch)
-        );
+        assert_eq!(s.set("k", b"2", Some(cas.wrapping_add(1))), Err(HostError::CasMismatch));
         s.set("k", b"2", Some(cas)).unwrap();
-        assert_eq!(
-            s.set("k", b"3", Some(cas)),
-            Err(HostError::CasMismatch),
-            "stale after write"
-        );
+        assert_eq!(s.set("k", b"3", Some(cas)), Err(HostError::CasMismatch), "stale after write");
         s.set("k", b"4", Some(0)).unwrap(); // cas 0 overwrites
         s.set("k", b"5", None).unwrap();
         assert_eq!(s.get("k").unwrap().0.as_deref(), Some(&b"5"[..]));

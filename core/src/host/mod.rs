@@ -31,6 +31,8 @@ pub trait Host {
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
     /// Sets (or with `None` removes) a request header before it goes upstream.
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError>;
+    /// Adds a header to the upstream's response.
+    fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError>;
     /// Publishes a value for access logs and later filters (Envoy filter state).
     fn set_filter_state(&mut self, key: &str, value: &[u8]) -> Result<(), HostError>;
     /// Reads shared data (spans workers); `(None, None)` when absent.

@@ -37,10 +37,7 @@ fn main() {
         std::process::exit(2);
     }
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-    println!(
-        "listening on {}",
-        listener.local_addr().expect("local addr")
-    );
+    println!("listening on {}", listener.local_addr().expect("local addr"));
     let petstore = mode == "petstore";
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || serve(stream, petstore));
@@ -55,11 +52,8 @@ fn serve(stream: TcpStream, petstore: bool) {
     });
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
-        let (status, body) = if petstore {
-            petstore_answer(&request)
-        } else {
-            (200, echo(&request))
-        };
+        let (status, body) =
+            if petstore { petstore_answer(&request) } else { (200, echo(&request)) };
         let body = body.to_string();
         let head = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -104,10 +98,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
         headers.push((name, value));
     }
     let header = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| String::from_utf8_lossy(v).to_string())
+        headers.iter().find(|(k, _)| k == n).map(|(_, v)| String::from_utf8_lossy(v).to_string())
     };
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
@@ -127,12 +118,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
         body.resize(len, 0);
         reader.read_exact(&mut body).ok()?;
     }
-    Some(Request {
-        method,
-        path,
-        headers,
-        body,
-    })
+    Some(Request { method, path, headers, body })
 }
 
 fn echo(request: &Request) -> Value {
@@ -172,10 +158,9 @@ fn petstore_answer(request: &Request) -> (u16, Value) {
             Err(_) => (400, json!({"message": "body must be a JSON pet"})),
         },
         ("GET", ["pets", id]) => {
-            match pets
-                .as_array()
-                .and_then(|all| all.iter().find(|p| p["id"].to_string() == *id))
-            {
+            match pets.as_array().and_then(|all| {
+                all.iter().find(|p| p["id"].as_u64().is_some_and(|n| n.to_string() == *id))
+            }) {
                 Some(pet) => (200, pet.clone()),
                 None => (404, json!({"message": format!("no pet {id}")})),
             }

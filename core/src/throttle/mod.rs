@@ -1,0 +1,339 @@
+//! Throttling and quotas as on AWS: usage-plan per-method, usage plan, stage per-method, stage and
+//! account token buckets, then the usage plan's quota. [`Limits`] is the compiled form; it names
+//! the shared-data key of every bucket: one per (plan, key, method override), per stage method,
+//! per stage and per account, never one per window.
+
+pub mod admit;
+pub mod bucket;
+pub mod quota;
+
+use std::collections::BTreeMap;
+
+use crate::config::{Config, ConfigError, Throttle};
+use crate::plan::MethodPlan;
+use crate::routes::MethodId;
+use admit::{BucketSlot, QuotaSlot};
+use bucket::Limit;
+use quota::Period;
+
+const ACCOUNT_KEY: &str = "tg|account";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanLimits {
+    pub id: String,
+    /// Whether the plan covers this config's API stage.
+    pub covers_stage: bool,
+    throttle: Option<Limit>,
+    quota: Option<(u64, Period, u32)>,
+    /// Per-method overrides for this stage, by [`MethodId`].
+    methods: Vec<Option<Limit>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    account: Option<BucketSlot>,
+    stage: Option<BucketSlot>,
+    stage_methods: Vec<Option<BucketSlot>>,
+    /// `{api}|{stage}|{resource}/{METHOD}` by [`MethodId`].
+    method_keys: Vec<String>,
+    pub plans: Vec<PlanLimits>,
+}
+
+/// Buckets and quota one request must fit in, in AWS order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Slots {
+    pub buckets: Vec<BucketSlot>,
+    pub quota: Option<QuotaSlot>,
+}
+
+fn limit(t: &Throttle, path: &str) -> Result<Limit, ConfigError> {
+    if !t.rate.is_finite() || t.rate < 0.0 {
+        return Err(ConfigError::new(
+            format!("{path}.rate"),
+            "must be a number of requests per second >= 0",
+        ));
+    }
+    if t.burst > 1_000_000_000 {
+        return Err(ConfigError::new(format!("{path}.burst"), "must be at most 1,000,000,000"));
+    }
+    Ok(Limit::new(t.rate, t.burst))
+}
+
+/// `{resource}/{METHOD}` as AWS names a method in throttle settings.
+pub fn method_key(m: &MethodPlan) -> String {
+    format!("{}/{}", m.resource, m.http_method)
+}
+
+/// Resolves AWS-style per-method keys (`/pets/GET`, `/pets/{petId}/*`) to one limit per method;
+/// a key that names no configured method is an error (a typo would silently do nothing).
+fn per_method(
+    overrides: &BTreeMap<String, Throttle>,
+    methods: &[MethodPlan],
+    path: &str,
+) -> Result<Vec<Option<Limit>>, ConfigError> {
+    let mut out = vec![None; methods.len()];
+    for (key, throttle) in overrides {
+        let field = format!("{path}.{key}");
+        let lim = limit(throttle, &field)?;
+        let (resource, verb) = key.rsplit_once('/').ok_or_else(|| {
+            ConfigError::new(&field, "a method key is `/resource/METHOD` or `/resource/*`")
+        })?;
+        let resource = if resource.is_empty() { "/" } else { resource };
+        let mut matched = false;
+        for (slot, m) in out.iter_mut().zip(methods) {
+            if m.resource != resource {
+                continue;
+            }
+            if m.http_method == verb {
+                *slot = Some(lim);
+                matched = true;
+            } else if verb == "*" {
+                slot.get_or_insert(lim);
+                matched = true;
+            }
+        }
+        if !matched {
+            return Err(ConfigError::new(field, "names no configured method"));
+        }
+    }
+    Ok(out)
+}
+
+impl Limits {
+    pub fn compile(config: &Config, methods: &[MethodPlan]) -> Result<Limits, ConfigError> {
+        let api = &config.api.id;
+        let stage = &config.stage.name;
+        let account = match &config.account_throttle {
+            Some(t) => {
+                Some(BucketSlot { key: ACCOUNT_KEY.into(), limit: limit(t, "account_throttle")? })
+            }
+            None => None,
+        };
+        let stage_bucket = match &config.stage.throttle {
+            Some(t) => Some(BucketSlot {
+                key: format!("tg|s|{api}|{stage}"),
+                limit: limit(t, "stage.throttle")?,
+            }),
+            None => None,
+        };
+        let method_keys: Vec<String> =
+            methods.iter().map(|m| format!("{api}|{stage}|{}", method_key(m))).collect();
+        let stage_methods =
+            per_method(&config.stage.method_throttles, methods, "stage.method_throttles")?
+                .into_iter()
+                .zip(&method_keys)
+                .map(|(lim, mk)| lim.map(|limit| BucketSlot { key: format!("tg|sm|{mk}"), limit }))
+                .collect();
+        let mut plans: Vec<PlanLimits> = Vec::with_capacity(config.usage_plans.len());
+        for (i, p) in config.usage_plans.iter().enumerate() {
+            let path = format!("usage_plans[{i}]");
+            if !is_id(&p.id) {
+                return Err(ConfigError::new(format!("{path}.id"), ID_RULE));
+            }
+            if let Some(first) = plans.iter().position(|q| q.id == p.id) {
+                return Err(ConfigError::new(
+                    format!("{path}.id"),
+                    format!("`{}` is already the id of usage_plans[{first}]", p.id),
+                ));
+            }
+            let throttle = match &p.throttle {
+                Some(t) => Some(limit(t, &format!("{path}.throttle"))?),
+                None => None,
+            };
+            let quota = match p.quota {
+                Some(q) if q.offset > q.period.max_offset() => {
+                    return Err(ConfigError::new(
+                        format!("{path}.quota.offset"),
+                        format!("{:?} allows an offset of 0-{}", q.period, q.period.max_offset()),
+                    ))
+                }
+                Some(q) => Some((q.limit, q.period, q.offset)),
+                None => None,
+            };
+            let mut covers_stage = false;
+            let mut plan_methods = vec![None; methods.len()];
+            for (j, s) in p.api_stages.iter().enumerate() {
+                let stage_path = format!("{path}.api_stages[{j}]");
+                if s.api_id == *api && s.stage == *stage {
+                    if covers_stage {
+                        return Err(ConfigError::new(stage_path, "lists this API stage twice"));
+                    }
+                    covers_stage = true;
+                    plan_methods = per_method(
+                        &s.method_throttles,
+                        methods,
+                        &format!("{stage_path}.method_throttles"),
+                    )?;
+                }
+            }
+            plans.push(PlanLimits {
+                id: p.id.clone(),
+                covers_stage,
+                throttle,
+                quota,
+                methods: plan_methods,
+            });
+        }
+        Ok(Limits { account, stage: stage_bucket, stage_methods, method_keys, plans })
+    }
+
+    pub fn plan_index(&self, id: &str) -> Option<usize> {
+        self.plans.iter().position(|p| p.id == id)
+    }
+
+    /// The buckets and quota for `method`, called with `key` = (key id, its plan for this stage).
+    pub fn slots(&self, method: MethodId, key: Option<(&str, usize)>) -> Slots {
+        let mut slots = Slots::default();
+        let plan = key.and_then(|(id, p)| self.plans.get(p).map(|plan| (id, plan)));
+        if let Some((key_id, plan)) = plan {
+            if let Some(limit) = plan.methods.get(method).copied().flatten() {
+                let mk = self.method_keys.get(method).map_or("", String::as_str);
+                slots
+                    .buckets
+                    .push(BucketSlot { key: format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit });
+            }
+            if let Some(limit) = plan.throttle {
+                slots.buckets.push(BucketSlot { key: format!("tg|p|{}|{key_id}", plan.id), limit });
+            }
+            if let Some((limit, period, offset)) = plan.quota {
+                slots.quota = Some(QuotaSlot {
+                    key: format!("tg|q|{}|{key_id}", plan.id),
+                    limit,
+                    period,
+                    offset,
+                });
+            }
+        }
+        if let Some(b) = self.stage_methods.get(method).cloned().flatten() {
+            slots.buckets.push(b);
+        }
+        slots.buckets.extend(self.stage.iter().cloned());
+        slots.buckets.extend(self.account.iter().cloned());
+        slots
+    }
+}
+
+pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
+
+/// Ids become part of shared-data keys, so they are kept to a safe alphabet.
+pub(crate) fn is_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Plan;
+    use crate::test_support::test;
+
+    fn plan(extra: serde_json::Value) -> Result<Plan, crate::config::ConfigError> {
+        let mut config = serde_json::json!({
+            "api": {"id": "petstore"},
+            "stage": {"name": "prod"},
+            "methods": [
+                {"resource": "/pets", "http_method": "GET", "api_key_required": true},
+                {"resource": "/pets", "http_method": "POST", "api_key_required": true},
+                {"resource": "/pets/{petId}", "http_method": "GET", "api_key_required": true},
+            ],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        Plan::from_json(config.to_string().as_bytes())
+    }
+
+    #[test]
+    fn slots_follow_aws_order_with_bounded_keys() {
+        let p = plan(serde_json::json!({
+            "stage": {"name": "prod", "throttle": {"rate": 100, "burst": 200},
+                      "method_throttles": {"/pets/POST": {"rate": 5, "burst": 5}}},
+            "usage_plans": [{"id": "basic", "throttle": {"rate": 1.5, "burst": 3},
+                "quota": {"limit": 5, "period": "DAY"},
+                "api_stages": [{"api_id": "petstore", "stage": "prod",
+                                "method_throttles": {"/pets/*": {"rate": 1, "burst": 1}}}]}],
+        }))
+        .unwrap();
+        let keys: Vec<String> =
+            p.limits.slots(1, Some(("k1", 0))).buckets.into_iter().map(|b| b.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "tg|pm|basic|k1|petstore|prod|/pets/POST",
+                "tg|p|basic|k1",
+                "tg|sm|petstore|prod|/pets/POST",
+                "tg|s|petstore|prod",
+                "tg|account",
+            ]
+        );
+        let slots = p.limits.slots(2, Some(("k1", 0)));
+        assert_eq!(slots.buckets.len(), 3, "no per-method override for /pets/{{petId}}");
+        assert_eq!(slots.quota.unwrap().key, "tg|q|basic|k1");
+        assert_eq!(p.limits.slots(2, None).buckets.len(), 2, "no key: stage and account only");
+    }
+
+    #[test]
+    fn account_throttle_can_be_turned_off() {
+        let p = plan(serde_json::json!({"account_throttle": null})).unwrap();
+        assert!(p.limits.slots(0, None).buckets.is_empty());
+    }
+
+    #[test]
+    fn bad_limits_name_their_field() {
+        let cases = [
+            (
+                serde_json::json!({"account_throttle": {"rate": -1, "burst": 1}}),
+                "account_throttle.rate",
+            ),
+            (
+                serde_json::json!({"stage": {"name": "prod", "method_throttles": {"/cats/GET": {"rate": 1, "burst": 1}}}}),
+                "stage.method_throttles./cats/GET",
+            ),
+            (
+                serde_json::json!({"stage": {"name": "prod", "method_throttles": {"GET": {"rate": 1, "burst": 1}}}}),
+                "stage.method_throttles.GET",
+            ),
+            (
+                serde_json::json!({"usage_plans": [{"id": "a", "quota": {"limit": 1, "period": "WEEK", "offset": 7}}]}),
+                "usage_plans[0].quota.offset",
+            ),
+            (serde_json::json!({"usage_plans": [{"id": "a"}, {"id": "a"}]}), "usage_plans[1].id"),
+            (serde_json::json!({"usage_plans": [{"id": "a|b"}]}), "usage_plans[0].id"),
+            (
+                serde_json::json!({"usage_plans": [{"id": "a", "quota": {"limit": 1, "period": "YEAR"}}]}),
+                "usage_plans[0].quota.period",
+            ),
+            (
+                serde_json::json!({"usage_plans": [{"id": "a", "api_stages": [
+                {"api_id": "petstore", "stage": "prod"}, {"api_id": "petstore", "stage": "prod"}]}]}),
+                "usage_plans[0].api_stages[1]",
+            ),
+            (
+                serde_json::json!({"api_keys": [{"id": "k", "value_sha256": "0".repeat(64), "usage_plan_ids": ["nope"]}]}),
+                "api_keys[0].usage_plan_ids[0]",
+            ),
+            (
+                serde_json::json!({
+                "usage_plans": [{"id": "a", "api_stages": [{"api_id": "petstore", "stage": "prod"}]},
+                                {"id": "b", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
+                "api_keys": [{"id": "k", "value_sha256": "0".repeat(64), "usage_plan_ids": ["a", "b"]}]}),
+                "api_keys[0].usage_plan_ids[1]",
+            ),
+        ];
+        for (extra, path) in cases {
+            let err = plan(extra.clone()).unwrap_err();
+            assert_eq!(err.path, path, "{extra}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_key_may_be_in_plans_for_other_stages() {
+        let p = plan(serde_json::json!({
+            "usage_plans": [{"id": "dev", "api_stages": [{"api_id": "petstore", "stage": "dev"}]},
+                            {"id": "prod", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
+            "api_keys": [{"id": "k", "value_sha256": "0".repeat(64), "usage_plan_ids": ["dev", "prod"]}],
+        }))
+        .unwrap();
+        assert_eq!(p.keys.entries()[0].plan, Some(1));
+    }
+}
