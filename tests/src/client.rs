@@ -68,8 +68,20 @@ pub fn try_request(
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     stream.write_all(&raw)?;
+    // Read until the response is complete (content-length or last chunk) rather than until EOF:
+    // after a local reply Envoy may hold the connection for its delayed-close timeout.
     let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes)?;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if complete(&bytes) {
+            break;
+        }
+    }
     parse(&bytes).ok_or_else(|| {
         std::io::Error::other(format!("no HTTP response in {:?}", String::from_utf8_lossy(&bytes)))
     })
@@ -112,4 +124,24 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
         rest = &rest[start + size + 2..];
     }
     body
+}
+
+/// Whether `bytes` hold a whole response: head plus content-length bytes, or a final chunk.
+fn complete(bytes: &[u8]) -> bool {
+    let Some(split) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
+    let body = &bytes[split + 4..];
+    if let Some(len) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return body.len() >= len;
+    }
+    if head.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked")) {
+        return body.ends_with(b"0\r\n\r\n");
+    }
+    false
 }
