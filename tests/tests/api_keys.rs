@@ -130,7 +130,7 @@ fn api_keys_end_to_end() {
     assert_eq!(counter("tollgate_requests_missing_authentication_token"), 2);
     let mut access = String::new();
     for _ in 0..50 {
-        // Envoy flushes access logs every second.
+        // The harness has Envoy flush access logs every 100 ms.
         access = envoy.access_log();
         if access.contains("/unknown") {
             break;
