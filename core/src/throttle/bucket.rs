@@ -80,20 +80,12 @@ impl Bucket {
     }
 
     pub fn encode(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        let (a, b) = out.split_at_mut(8);
-        a.copy_from_slice(&self.tokens_micro.to_le_bytes());
-        b.copy_from_slice(&self.at_nanos.to_le_bytes());
-        out
+        super::pack(self.tokens_micro, self.at_nanos)
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let tokens = bytes.get(..8)?.try_into().ok()?;
-        let at = bytes.get(8..16)?.try_into().ok()?;
-        (bytes.len() == 16).then(|| Bucket {
-            tokens_micro: u64::from_le_bytes(tokens),
-            at_nanos: u64::from_le_bytes(at),
-        })
+        let (tokens_micro, at_nanos) = super::unpack(bytes)?;
+        Some(Bucket { tokens_micro, at_nanos })
     }
 }
 

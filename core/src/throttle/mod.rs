@@ -213,6 +213,21 @@ impl Limits {
     }
 }
 
+/// Two integers as the 16 bytes stored in shared data (little endian).
+fn pack(a: u64, b: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let (first, second) = out.split_at_mut(8);
+    first.copy_from_slice(&a.to_le_bytes());
+    second.copy_from_slice(&b.to_le_bytes());
+    out
+}
+
+/// The two integers of [`pack`]; `None` unless exactly 16 bytes.
+fn unpack(bytes: &[u8]) -> Option<(u64, u64)> {
+    let (a, b) = <&[u8; 16]>::try_from(bytes).ok()?.split_at(8);
+    Some((u64::from_le_bytes(a.try_into().ok()?), u64::from_le_bytes(b.try_into().ok()?)))
+}
+
 pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
 
 /// Ids become part of shared-data keys, so they are kept to a safe alphabet.

@@ -106,20 +106,12 @@ impl Counter {
     }
 
     pub fn encode(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        let (a, b) = out.split_at_mut(8);
-        a.copy_from_slice(&self.window_start.to_le_bytes());
-        b.copy_from_slice(&self.used.to_le_bytes());
-        out
+        super::pack(self.window_start, self.used)
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let start = bytes.get(..8)?.try_into().ok()?;
-        let used = bytes.get(8..16)?.try_into().ok()?;
-        (bytes.len() == 16).then(|| Counter {
-            window_start: u64::from_le_bytes(start),
-            used: u64::from_le_bytes(used),
-        })
+        let (window_start, used) = super::unpack(bytes)?;
+        Some(Counter { window_start, used })
     }
 }
 
