@@ -8,6 +8,7 @@ use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
+use crate::throttle::lease::Leases;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
@@ -20,6 +21,13 @@ pub enum Flow {
     Continue,
     /// A local reply was sent; stop here.
     Replied,
+}
+
+/// What one worker (one wasm VM) keeps across requests: never in a static, reset when the
+/// configuration changes.
+#[derive(Debug, Default)]
+pub struct Worker {
+    pub leases: Leases,
 }
 
 /// Per-request state the filter keeps between callbacks.
@@ -62,8 +70,13 @@ pub fn check_api_key<'p>(
 }
 
 /// Runs the request-header phase against a host. Fails closed: a host error becomes a 500.
-pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Exchange) -> Flow {
-    let rejection = match run(plan, host, exchange) {
+pub fn on_request_headers<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+) -> Flow {
+    let rejection = match run(plan, worker, host, exchange) {
         Ok(Ok(())) => {
             host.count(Outcome::Allowed);
             return Flow::Continue;
@@ -77,6 +90,7 @@ pub fn on_request_headers<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Exc
 
 fn run<H: Host>(
     plan: &Plan,
+    worker: &mut Worker,
     host: &mut H,
     exchange: &mut Exchange,
 ) -> Result<Result<(), Rejection>, HostError> {
@@ -95,7 +109,7 @@ fn run<H: Host>(
     let slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
     if !slots.buckets.is_empty() || slots.quota.is_some() {
         let now = host.now_nanos();
-        match admit(host, &slots.buckets, slots.quota.as_ref(), now)? {
+        match admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)? {
             Ok(usage) if plan.rate_limit_headers => rate_limit_headers(&usage, exchange),
             Ok(_) => {}
             Err(rejection) => return Ok(Err(rejection)),
@@ -170,7 +184,7 @@ mod tests {
     }
 
     fn run(host: &mut MemoryHost) -> Flow {
-        on_request_headers(&plan(), host, &mut Exchange::default())
+        on_request_headers(&plan(), &mut Worker::default(), host, &mut Exchange::default())
     }
 
     fn assert_rejected(host: &MemoryHost, status: u16, message: &str, error_type: &str) {
@@ -278,7 +292,7 @@ mod limit_tests {
         host.shared = store.clone();
         host.now_nanos = 1_000_000_000_000;
         let mut exchange = Exchange::default();
-        on_request_headers(plan, &mut host, &mut exchange);
+        on_request_headers(plan, &mut Worker::default(), &mut host, &mut exchange);
         (host, exchange)
     }
 

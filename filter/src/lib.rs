@@ -4,11 +4,12 @@
 mod host;
 mod metrics;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use tollgate_core::pipeline::{self, Exchange, Flow};
+use tollgate_core::pipeline::{self, Exchange, Flow, Worker};
 use tollgate_core::plan::Plan;
 
 use crate::host::WasmHost;
@@ -20,10 +21,12 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// What every request of this plugin shares: the compiled plan and the metric ids.
+/// What every request of this plugin shares: the compiled plan, the metric ids, and the
+/// worker's own state (leases) across requests.
 struct Shared {
     plan: Plan,
     metrics: Metrics,
+    worker: RefCell<Worker>,
 }
 
 #[derive(Default)]
@@ -68,7 +71,7 @@ impl RootContext for Root {
             plan.methods.len(),
             plan.keys.len()
         );
-        self.shared = Some(Rc::new(Shared { plan, metrics }));
+        self.shared = Some(Rc::new(Shared { plan, metrics, worker: RefCell::default() }));
         true
     }
 
@@ -101,7 +104,15 @@ impl HttpContext for Request {
             return Action::Pause;
         };
         let mut host = WasmHost::new(&shared.metrics);
-        match pipeline::on_request_headers(&shared.plan, &mut host, &mut self.exchange) {
+        // One VM runs one request callback at a time, so the borrow cannot be taken twice; if it
+        // were, a fresh worker state (no leases) keeps the request correct.
+        let mut fresh = Worker::default();
+        let mut borrowed = shared.worker.try_borrow_mut();
+        let worker = match borrowed.as_deref_mut() {
+            Ok(w) => w,
+            Err(_) => &mut fresh,
+        };
+        match pipeline::on_request_headers(&shared.plan, worker, &mut host, &mut self.exchange) {
             Flow::Continue => Action::Continue,
             Flow::Replied => Action::Pause,
         }

@@ -45,6 +45,7 @@ fn config() -> Value {
         ],
         "usage_plans": [
             plan("burst", Some((0.001, 200)), None, json!({})),
+            plan("leased", Some((0.001, 1280)), None, json!({})),
             plan("sustained", Some((50.0, 1)), None, json!({})),
             plan("quota5", None, Some(5), json!({})),
             plan("basic", Some((0.001, 3)), None, json!({"/pets/{petId}/GET": {"rate": 0.001, "burst": 1}})),
@@ -52,6 +53,7 @@ fn config() -> Value {
         ],
         "api_keys": [
             key("k-burst", "burst"),
+            key("k-leased", "leased"),
             key("k-sustained", "sustained"),
             key("k-quota-a", "quota5"),
             key("k-quota-b", "quota5"),
@@ -115,6 +117,15 @@ fn usage_plans_across_two_workers() {
     let (admitted, _, _) = hammer(port, "k-burst", 16, 400, far);
     eprintln!("burst: admitted {admitted} of 400, expected 200");
     assert!((198..=202).contains(&admitted), "burst admitted {admitted}, expected 200 (within 1%)");
+
+    // Burst 1280: workers take tokens in leases of 10, and never exceed the burst; what the
+    // other worker may hold unspent (at most 9) stays within 1%.
+    let (admitted, _, _) = hammer(port, "k-leased", 16, 1500, far);
+    eprintln!("leased burst: admitted {admitted} of 1500, expected 1280");
+    assert!(
+        (1267..=1280).contains(&admitted),
+        "leased burst admitted {admitted}, expected 1280 (within 1%)"
+    );
 
     // Sustained load at rate 50/s, burst 1, for 4 s: burst + rate * t.
     let until = Instant::now() + Duration::from_secs(4);

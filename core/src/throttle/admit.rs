@@ -1,9 +1,11 @@
-//! Admission against shared data: a request takes one token from every bucket that applies and
-//! one unit of quota, or nothing at all. Buckets live in shared data (one key each, spanning
-//! workers) and are updated with compare-and-swap; a lost race gives back what was taken and
-//! retries, a bounded number of times, then refuses (fail closed).
+//! Admission: a request takes one token from every bucket that applies and one unit of quota,
+//! or nothing at all. Units are spent from the worker's [`Leases`]; when a lease is empty the
+//! worker takes a new batch from shared data (one key per bucket or counter, spanning workers)
+//! in a compare-and-swap transaction over every empty lease at once. A lost race gives back what
+//! was taken and retries a bounded number of times, then refuses (fail closed).
 
 use super::bucket::{Bucket, Limit};
+use super::lease::{Lease, Leases, BUCKET_LEASE_NANOS};
 use super::quota::{self, Counter, Period};
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError};
@@ -16,6 +18,8 @@ pub const MAX_ATTEMPTS: usize = 16;
 pub struct BucketSlot {
     pub key: String,
     pub limit: Limit,
+    /// Tokens a worker takes from the shared bucket at once (1: no batching).
+    pub lease: u64,
 }
 
 /// The quota counter a request must fit in.
@@ -25,9 +29,26 @@ pub struct QuotaSlot {
     pub limit: u64,
     pub period: Period,
     pub offset: u32,
+    /// Units a worker takes from the shared counter at once (1: no batching).
+    pub lease: u64,
 }
 
-/// What a request was admitted with, for `RateLimit-*` headers.
+impl BucketSlot {
+    /// A bucket with the lease size for its limits: 1/128 of the burst, between 1 and 64, so
+    /// that what two workers may hold unspent stays within 1% of the burst.
+    pub fn new(key: String, limit: Limit) -> Self {
+        BucketSlot { key, limit, lease: (limit.burst / 128).clamp(1, 64) }
+    }
+}
+
+impl QuotaSlot {
+    /// A quota with the lease size for its limit: 1/1000 of it, between 1 and 64.
+    pub fn new(key: String, limit: u64, period: Period, offset: u32) -> Self {
+        QuotaSlot { key, limit, period, offset, lease: (limit / 1000).clamp(1, 64) }
+    }
+}
+
+/// What a request was admitted with, for `RateLimit-*` headers (as of the last lease).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     /// (limit, remaining, seconds until reset) of the quota, if any.
@@ -36,40 +57,81 @@ pub struct Usage {
     pub bucket: Option<(u64, u64, u64)>,
 }
 
-enum Write {
-    Bucket { slot: usize, cas: Option<u32>, state: Bucket },
-    Quota { cas: Option<u32>, state: Counter },
+/// One shared-data write of a lease transaction.
+struct Write {
+    /// Index in `buckets`, or `None` for the quota.
+    slot: Option<usize>,
+    cas: Option<u32>,
+    value: [u8; 16],
+    units: u64,
+    lease: Lease,
 }
 
 /// Takes a token from every bucket and a unit of quota, or nothing. `Ok(Err(_))` is a refusal:
 /// THROTTLED (a bucket is empty, or contention outlasted [`MAX_ATTEMPTS`]) or QUOTA_EXCEEDED.
 pub fn admit<H: Host>(
     host: &mut H,
+    leases: &mut Leases,
     buckets: &[BucketSlot],
     quota: Option<&QuotaSlot>,
     now_nanos: u64,
 ) -> Result<Result<Usage, Rejection>, HostError> {
+    let window = quota.map(|q| quota::window(q.period, q.offset, now_nanos / 1_000_000_000));
+    let start = window.map_or(0, |(s, _)| s);
+    let empty: Vec<usize> = (0..buckets.len())
+        .filter(|&i| buckets.get(i).is_some_and(|b| leases.units(&b.key, now_nanos, 0) == 0))
+        .collect();
+    let quota_empty = quota.filter(|q| leases.units(&q.key, now_nanos, start) == 0);
+    if !empty.is_empty() || quota_empty.is_some() {
+        if let Err(rejection) = lease(host, leases, buckets, &empty, quota_empty, now_nanos)? {
+            return Ok(Err(rejection));
+        }
+    }
+    let mut usage = Usage::default();
+    for (i, b) in buckets.iter().enumerate() {
+        leases.spend(&b.key);
+        if i == 0 {
+            usage.bucket =
+                leases.get(&b.key).map(|l| (b.limit.burst, l.shared_left + l.units, l.reset_secs));
+        }
+    }
+    if let Some(q) = quota {
+        leases.spend(&q.key);
+        usage.quota = leases.get(&q.key).map(|l| (q.limit, l.shared_left + l.units, l.reset_secs));
+    }
+    Ok(Ok(usage))
+}
+
+/// Refills the empty leases from shared data in one all-or-nothing transaction.
+fn lease<H: Host>(
+    host: &mut H,
+    leases: &mut Leases,
+    buckets: &[BucketSlot],
+    empty: &[usize],
+    quota: Option<&QuotaSlot>,
+    now_nanos: u64,
+) -> Result<Result<(), Rejection>, HostError> {
     let now_secs = now_nanos / 1_000_000_000;
     'attempt: for _ in 0..MAX_ATTEMPTS {
-        let mut writes = Vec::with_capacity(buckets.len() + 1);
-        let mut usage = Usage::default();
-        for (i, slot) in buckets.iter().enumerate() {
+        let mut writes = Vec::with_capacity(empty.len() + 1);
+        for &i in empty {
+            let Some(slot) = buckets.get(i) else { continue };
             let (value, cas) = host.shared_data(&slot.key)?;
             let current = value
                 .as_deref()
                 .and_then(Bucket::decode)
                 .unwrap_or_else(|| Bucket::full(slot.limit, now_nanos));
-            let Some(state) = current.take(slot.limit, now_nanos) else {
+            let Some((after, units)) = current.take_up_to(slot.limit, now_nanos, slot.lease) else {
                 return Ok(Err(Rejection::new(ResponseType::Throttled)));
             };
-            if i == 0 {
-                usage.bucket = Some((
-                    slot.limit.burst,
-                    state.whole_tokens(),
-                    state.seconds_to_full(slot.limit),
-                ));
-            }
-            writes.push(Write::Bucket { slot: i, cas, state });
+            let lease = Lease {
+                units,
+                until_nanos: now_nanos.saturating_add(BUCKET_LEASE_NANOS),
+                window: 0,
+                shared_left: after.whole_tokens(),
+                reset_secs: after.seconds_to_full(slot.limit),
+            };
+            writes.push(Write { slot: Some(i), cas, value: after.encode(), units, lease });
         }
         if let Some(q) = quota {
             let (start, end) = quota::window(q.period, q.offset, now_secs);
@@ -79,68 +141,78 @@ pub fn admit<H: Host>(
                 .and_then(Counter::decode)
                 .unwrap_or(Counter { window_start: start, used: 0 })
                 .in_window(start);
-            if current.used >= q.limit {
+            let units = q.limit.saturating_sub(current.used).min(q.lease);
+            if units == 0 {
                 return Ok(Err(Rejection::new(ResponseType::QuotaExceeded)));
             }
-            let state = Counter { used: current.used + 1, ..current };
-            usage.quota = Some((q.limit, q.limit - state.used, end.saturating_sub(now_secs)));
-            writes.push(Write::Quota { cas, state });
-        }
-        for (done, write) in writes.iter().enumerate() {
-            let result = match write {
-                Write::Bucket { slot, cas, state } => match buckets.get(*slot) {
-                    Some(s) => host.set_shared_data(&s.key, &state.encode(), *cas),
-                    None => Ok(()),
-                },
-                Write::Quota { cas, state } => match quota {
-                    Some(q) => host.set_shared_data(&q.key, &state.encode(), *cas),
-                    None => Ok(()),
-                },
+            let after = Counter { used: current.used + units, ..current };
+            let lease = Lease {
+                units,
+                until_nanos: end.saturating_mul(1_000_000_000),
+                window: start,
+                shared_left: q.limit.saturating_sub(after.used),
+                reset_secs: end.saturating_sub(now_secs),
             };
-            match result {
+            writes.push(Write { slot: None, cas, value: after.encode(), units, lease });
+        }
+        for (done, w) in writes.iter().enumerate() {
+            let key = key_of(buckets, quota, w.slot);
+            match host.set_shared_data(key, &w.value, w.cas) {
                 Ok(()) => {}
-                Err(HostError::CasMismatch) => {
-                    give_back(host, buckets, quota, writes.get(..done).unwrap_or_default())?;
-                    continue 'attempt;
-                }
                 Err(e) => {
                     give_back(host, buckets, quota, writes.get(..done).unwrap_or_default())?;
+                    if e == HostError::CasMismatch {
+                        continue 'attempt;
+                    }
                     return Err(e);
                 }
             }
         }
-        return Ok(Ok(usage));
+        for w in &writes {
+            leases.add(key_of(buckets, quota, w.slot), w.lease, now_nanos);
+        }
+        return Ok(Ok(()));
     }
     Ok(Err(Rejection::new(ResponseType::Throttled)))
 }
 
-/// Returns what a half-done admission took, each with its own bounded CAS loop.
+fn key_of<'a>(
+    buckets: &'a [BucketSlot],
+    quota: Option<&'a QuotaSlot>,
+    slot: Option<usize>,
+) -> &'a str {
+    match slot {
+        Some(i) => buckets.get(i).map_or("", |b| b.key.as_str()),
+        None => quota.map_or("", |q| q.key.as_str()),
+    }
+}
+
+/// Returns what a half-done transaction took, each with its own bounded CAS loop.
 fn give_back<H: Host>(
     host: &mut H,
     buckets: &[BucketSlot],
     quota: Option<&QuotaSlot>,
     taken: &[Write],
 ) -> Result<(), HostError> {
-    for write in taken {
+    for w in taken {
+        let key = key_of(buckets, quota, w.slot);
         for _ in 0..MAX_ATTEMPTS {
-            let result = match write {
-                Write::Bucket { slot, .. } => {
-                    let Some(s) = buckets.get(*slot) else { break };
-                    let (value, cas) = host.shared_data(&s.key)?;
+            let (value, cas) = host.shared_data(key)?;
+            let restored = match w.slot {
+                Some(i) => {
+                    let Some(slot) = buckets.get(i) else { break };
                     let Some(b) = value.as_deref().and_then(Bucket::decode) else { break };
-                    host.set_shared_data(&s.key, &b.give_back(s.limit).encode(), cas)
+                    b.give_back(slot.limit, w.units).encode()
                 }
-                Write::Quota { state: taken, .. } => {
-                    let Some(q) = quota else { break };
-                    let (value, cas) = host.shared_data(&q.key)?;
+                None => {
                     let Some(c) = value.as_deref().and_then(Counter::decode) else { break };
-                    if c.window_start != taken.window_start || c.used == 0 {
+                    if c.window_start != w.lease.window {
                         break;
                     }
-                    host.set_shared_data(&q.key, &Counter { used: c.used - 1, ..c }.encode(), cas)
+                    Counter { used: c.used.saturating_sub(w.units), ..c }.encode()
                 }
             };
-            match result {
+            match host.set_shared_data(key, &restored, cas) {
                 Ok(()) => break,
                 Err(HostError::CasMismatch) => continue,
                 Err(e) => return Err(e),
@@ -159,11 +231,11 @@ mod tests {
     const SEC: u64 = 1_000_000_000;
 
     fn slot(key: &str, rate: f64, burst: u64) -> BucketSlot {
-        BucketSlot { key: key.into(), limit: Limit::new(rate, burst) }
+        BucketSlot { key: key.into(), limit: Limit::new(rate, burst), lease: 1 }
     }
 
     fn quota(limit: u64) -> QuotaSlot {
-        QuotaSlot { key: "q".into(), limit, period: Period::Day, offset: 0 }
+        QuotaSlot { key: "q".into(), limit, period: Period::Day, offset: 0, lease: 1 }
     }
 
     #[test]
@@ -172,15 +244,27 @@ mod tests {
         let small = slot("small", 0.0, 2);
         let big = slot("big", 0.0, 10);
         for _ in 0..2 {
-            assert!(admit(&mut host, &[big.clone(), small.clone()], None, 0).unwrap().is_ok());
+            assert!(admit(
+                &mut host,
+                &mut Leases::default(),
+                &[big.clone(), small.clone()],
+                None,
+                0
+            )
+            .unwrap()
+            .is_ok());
         }
-        let refused = admit(&mut host, &[big.clone(), small.clone()], None, 0).unwrap();
+        let refused =
+            admit(&mut host, &mut Leases::default(), &[big.clone(), small.clone()], None, 0)
+                .unwrap();
         assert_eq!(refused.unwrap_err().kind, ResponseType::Throttled);
         // `big` gave up nothing for the refused request: 8 tokens left.
         for _ in 0..8 {
-            assert!(admit(&mut host, std::slice::from_ref(&big), None, 0).unwrap().is_ok());
+            assert!(admit(&mut host, &mut Leases::default(), std::slice::from_ref(&big), None, 0)
+                .unwrap()
+                .is_ok());
         }
-        assert!(admit(&mut host, &[big], None, 0).unwrap().is_err());
+        assert!(admit(&mut host, &mut Leases::default(), &[big], None, 0).unwrap().is_err());
     }
 
     #[test]
@@ -188,29 +272,57 @@ mod tests {
         let mut host = MemoryHost::default();
         let b = slot("b", 1000.0, 1000);
         for i in 0..5 {
-            let usage = admit(&mut host, std::slice::from_ref(&b), Some(&quota(5)), 10 * SEC)
-                .unwrap()
-                .unwrap();
+            let usage = admit(
+                &mut host,
+                &mut Leases::default(),
+                std::slice::from_ref(&b),
+                Some(&quota(5)),
+                10 * SEC,
+            )
+            .unwrap()
+            .unwrap();
             assert_eq!(usage.quota.map(|q| q.1), Some(4 - i));
         }
-        let refused = admit(&mut host, std::slice::from_ref(&b), Some(&quota(5)), 10 * SEC)
-            .unwrap()
-            .unwrap_err();
+        let refused = admit(
+            &mut host,
+            &mut Leases::default(),
+            std::slice::from_ref(&b),
+            Some(&quota(5)),
+            10 * SEC,
+        )
+        .unwrap()
+        .unwrap_err();
         assert_eq!(refused.kind, ResponseType::QuotaExceeded);
         // The refused request took no token: 995 left.
-        let usage = admit(&mut host, std::slice::from_ref(&b), None, 10 * SEC).unwrap().unwrap();
+        let usage =
+            admit(&mut host, &mut Leases::default(), std::slice::from_ref(&b), None, 10 * SEC)
+                .unwrap()
+                .unwrap();
         assert_eq!(usage.bucket.map(|u| u.1), Some(994));
         // Next day, a fresh window.
-        assert!(admit(&mut host, &[b], Some(&quota(5)), 86_400 * SEC).unwrap().is_ok());
+        assert!(admit(&mut host, &mut Leases::default(), &[b], Some(&quota(5)), 86_400 * SEC)
+            .unwrap()
+            .is_ok());
     }
 
     #[test]
     fn throttled_request_uses_no_quota() {
         let mut host = MemoryHost::default();
         let b = slot("b", 0.0, 1);
-        assert!(admit(&mut host, std::slice::from_ref(&b), Some(&quota(3)), 0).unwrap().is_ok());
+        assert!(admit(
+            &mut host,
+            &mut Leases::default(),
+            std::slice::from_ref(&b),
+            Some(&quota(3)),
+            0
+        )
+        .unwrap()
+        .is_ok());
         assert_eq!(
-            admit(&mut host, &[b], Some(&quota(3)), 0).unwrap().unwrap_err().kind,
+            admit(&mut host, &mut Leases::default(), &[b], Some(&quota(3)), 0)
+                .unwrap()
+                .unwrap_err()
+                .kind,
             ResponseType::Throttled
         );
         let (v, _) = host.shared.get("q").unwrap();
@@ -234,6 +346,7 @@ mod tests {
                         for _ in 0..400 {
                             if let Ok(Ok(_)) = admit(
                                 &mut host,
+                                &mut Leases::default(),
                                 &buckets,
                                 Some(&QuotaSlot { limit: 100_000, ..quota(0) }),
                                 0,
@@ -258,6 +371,57 @@ mod tests {
     fn corrupt_shared_values_are_treated_as_fresh() {
         let mut host = MemoryHost::default();
         host.shared.set("b", b"garbage", None).unwrap();
-        assert!(admit(&mut host, &[slot("b", 1.0, 1)], None, 0).unwrap().is_ok());
+        assert!(admit(&mut host, &mut Leases::default(), &[slot("b", 1.0, 1)], None, 0)
+            .unwrap()
+            .is_ok());
+    }
+
+    /// Two workers with leases of 10 on a bucket of 100 and a quota of 95: together they admit
+    /// exactly the quota, and the shared state shows every leased unit.
+    #[test]
+    fn leased_batches_never_exceed_the_limits() {
+        let store = SharedStore::default();
+        let bucket = BucketSlot { lease: 10, ..slot("b", 0.0, 100) };
+        let q = QuotaSlot { lease: 10, ..quota(95) };
+        let mut workers: Vec<(MemoryHost, Leases)> = (0..2)
+            .map(|_| {
+                (MemoryHost { shared: store.clone(), ..MemoryHost::default() }, Leases::default())
+            })
+            .collect();
+        let mut admitted = 0;
+        for i in 0..300 {
+            let (host, leases) = &mut workers[i % 2];
+            if admit(host, leases, std::slice::from_ref(&bucket), Some(&q), 0).unwrap().is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 95);
+        let c = Counter::decode(&store.get("q").unwrap().0.unwrap()).unwrap();
+        assert_eq!(c.used, 95);
+        let b = Bucket::decode(&store.get("b").unwrap().0.unwrap()).unwrap();
+        assert!(b.whole_tokens() <= 5, "{} tokens left", b.whole_tokens());
+    }
+
+    /// A lease is spent locally: after the first request, nine more need no shared data.
+    #[test]
+    fn leases_save_shared_round_trips() {
+        let mut host = MemoryHost::default();
+        let mut leases = Leases::default();
+        let bucket = BucketSlot { lease: 10, ..slot("b", 0.0, 1000) };
+        admit(&mut host, &mut leases, std::slice::from_ref(&bucket), None, 0).unwrap().unwrap();
+        host.shared = SharedStore::default(); // any shared access now would see a fresh bucket
+        for _ in 0..9 {
+            admit(&mut host, &mut leases, std::slice::from_ref(&bucket), None, 0).unwrap().unwrap();
+        }
+        assert_eq!(
+            host.shared.get("b").unwrap(),
+            (None, None),
+            "no shared access for leased tokens"
+        );
+        // Leased tokens expire: a second later the worker goes back to shared data.
+        admit(&mut host, &mut leases, std::slice::from_ref(&bucket), None, 2 * SEC)
+            .unwrap()
+            .unwrap();
+        assert!(host.shared.get("b").unwrap().0.is_some());
     }
 }

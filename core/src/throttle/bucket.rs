@@ -54,14 +54,23 @@ impl Bucket {
 
     /// Takes one token at `now` if there is one.
     pub fn take(self, limit: Limit, now: u64) -> Option<Self> {
-        let b = self.refilled(limit, now);
-        let one = saturate(MICRO);
-        (b.tokens_micro >= one).then(|| Bucket { tokens_micro: b.tokens_micro - one, ..b })
+        self.take_up_to(limit, now, 1).map(|(b, _)| b)
     }
 
-    /// Gives one token back (a request that took it was refused further on), capped at `burst`.
-    pub fn give_back(self, limit: Limit) -> Self {
-        let tokens = (u128::from(self.tokens_micro) + MICRO).min(limit.capacity());
+    /// Takes as many whole tokens as there are at `now`, at most `max`, at least one; returns the
+    /// bucket after and how many were taken.
+    pub fn take_up_to(self, limit: Limit, now: u64, max: u64) -> Option<(Self, u64)> {
+        let b = self.refilled(limit, now);
+        let n = b.whole_tokens().min(max);
+        (n > 0).then(|| {
+            let tokens = u128::from(b.tokens_micro) - u128::from(n) * MICRO;
+            (Bucket { tokens_micro: saturate(tokens), ..b }, n)
+        })
+    }
+
+    /// Gives `n` tokens back (taken for a request refused further on), capped at `burst`.
+    pub fn give_back(self, limit: Limit, n: u64) -> Self {
+        let tokens = (u128::from(self.tokens_micro) + u128::from(n) * MICRO).min(limit.capacity());
         Bucket { tokens_micro: saturate(tokens), ..self }
     }
 
@@ -149,7 +158,10 @@ mod tests {
         assert!(Bucket::full(limit, 0).take(limit, SEC).is_none());
         let limit = Limit::new(1.0, 2);
         let full = Bucket::full(limit, 0);
-        assert_eq!(full.give_back(limit), full);
+        assert_eq!(full.give_back(limit, 1), full);
+        let (after, n) = full.take_up_to(limit, 0, 5).unwrap();
+        assert_eq!((after.whole_tokens(), n), (0, 2));
+        assert_eq!(after.give_back(limit, 1).whole_tokens(), 1);
         assert_eq!(Limit::new(f64::NAN, 1).rate_micro, 0);
         assert_eq!(Limit::new(-3.0, 1).rate_micro, 0);
     }

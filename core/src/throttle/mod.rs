@@ -5,6 +5,7 @@
 
 pub mod admit;
 pub mod bucket;
+pub mod lease;
 pub mod quota;
 
 use std::collections::BTreeMap;
@@ -104,16 +105,13 @@ impl Limits {
         let api = &config.api.id;
         let stage = &config.stage.name;
         let account = match &config.account_throttle {
-            Some(t) => {
-                Some(BucketSlot { key: ACCOUNT_KEY.into(), limit: limit(t, "account_throttle")? })
-            }
+            Some(t) => Some(BucketSlot::new(ACCOUNT_KEY.into(), limit(t, "account_throttle")?)),
             None => None,
         };
         let stage_bucket = match &config.stage.throttle {
-            Some(t) => Some(BucketSlot {
-                key: format!("tg|s|{api}|{stage}"),
-                limit: limit(t, "stage.throttle")?,
-            }),
+            Some(t) => {
+                Some(BucketSlot::new(format!("tg|s|{api}|{stage}"), limit(t, "stage.throttle")?))
+            }
             None => None,
         };
         let method_keys: Vec<String> =
@@ -122,7 +120,7 @@ impl Limits {
             per_method(&config.stage.method_throttles, methods, "stage.method_throttles")?
                 .into_iter()
                 .zip(&method_keys)
-                .map(|(lim, mk)| lim.map(|limit| BucketSlot { key: format!("tg|sm|{mk}"), limit }))
+                .map(|(lim, mk)| lim.map(|limit| BucketSlot::new(format!("tg|sm|{mk}"), limit)))
                 .collect();
         let mut plans: Vec<PlanLimits> = Vec::with_capacity(config.usage_plans.len());
         for (i, p) in config.usage_plans.iter().enumerate() {
@@ -190,18 +188,14 @@ impl Limits {
                 let mk = self.method_keys.get(method).map_or("", String::as_str);
                 slots
                     .buckets
-                    .push(BucketSlot { key: format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit });
+                    .push(BucketSlot::new(format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit));
             }
             if let Some(limit) = plan.throttle {
-                slots.buckets.push(BucketSlot { key: format!("tg|p|{}|{key_id}", plan.id), limit });
+                slots.buckets.push(BucketSlot::new(format!("tg|p|{}|{key_id}", plan.id), limit));
             }
             if let Some((limit, period, offset)) = plan.quota {
-                slots.quota = Some(QuotaSlot {
-                    key: format!("tg|q|{}|{key_id}", plan.id),
-                    limit,
-                    period,
-                    offset,
-                });
+                let key = format!("tg|q|{}|{key_id}", plan.id);
+                slots.quota = Some(QuotaSlot::new(key, limit, period, offset));
             }
         }
         if let Some(b) = self.stage_methods.get(method).cloned().flatten() {
