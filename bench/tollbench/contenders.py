@@ -47,6 +47,20 @@ class Contender:
     denies: tuple = ()
     notes: str = ""
 
+    def verify(self, envoy, setup):
+        """Fails loudly unless a valid key gets the route's 200 and, for the contenders that
+        check keys, a wrong or missing key is refused."""
+        from .envoy import BODY, http_get
+
+        status, body = http_get(envoy.port, PATH, {KEY_HEADER: setup.valid_key})
+        if status != 200 or body.decode() != BODY:
+            raise SystemExit(f"{self.name}: a valid key got {status} {body[:300]!r}\n{envoy.log()}")
+        for headers in ({KEY_HEADER: "wrong-key"}, {}) if self.denies else ():
+            status, body = http_get(envoy.port, PATH, headers)
+            if status not in self.denies:
+                raise SystemExit(f"{self.name}: {headers or 'no key'} got {status}, expected "
+                                 f"{self.denies}: {body[:300]!r}")
+
 
 def wasm_filter(name, wasm, configuration, root_id=None):
     """An `envoy.filters.http.wasm` entry, loaded exactly as Tollgate ships (V8, fail closed)."""
@@ -75,16 +89,36 @@ def wasm_filter(name, wasm, configuration, root_id=None):
 # ---- Tollgate configurations -------------------------------------------------------------
 
 
+# Limits no benchmark reaches: every request pays for the buckets and the quota, none is refused.
+NEVER = {"rate": 1_000_000_000, "burst": 1_000_000_000}
+
+
 def tollgate_config(keys):
-    """The Tollgate document for the key-check contender: one keyed method, `keys` keys."""
+    """The key-check document: one keyed method, `keys` keys. As on AWS a key only opens a stage
+    through a usage plan, so every key is in one plan, here without throttle or quota, and the
+    account throttle Tollgate applies by default is off: no shared data is touched."""
     return {
         "api": {"id": "bench", "region": "eu-west-1", "account_id": "123456789012"},
         "stage": {"name": "prod"},
         "methods": [{"resource": PATH, "http_method": "GET", "api_key_required": True}],
         "api_keys": [
-            {"id": f"key-{i:06d}", "value_sha256": sha256_hex(key_value(i))} for i in range(keys)
+            {"id": f"key-{i:06d}", "value_sha256": sha256_hex(key_value(i)), "usage_plan_ids": ["bench"]}
+            for i in range(keys)
         ],
+        "usage_plans": [{"id": "bench", "api_stages": [{"api_id": "bench", "stage": "prod"}]}],
+        "account_throttle": None,
     }
+
+
+def tollgate_plan_config(keys):
+    """The full chain as on AWS: the usage plan gets a throttle and a monthly quota, and the
+    account throttle is on; limits no run reaches, so every request pays for all three."""
+    config = tollgate_config(keys)
+    plan = config["usage_plans"][0]
+    plan["throttle"] = NEVER
+    plan["quota"] = {"limit": 1_000_000_000_000, "period": "MONTH"}
+    config["account_throttle"] = NEVER
+    return config
 
 
 def tollgate_filter(setup, config):
@@ -108,6 +142,10 @@ def touch_wasm(setup):
 
 def tollgate_keys(setup):
     return [tollgate_filter(setup, tollgate_config(setup.keys))]
+
+
+def tollgate_plan(setup):
+    return [tollgate_filter(setup, tollgate_plan_config(setup.keys))]
 
 
 def native_key_ratelimit(setup):
@@ -181,6 +219,8 @@ CONTENDERS = [
               notes="2 host calls"),
     Contender("tollgate_keys", "Tollgate: API key check", tollgate_keys, denies=(403,),
               notes="SHA-256 of the key, id header + filter state + counter"),
+    Contender("tollgate_plan", "Tollgate: API key + usage plan + throttle + quota", tollgate_plan,
+              denies=(403,), notes="account + plan buckets and the quota in shared data"),
     Contender("native", "Envoy native: api_key_auth + local_ratelimit", native_key_ratelimit,
               denies=(401, 403), notes="plain-text key table, client id forwarded"),
     Contender("lua", "Lua: key table check", lua_keys, denies=(403,),
@@ -188,17 +228,48 @@ CONTENDERS = [
 ]
 
 NOT_BUILT = [
-    ("Tollgate: API key + usage plan + throttle + quota", "usage plans, throttles and quotas"),
     ("Tollgate JWT (RS256, ES256; warm and cold cache) vs Envoy jwt_authn", "JWT authorizers"),
     ("Tollgate SigV4 (GET, 1 KB POST)", "SigV4 (IAM) auth"),
     ("Tollgate mapping template + JSON-schema validation (1 KB body)", "templates and validation"),
 ]
 
 
-def select(names):
-    """The contenders named in `names` (comma-separated), in their listed order; all if empty."""
+def probe(spec):
+    """A contender making the host calls in `spec` (`get=3,set=1`, see bench/noop-filter) on every
+    request, to price host calls by difference with the empty filter."""
+    return Contender(f"probe:{spec}", f"proxy-wasm probe: {spec}",
+                     lambda setup: [wasm_filter("bench_noop", setup.noop_wasm, f"probe:{spec}")],
+                     notes="host-call probe")
+
+
+CANDIDATE_CONFIGS = {"tollgate": tollgate_config, "tollgate_plan": tollgate_plan_config}
+
+
+def candidate(spec):
+    """`label=tollgate:/path.wasm` (a Tollgate build with the key-check config),
+    `label=tollgate_plan:/path.wasm` (with the usage-plan config) or `label=wasm:/path.wasm` (any
+    filter, empty configuration): to compare experimental builds with the contenders."""
+    label, _, rest = spec.partition("=")
+    kind, _, path = rest.partition(":")
+    if kind in CANDIDATE_CONFIGS:
+        config = CANDIDATE_CONFIGS[kind]
+        return Contender(f"{kind}:{label}", f"candidate {label} ({kind})",
+                         lambda setup: [wasm_filter("tollgate", path, json.dumps(config(setup.keys)))],
+                         denies=(403,), notes=path)
+    if kind == "wasm":
+        return Contender(f"{kind}:{label}", f"candidate {label}",
+                         lambda setup: [wasm_filter(label, path, "")], notes=path)
+    raise SystemExit(f"BENCH_CANDIDATES entry {spec!r}: expected label=KIND:PATH, KIND one of "
+                     f"{sorted(CANDIDATE_CONFIGS) + ['wasm']}")
+
+
+def select(names, probes="", candidates=""):
+    """The contenders named in `names` (comma-separated), in their listed order, all if empty;
+    then one probe per `;`-separated spec in `probes` and one contender per candidate build."""
+    extra = [probe(spec.strip()) for spec in probes.split(";") if spec.strip()]
+    extra += [candidate(spec.strip()) for spec in candidates.split(";") if spec.strip()]
     if not names:
-        return list(CONTENDERS)
+        return list(CONTENDERS) + extra
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     known = {c.name: c for c in CONTENDERS}
     unknown = [n for n in wanted if n not in known]
@@ -206,4 +277,4 @@ def select(names):
         raise SystemExit(f"unknown contender(s) {unknown}; known: {sorted(known)}")
     if "plain" not in wanted:
         wanted.insert(0, "plain")
-    return [c for c in CONTENDERS if c.name in wanted]
+    return [c for c in CONTENDERS if c.name in wanted] + extra

@@ -6,6 +6,7 @@ body, so neither an upstream nor the network is measured, only Envoy and its HTT
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.error
@@ -75,10 +76,10 @@ def http_get(port, path, headers=None, timeout=5.0):
 class Envoy:
     """One Envoy process, `--concurrency N`, pinned with `taskset` to `cpus`."""
 
-    def __init__(self, binary, name, config, workdir, cpus="0", concurrency=1):
+    def __init__(self, binary, name, config, workdir, cpus="0", concurrency=1, wrapper=()):
         self.binary = binary
         self.name = name
-        self.dir = Path(workdir) / name
+        self.dir = Path(workdir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "envoy.json"
         self.config_path.write_text(json.dumps(config))
@@ -86,6 +87,8 @@ class Envoy:
         self.admin_file = self.dir / "admin.address"
         self.cpus = cpus
         self.concurrency = concurrency
+        # A command Envoy runs under (valgrind ...); it must exec Envoy in the same process.
+        self.wrapper = list(wrapper)
         self.proc = None
         self.port = None
         self.admin_port = None
@@ -96,7 +99,7 @@ class Envoy:
         if self.admin_file.exists():
             self.admin_file.unlink()
         cmd = [
-            "taskset", "-c", self.cpus, str(self.binary),
+            "taskset", "-c", self.cpus, *self.wrapper, str(self.binary),
             "-c", str(self.config_path),
             "--concurrency", str(self.concurrency),
             "--admin-address-path", str(self.admin_file),
@@ -105,7 +108,7 @@ class Envoy:
             "-l", "warning",
         ]
         started = time.monotonic()
-        # taskset execs Envoy, so the pid is Envoy's own.
+        # taskset (and valgrind) exec, so the pid is Envoy's own.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = started + timeout

@@ -4,18 +4,30 @@
 //! - empty or `noop`: the HTTP context returns `Continue` without a single host call, the floor
 //!   any proxy-wasm filter pays (VM entry, context creation, the SDK's callbacks);
 //! - `touch`: reads one request header (`x-api-key`) and sets one (`x-bench-seen`), the cost of
-//!   the smallest useful filter.
+//!   the smallest useful filter;
+//! - `probe:get=3,set=1,...`: the listed host calls on every request (see [`probe`]), to price
+//!   one host call by difference.
+
+mod probe;
+
+use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, MapType};
 
 proxy_wasm::main! {{
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { touch: false }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { mode: Mode::Noop }) });
 }}
 
+enum Mode {
+    Noop,
+    Touch,
+    Probe(Rc<Vec<(probe::Call, u32)>>),
+}
+
 struct Root {
-    touch: bool,
+    mode: Mode,
 }
 
 impl Context for Root {}
@@ -26,19 +38,22 @@ impl RootContext for Root {
             .ok()
             .flatten()
             .unwrap_or_default();
-        match config.trim_ascii() {
-            b"" | b"noop" => self.touch = false,
-            b"touch" => self.touch = true,
-            _ => return false,
-        }
+        self.mode = match config.trim_ascii() {
+            b"" | b"noop" => Mode::Noop,
+            b"touch" => Mode::Touch,
+            other => match other.strip_prefix(b"probe:").and_then(probe::parse) {
+                Some(calls) => Mode::Probe(Rc::new(calls)),
+                None => return false,
+            },
+        };
         true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        if self.touch {
-            Some(Box::new(Touch))
-        } else {
-            Some(Box::new(Noop))
+        match &self.mode {
+            Mode::Noop => Some(Box::new(Noop)),
+            Mode::Touch => Some(Box::new(Touch)),
+            Mode::Probe(calls) => Some(Box::new(probe::Probe { calls: Rc::clone(calls) })),
         }
     }
 
