@@ -5,6 +5,7 @@
 //! code, so a config the CLI accepts is one the filter accepts.
 
 pub mod apikey;
+pub mod auth;
 pub mod config;
 pub mod gateway_response;
 pub mod host;

@@ -1,0 +1,7 @@
+//! Authentication of callers: AWS Signature Version 4 ([`sigv4`]).
+//!
+//! Everything here is a pure function over plain data; the pipeline reads the request through the
+//! host seam, calls in, and maps the typed errors to gateway responses.
+
+pub(crate) mod datetime;
+pub mod sigv4;
