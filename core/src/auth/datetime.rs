@@ -17,7 +17,14 @@ pub(crate) struct DateTime {
 
 impl DateTime {
     /// The date and time if every field is in range (`second` may not be 60).
-    pub fn new(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<Self> {
+    pub fn new(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+    ) -> Option<Self> {
         let valid = (1..=12).contains(&month)
             && day >= 1
             && day <= days_in_month(year, month)
@@ -82,7 +89,8 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month_from_march = (5 * day_of_year + 2) / 153;
     // Both are small and non-negative by construction.
     let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
+    let month =
+        if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }

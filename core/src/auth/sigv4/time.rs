@@ -23,14 +23,12 @@ pub(crate) fn parse_amz_date(text: &[u8]) -> Option<i64> {
 /// Unix seconds as `YYYYMMDD'T'HHMMSS'Z'` (the form in the string to sign and in AWS's messages).
 pub fn format_amz_date(unix: i64) -> String {
     let t = DateTime::from_unix(unix);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    )
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
-const MONTHS: [&[u8; 3]; 12] =
-    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
 const WEEKDAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
 
 /// IMF-fixdate (RFC 9110 section 5.6.7): `Sun, 30 Aug 2015 12:36:00 GMT`. The weekday must be a
@@ -63,7 +61,7 @@ pub(crate) fn parse_http_date(text: &[u8]) -> Option<i64> {
 
 /// A time window as AWS writes it in `Signature expired` messages: `5 min`, `90 sec`.
 pub(crate) fn format_window(seconds: u32) -> String {
-    if seconds % 60 == 0 {
+    if seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else {
         format!("{seconds} sec")
