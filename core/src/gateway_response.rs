@@ -148,15 +148,23 @@ impl ResponseType {
 pub struct Rejection {
     pub kind: ResponseType,
     pub message: Option<String>,
+    /// `x-amzn-ErrorType` when it is not the response type's own (AWS sends, for instance,
+    /// `IncompleteSignatureException` under `INVALID_SIGNATURE`).
+    pub error_type: Option<&'static str>,
 }
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
-        Rejection { kind, message: None }
+        Rejection { kind, message: None, error_type: None }
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
-        Rejection { kind, message: Some(message.into()) }
+        Rejection { kind, message: Some(message.into()), error_type: None }
+    }
+
+    pub fn error_type(mut self, error_type: &'static str) -> Self {
+        self.error_type = Some(error_type);
+        self
     }
 
     pub fn message(&self) -> &str {
@@ -233,7 +241,10 @@ impl GatewayResponses {
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
-            ("x-amzn-errortype".to_string(), kind.error_type().to_string()),
+            (
+                "x-amzn-errortype".to_string(),
+                rejection.error_type.unwrap_or(kind.error_type()).to_string(),
+            ),
             ("x-amzn-requestid".to_string(), request_id.to_string()),
         ];
         if let Some(o) = custom {

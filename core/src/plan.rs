@@ -2,7 +2,9 @@
 //! by every request, never re-parsed.
 
 use crate::apikey::KeyIndex;
-use crate::config::{Config, ConfigError};
+use crate::auth::iam::IamPlan;
+use crate::auth::policy::{CompiledPolicy, PolicyKind};
+use crate::config::{AuthorizationType, Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
 use crate::throttle::Limits;
@@ -16,6 +18,7 @@ pub struct MethodPlan {
     pub resource: String,
     pub http_method: String,
     pub api_key_required: bool,
+    pub authorization: AuthorizationType,
 }
 
 #[derive(Debug)]
@@ -32,15 +35,25 @@ pub struct Plan {
     pub api_key_id_header: Option<String>,
     pub limits: Limits,
     pub rate_limit_headers: bool,
+    pub iam: IamPlan,
+    pub resource_policy: Option<CompiledPolicy>,
+    /// Lowercase names of the trusted headers with the VPC endpoint and VPC ids.
+    pub source_vpce_header: Option<String>,
+    pub source_vpc_header: Option<String>,
 }
 
 impl Plan {
-    /// Parses, validates and compiles a config document.
+    /// Parses, validates and compiles a config document; `{"env": NAME}` secrets come from the
+    /// process environment (in the filter: the variables Envoy passes to the wasm VM).
     pub fn from_json(bytes: &[u8]) -> Result<Plan, ConfigError> {
-        Plan::compile(&Config::from_json(bytes)?)
+        Plan::compile(&Config::from_json(bytes)?, &|name| std::env::var(name).ok())
     }
 
-    pub fn compile(config: &Config) -> Result<Plan, ConfigError> {
+    /// Validates and compiles a config; `env` resolves `{"env": NAME}` secrets.
+    pub fn compile(
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Plan, ConfigError> {
         check_api(config)?;
         check_stage(config)?;
         let mut router = Router::default();
@@ -51,6 +64,7 @@ impl Plan {
                 resource: m.resource.clone(),
                 http_method: m.http_method.clone(),
                 api_key_required: m.api_key_required,
+                authorization: m.authorization_type,
             });
         }
         let header = config.api_key_id_header.to_ascii_lowercase();
@@ -61,6 +75,16 @@ impl Plan {
             ));
         }
         let limits = Limits::compile(config, &methods)?;
+        let resource_policy = match &config.resource_policy {
+            Some(doc) => {
+                Some(CompiledPolicy::compile(doc, PolicyKind::Resource, "resource_policy")?)
+            }
+            None => None,
+        };
+        let trusted = &config.trusted_headers;
+        let source_vpce_header =
+            trusted_header(&trusted.source_vpce, "trusted_headers.source_vpce")?;
+        let source_vpc_header = trusted_header(&trusted.source_vpc, "trusted_headers.source_vpc")?;
         let mut keys = KeyIndex::compile(&config.api_keys)?;
         assign_plans(&mut keys, &limits, config)?;
         Ok(Plan {
@@ -75,11 +99,23 @@ impl Plan {
             api_key_id_header: (!header.is_empty()).then_some(header),
             limits,
             rate_limit_headers: config.rate_limit_headers,
+            iam: IamPlan::compile(&config.iam, env)?,
+            resource_policy,
+            source_vpce_header,
+            source_vpc_header,
         })
     }
 
     pub fn method(&self, id: MethodId) -> Option<&MethodPlan> {
         self.methods.get(id)
+    }
+}
+
+fn trusted_header(name: &Option<String>, path: &str) -> Result<Option<String>, ConfigError> {
+    match name {
+        None => Ok(None),
+        Some(n) if is_token(n) => Ok(Some(n.to_ascii_lowercase())),
+        Some(n) => Err(ConfigError::new(path, format!("`{n}` is not a valid header name"))),
     }
 }
 

@@ -32,6 +32,14 @@ impl Host for WasmHost<'_> {
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(err("get_header"))
     }
 
+    fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(err("get_headers"))
+    }
+
+    fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
+        hostcalls::get_property(path.to_vec()).map_err(err("get_property"))
+    }
+
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {
         hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value)
             .map_err(err("set_header"))

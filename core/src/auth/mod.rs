@@ -3,5 +3,8 @@
 //! Everything here is a pure function over plain data; the pipeline reads the request through the
 //! host seam, calls in, and maps the typed errors to gateway responses.
 
+pub mod caller;
 pub(crate) mod datetime;
+pub mod iam;
+pub mod policy;
 pub mod sigv4;

@@ -2,6 +2,7 @@
 //! level, defaults written once here. [`crate::plan::Plan::compile`] validates and compiles it.
 
 mod error;
+mod iam;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,9 @@ use crate::gateway_response::ResponseType;
 use crate::throttle::quota::Period;
 
 pub use error::ConfigError;
+pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
+
+use crate::auth::policy::PolicyDocument;
 
 /// Header that carries the caller's API key id to the upstream unless configured otherwise.
 pub const DEFAULT_API_KEY_ID_HEADER: &str = "x-tollgate-api-key-id";
@@ -40,6 +44,14 @@ pub struct Config {
     /// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` to admitted responses.
     #[serde(default)]
     pub rate_limit_headers: bool,
+    /// Credentials and identity policies for methods with `authorization_type: AWS_IAM`.
+    #[serde(default)]
+    pub iam: Iam,
+    /// The API's resource policy, applied to every caller whatever the method's authorization.
+    #[serde(default)]
+    pub resource_policy: Option<PolicyDocument>,
+    #[serde(default)]
+    pub trusted_headers: TrustedHeaders,
 }
 
 /// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.
@@ -129,6 +141,8 @@ pub struct Method {
     pub http_method: String,
     #[serde(default)]
     pub api_key_required: bool,
+    #[serde(default)]
+    pub authorization_type: AuthorizationType,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -61,6 +61,8 @@ pub struct MemoryHost {
     pub request_headers: Vec<(String, Vec<u8>)>,
     pub response_headers: Vec<(String, Vec<u8>)>,
     pub filter_state: HashMap<String, Vec<u8>>,
+    /// Envoy attributes by dotted path (`source.address`).
+    pub properties: HashMap<String, Vec<u8>>,
     pub shared: SharedStore,
     pub now_nanos: u64,
     pub counts: HashMap<Outcome, u64>,
@@ -85,6 +87,14 @@ impl MemoryHost {
 impl Host for MemoryHost {
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
         Ok(self.header(name).map(<[u8]>::to_vec))
+    }
+
+    fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        Ok(self.request_headers.clone())
+    }
+
+    fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.properties.get(&path.join(".")).cloned())
     }
 
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {

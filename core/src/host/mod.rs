@@ -29,6 +29,11 @@ pub type Versioned = (Option<Vec<u8>>, Option<u32>);
 pub trait Host {
     /// A request header's raw bytes (names are lowercase; pseudo-headers like `:path` too).
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
+    /// Every request header in order (names lowercase, pseudo-headers included), repeated
+    /// headers as separate entries.
+    fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    /// An Envoy attribute such as `source.address` (`["source", "address"]`).
+    fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError>;
     /// Sets (or with `None` removes) a request header before it goes upstream.
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError>;
     /// Adds a header to the upstream's response.

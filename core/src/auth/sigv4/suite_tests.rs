@@ -360,3 +360,24 @@ fn incomplete_and_missing_signatures() {
     let e = presented(&h("\u{fffd}\u{0}"), b"").unwrap_err();
     assert_eq!(e.error_type(), "IncompleteSignatureException");
 }
+
+#[test]
+fn authorization_signs_as_the_suite_does() {
+    for case in cases().into_iter().filter(|c| c.name != STS_ERRATUM) {
+        let raw = signed(&case);
+        let p = presented(&raw.headers, &raw.query).unwrap();
+        let signer = Signer {
+            access_key_id: "AKIDEXAMPLE",
+            secret_access_key: SECRET,
+            region: "us-east-1",
+            service: "service",
+            amz_date: "20150830T123600Z",
+        };
+        assert_eq!(
+            authorization(&raw.request(), &p.signed_headers, signer),
+            case.authz.trim(),
+            "{}",
+            case.name
+        );
+    }
+}

@@ -1,8 +1,14 @@
-//! One pass over a request's headers, in API Gateway's order: match the method, then the API key.
-//! Each step is a pure function; [`on_request_headers`] reads through the [`Host`] only what the
-//! steps need, and applies the answer, so the filter only has to translate the returned [`Flow`].
+//! One pass over a request, in API Gateway's order: match the method, authenticate and
+//! authorize the caller, then the API key and the usage plan. Each step is a pure function;
+//! [`on_request_headers`] (and [`on_request_body`] when a signature covers the body) reads through
+//! the [`Host`] only what the steps need and applies the answer, so the filter only has to
+//! translate the returned [`Flow`].
 
 use crate::apikey::{KeyEntry, KeyLookup};
+use crate::auth::caller::{self, authenticate_iam, authorize_call};
+use crate::auth::iam::CredentialPlan;
+use crate::auth::sigv4::{self, KeyCache};
+use crate::config::AuthorizationType;
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
@@ -13,6 +19,10 @@ use crate::throttle::lease::Leases;
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
 pub const API_KEY_ID_STATE: &str = "tollgate.api_key_id";
+/// Filter state key with the IAM caller's principal ARN.
+pub const PRINCIPAL_STATE: &str = "tollgate.principal_arn";
+/// The largest body Tollgate buffers to verify a signature (AWS's payload limit, 10 MB).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// What the proxy does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +31,8 @@ pub enum Flow {
     Continue,
     /// A local reply was sent; stop here.
     Replied,
+    /// Buffer the whole request body and call [`on_request_body`] with it.
+    NeedBody,
 }
 
 /// What one worker (one wasm VM) keeps across requests: never in a static, reset when the
@@ -28,6 +40,7 @@ pub enum Flow {
 #[derive(Debug, Default)]
 pub struct Worker {
     pub leases: Leases,
+    pub signing_keys: KeyCache,
 }
 
 /// Per-request state the filter keeps between callbacks.
@@ -35,6 +48,27 @@ pub struct Worker {
 pub struct Exchange {
     /// Headers to add to the upstream's response (`RateLimit-*`).
     pub response_headers: Vec<(&'static str, String)>,
+}
+
+/// The request body as far as the pipeline knows it.
+#[derive(Debug, Clone, Copy)]
+enum Body<'a> {
+    /// More is coming.
+    Pending,
+    /// Complete (empty when the request has none).
+    Complete(&'a [u8]),
+}
+
+enum Step {
+    Admit,
+    Reject(Rejection),
+    NeedBody,
+}
+
+impl From<Rejection> for Step {
+    fn from(r: Rejection) -> Self {
+        Step::Reject(r)
+    }
 }
 
 /// Step 1: the configured method for this HTTP method and path, or `Missing Authentication Token`.
@@ -70,22 +104,76 @@ pub fn check_api_key<'p>(
 }
 
 /// Runs the request-header phase against a host. Fails closed: a host error becomes a 500.
+/// `end_of_stream`: the request has no body.
 pub fn on_request_headers<H: Host>(
     plan: &Plan,
     worker: &mut Worker,
     host: &mut H,
     exchange: &mut Exchange,
+    end_of_stream: bool,
 ) -> Flow {
-    let rejection = match run(plan, worker, host, exchange) {
-        Ok(Ok(())) => {
+    let body = if end_of_stream { Body::Complete(&[]) } else { Body::Pending };
+    decide(plan, worker, host, exchange, body)
+}
+
+/// Runs the pipeline again with the whole body, after [`Flow::NeedBody`].
+pub fn on_request_body<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    body: &[u8],
+) -> Flow {
+    if body.len() > MAX_BODY_BYTES {
+        reply(plan, host, &Rejection::new(ResponseType::RequestTooLarge));
+        return Flow::Replied;
+    }
+    decide(plan, worker, host, exchange, Body::Complete(body))
+}
+
+/// The request headers, read from the host in one call: every header read costs a host call
+/// and an allocation inside the VM, so the pipeline reads them all once and looks up locally.
+struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+fn decide<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    body: Body<'_>,
+) -> Flow {
+    let headers = match host.request_headers() {
+        Ok(headers) => Headers(headers),
+        Err(_) => {
+            reply(plan, host, &Rejection::new(ResponseType::ApiConfigurationError));
+            return Flow::Replied;
+        }
+    };
+    let rejection = match run(plan, worker, host, exchange, &headers, body) {
+        Ok(Step::Admit) => {
             host.count(Outcome::Allowed);
             return Flow::Continue;
         }
-        Ok(Err(rejection)) => rejection,
+        Ok(Step::NeedBody) => return Flow::NeedBody,
+        Ok(Step::Reject(rejection)) => rejection,
         Err(_) => Rejection::new(ResponseType::ApiConfigurationError),
     };
-    reply(plan, host, &rejection);
+    send_rejection(plan, host, headers.get("x-request-id"), &rejection);
     Flow::Replied
+}
+
+/// `:path` split at the first `?`.
+fn split_path(target: &[u8]) -> (&[u8], &[u8]) {
+    match target.iter().position(|&b| b == b'?') {
+        Some(q) => (target.get(..q).unwrap_or_default(), target.get(q + 1..).unwrap_or_default()),
+        None => (target, &[]),
+    }
 }
 
 fn run<H: Host>(
@@ -93,18 +181,35 @@ fn run<H: Host>(
     worker: &mut Worker,
     host: &mut H,
     exchange: &mut Exchange,
-) -> Result<Result<(), Rejection>, HostError> {
-    let verb = host.request_header(":method")?.unwrap_or_default();
-    let path = host.request_header(":path")?.unwrap_or_default();
-    let (method_id, method) = match match_method(plan, &verb, &path) {
+    headers: &Headers,
+    body: Body<'_>,
+) -> Result<Step, HostError> {
+    let verb = headers.get(":method").unwrap_or_default();
+    let target = headers.get(":path").unwrap_or_default();
+    let (method_id, method) = match match_method(plan, verb, target) {
         Ok(m) => m,
-        Err(rejection) => return Ok(Err(rejection)),
+        Err(rejection) => return Ok(rejection.into()),
     };
-    let presented =
-        if method.api_key_required { host.request_header(API_KEY_HEADER)? } else { None };
-    let key = match check_api_key(plan, method, presented.as_deref()) {
+    let now_seconds = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
+    let (path, query) = split_path(target);
+    let caller = match method.authorization {
+        AuthorizationType::None => None,
+        AuthorizationType::AwsIam => {
+            let Body::Complete(body) = body else { return Ok(Step::NeedBody) };
+            let req = sigv4::Request { method: verb, path, query, headers: &headers.0, body };
+            match authenticate_iam(plan, &mut worker.signing_keys, &req, now_seconds) {
+                Ok(credential) => Some(credential),
+                Err(rejection) => return Ok(rejection.into()),
+            }
+        }
+    };
+    if let Err(rejection) = authorize(plan, host, headers, caller, verb, path, now_seconds)? {
+        return Ok(rejection.into());
+    }
+    let presented = if method.api_key_required { headers.get(API_KEY_HEADER) } else { None };
+    let key = match check_api_key(plan, method, presented) {
         Ok(key) => key,
-        Err(rejection) => return Ok(Err(rejection)),
+        Err(rejection) => return Ok(rejection.into()),
     };
     let slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
     if !slots.buckets.is_empty() || slots.quota.is_some() {
@@ -112,7 +217,7 @@ fn run<H: Host>(
         match admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)? {
             Ok(usage) if plan.rate_limit_headers => rate_limit_headers(&usage, exchange),
             Ok(_) => {}
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return Ok(rejection.into()),
         }
     }
     let key_id = key.map(|k| k.id.as_bytes());
@@ -123,7 +228,43 @@ fn run<H: Host>(
     if let Some(id) = key_id {
         host.set_filter_state(API_KEY_ID_STATE, id)?;
     }
-    Ok(Ok(()))
+    if let Some(c) = caller {
+        host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
+    }
+    Ok(Step::Admit)
+}
+
+/// Step 4 through the host: reads the source address and trusted headers only when a policy
+/// will look at them.
+fn authorize<H: Host>(
+    plan: &Plan,
+    host: &H,
+    headers: &Headers,
+    caller: Option<&CredentialPlan>,
+    verb: &[u8],
+    path: &[u8],
+    now_seconds: i64,
+) -> Result<Result<(), Rejection>, HostError> {
+    if caller.is_none() && plan.resource_policy.is_none() {
+        return Ok(Ok(()));
+    }
+    let source = host.property(&["source", "address"])?;
+    let trusted = |name: &Option<String>| {
+        name.as_deref().and_then(|n| headers.get(n)).and_then(|v| std::str::from_utf8(v).ok())
+    };
+    let vpce = trusted(&plan.source_vpce_header);
+    let vpc = trusted(&plan.source_vpc_header);
+    let scheme = headers.get(":scheme");
+    let ctx = caller::Context {
+        http_method: verb,
+        path,
+        source_ip: source.as_deref().and_then(caller::parse_source_ip),
+        source_vpce: vpce,
+        source_vpc: vpc,
+        secure_transport: scheme == Some(b"https"),
+        now_seconds,
+    };
+    Ok(authorize_call(plan, caller, &ctx))
 }
 
 /// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
@@ -147,9 +288,15 @@ pub fn on_response_headers<H: Host>(host: &mut H, exchange: &Exchange) {
 
 /// Sends the gateway response for a rejection and counts it.
 pub fn reply<H: Host>(plan: &Plan, host: &mut H, rejection: &Rejection) {
-    let request_id = match host.request_header("x-request-id") {
-        Ok(Some(id)) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
-            String::from_utf8_lossy(&id).into_owned()
+    let id = host.request_header("x-request-id").ok().flatten();
+    send_rejection(plan, host, id.as_deref(), rejection);
+}
+
+/// [`reply`] with Envoy's `x-request-id` already read.
+fn send_rejection<H: Host>(plan: &Plan, host: &mut H, id: Option<&[u8]>, rejection: &Rejection) {
+    let request_id = match id {
+        Some(id) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
+            String::from_utf8_lossy(id).into_owned()
         }
         _ => format!("{:032x}", host.now_nanos()),
     };
@@ -184,7 +331,7 @@ mod tests {
     }
 
     fn run(host: &mut MemoryHost) -> Flow {
-        on_request_headers(&plan(), &mut Worker::default(), host, &mut Exchange::default())
+        on_request_headers(&plan(), &mut Worker::default(), host, &mut Exchange::default(), true)
     }
 
     fn assert_rejected(host: &MemoryHost, status: u16, message: &str, error_type: &str) {
@@ -292,7 +439,7 @@ mod limit_tests {
         host.shared = store.clone();
         host.now_nanos = 1_000_000_000_000;
         let mut exchange = Exchange::default();
-        on_request_headers(plan, &mut Worker::default(), &mut host, &mut exchange);
+        on_request_headers(plan, &mut Worker::default(), &mut host, &mut exchange, true);
         (host, exchange)
     }
 
@@ -343,3 +490,6 @@ mod limit_tests {
         assert!(exchange.response_headers.is_empty());
     }
 }
+
+#[cfg(test)]
+mod iam_tests;
