@@ -72,6 +72,7 @@ def wasm_filter(name, wasm, configuration, root_id=None):
                 "name": name,
                 "root_id": root_id or name,
                 "failure_policy": "FAIL_CLOSED",
+                "allow_on_headers_stop_iteration": True,
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
                     "value": configuration,

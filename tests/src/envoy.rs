@@ -16,11 +16,20 @@ pub struct EnvoyOptions {
     /// Port of the upstream cluster every route goes to.
     pub upstream_port: u16,
     pub concurrency: u32,
+    /// Extra environment variables for the Envoy process, each also listed in the wasm VM's
+    /// `environment_variables.host_env_keys` so the filter can read it (config `{"env": NAME}`).
+    pub env: Vec<(String, String)>,
 }
 
 impl EnvoyOptions {
     pub fn new(tollgate: Value, upstream_port: u16) -> Self {
-        EnvoyOptions { tollgate, upstream_port, concurrency: 2 }
+        EnvoyOptions { tollgate, upstream_port, concurrency: 2, env: Vec::new() }
+    }
+
+    /// Sets `name=value` in Envoy's environment and passes it into the wasm VM.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
     }
 }
 
@@ -31,7 +40,9 @@ pub struct Envoy {
     process: Process,
 }
 
-/// The Tollgate HTTP filter entry for a bootstrap.
+/// The Tollgate HTTP filter entry for a bootstrap. `allow_on_headers_stop_iteration` lets the
+/// filter hold the headers while it reads the body (a SigV4 signature covers it): without it
+/// Envoy turns the headers' StopIteration into StopAllIteration and never delivers the body.
 pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
     json!({
         "name": "envoy.filters.http.wasm",
@@ -41,6 +52,7 @@ pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
                 "name": "tollgate",
                 "root_id": "tollgate",
                 "failure_policy": "FAIL_CLOSED",
+                "allow_on_headers_stop_iteration": true,
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
                     "value": config.to_string(),
@@ -57,6 +69,12 @@ pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
 
 pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
     let wasm = wasm_path();
+    let mut tollgate = tollgate_filter(&opts.tollgate, &wasm.to_string_lossy());
+    if !opts.env.is_empty() {
+        let keys: Vec<&str> = opts.env.iter().map(|(name, _)| name.as_str()).collect();
+        tollgate["typed_config"]["config"]["vm_config"]["environment_variables"] =
+            json!({ "host_env_keys": keys });
+    }
     json!({
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
@@ -83,7 +101,7 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                             "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
                         }]},
                         "http_filters": [
-                            tollgate_filter(&opts.tollgate, &wasm.to_string_lossy()),
+                            tollgate,
                             {"name": "envoy.filters.http.router", "typed_config": {
                                 "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
                         ],
@@ -115,6 +133,7 @@ impl Envoy {
             .arg("-c")
             .arg(&config)
             .args(["--concurrency", &opts.concurrency.to_string()])
+            .envs(opts.env.iter().map(|(name, value)| (name, value)))
             .arg("--admin-address-path")
             .arg(&admin_file)
             .arg("--log-path")

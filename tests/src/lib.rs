@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod envoy;
+pub mod sigv4;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

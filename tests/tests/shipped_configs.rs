@@ -46,6 +46,11 @@ fn shipped_envoy_configs_validate() {
             "{}: set the wasm failure_policy",
             config.display()
         );
+        assert!(
+            text.contains("allow_on_headers_stop_iteration: true"),
+            "{}: without allow_on_headers_stop_iteration a signed request body never reaches the filter",
+            config.display()
+        );
         let copy = dir.join(format!("{i}.yaml"));
         std::fs::write(&copy, text).expect("write copy");
         let out = Command::new(envoy_bin())

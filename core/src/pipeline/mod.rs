@@ -31,7 +31,9 @@ pub enum Flow {
     Continue,
     /// A local reply was sent; stop here.
     Replied,
-    /// Buffer the whole request body and call [`on_request_body`] with it.
+    /// The decision needs the whole body: hold the headers, buffer the body, and call
+    /// [`on_request_body`] with it. (Envoy holds the headers of a paused wasm filter and still
+    /// delivers the body only with the plugin's `allow_on_headers_stop_iteration: true`.)
     NeedBody,
 }
 
@@ -49,6 +51,8 @@ pub struct Exchange {
     /// Headers to add to the upstream's response (`RateLimit-*`).
     pub response_headers: Vec<(&'static str, String)>,
 }
+
+const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
 
 /// The request body as far as the pipeline knows it.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +155,7 @@ fn decide<H: Host>(
     let headers = match host.request_headers() {
         Ok(headers) => Headers(headers),
         Err(_) => {
-            reply(plan, host, &Rejection::new(ResponseType::ApiConfigurationError));
+            reply(plan, host, &CONFIG_ERROR);
             return Flow::Replied;
         }
     };
@@ -162,7 +166,7 @@ fn decide<H: Host>(
         }
         Ok(Step::NeedBody) => return Flow::NeedBody,
         Ok(Step::Reject(rejection)) => rejection,
-        Err(_) => Rejection::new(ResponseType::ApiConfigurationError),
+        Err(_) => CONFIG_ERROR,
     };
     send_rejection(plan, host, headers.get("x-request-id"), &rejection);
     Flow::Replied
