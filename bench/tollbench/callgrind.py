@@ -9,16 +9,16 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import contenders as C
 from . import envoy as E
 
 VALGRIND = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file"]
 
 
-def _send(port, n, headers):
+def _send(port, n, request):
+    """`n` times the contender's `request` (a `contenders.Request`) on one keep-alive connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(n):
-        conn.request("GET", C.PATH, headers=headers)
+        conn.request(request.method, request.path, body=request.body or None, headers=request.headers)
         r = conn.getresponse()
         r.read()
         if r.status != 200:
@@ -43,11 +43,11 @@ def count(envoy_bin, contender, setup, workdir, n=2000, warmup=300, cpus="0"):
     try:
         envoy.start(timeout=600)
         contender.verify(envoy, setup)
-        headers = {C.KEY_HEADER: setup.valid_key}
-        _send(envoy.port, warmup, headers)
+        _send(envoy.port, warmup, contender.request_for(setup, envoy.port))
+        request = contender.request_for(setup, envoy.port)
         pid = str(envoy.proc.pid)
         subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-        _send(envoy.port, n, headers)
+        _send(envoy.port, n, request)
         subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
         for _ in range(100):
             dumps = sorted(out.glob("callgrind.out*"), key=lambda p: p.stat().st_mtime)

@@ -65,7 +65,14 @@ def bootstrap(http_filters):
 
 def http_get(port, path, headers=None, timeout=5.0):
     """(status, body) of a GET on the loopback; 4xx/5xx are answers, not exceptions."""
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    return http_request(port, "GET", path, headers, timeout=timeout)
+
+
+def http_request(port, method, path, headers=None, body=b"", timeout=5.0):
+    """(status, body) of a request on the loopback (a `Host` in `headers` is sent as given);
+    4xx/5xx are answers, not exceptions."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body or None,
+                                 headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()

@@ -1,7 +1,9 @@
 """Drives load with wrk pinned to its own core and parses its report."""
 
+import os
 import re
 import subprocess
+import tempfile
 
 _UNITS = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0}
 
@@ -34,11 +36,43 @@ def parse(output):
     return result
 
 
-def wrk(port, path, headers, seconds, connections, threads=1, cpu="1"):
+def lua_string(value):
+    """A Lua string literal for `value` (str or bytes): quotes and backslashes escaped, bytes
+    outside printable ASCII as decimal escapes."""
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    return '"' + "".join("\\" + chr(b) if b in (34, 92) else chr(b) if 32 <= b < 127 else f"\\{b:03d}"
+                         for b in data) + '"'
+
+
+def lua_script(request):
+    """A wrk script sending `request` (method, body, headers) on every call; wrk adds
+    Content-Length for the body, and sends a Host of its own unless the request carries one."""
+    lines = [f"wrk.method = {lua_string(request.method)}"]
+    if request.body:
+        lines.append(f"wrk.body = {lua_string(request.body)}")
+    for name, value in request.headers.items():
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def wrk(port, request, seconds, connections, threads=1, cpu="1"):
+    """Runs wrk against `request` (see contenders.Request): a `GET` without a body goes as `-H`
+    headers, anything else through a generated Lua script (`-s`)."""
     cmd = ["taskset", "-c", cpu, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
            "--latency", "--timeout", "5s"]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    cmd.append(f"http://127.0.0.1:{port}{path}")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 60)
+    script = None
+    try:
+        if request.method == "GET" and not request.body:
+            for name, value in request.headers.items():
+                cmd += ["-H", f"{name}: {value}"]
+        else:
+            with tempfile.NamedTemporaryFile("w", prefix="tollbench-", suffix=".lua", delete=False) as f:
+                f.write(lua_script(request))
+                script = f.name
+            cmd += ["-s", script]
+        cmd.append(f"http://127.0.0.1:{port}{request.path}")
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        if script:
+            os.unlink(script)
     return parse(out.stdout)
