@@ -4,6 +4,7 @@
 use crate::apikey::KeyIndex;
 use crate::auth::iam::IamPlan;
 use crate::auth::policy::{CompiledPolicy, PolicyKind};
+use crate::auth::token::{compile_authorizers, TokenAuthorizer};
 use crate::config::{AuthorizationType, Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
@@ -19,6 +20,10 @@ pub struct MethodPlan {
     pub http_method: String,
     pub api_key_required: bool,
     pub authorization: AuthorizationType,
+    /// Index into [`Plan::authorizers`] for COGNITO_USER_POOLS and JWT methods.
+    pub authorizer: Option<usize>,
+    /// OAuth scopes, one of which the token must carry.
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -40,6 +45,7 @@ pub struct Plan {
     /// Lowercase names of the trusted headers with the VPC endpoint and VPC ids.
     pub source_vpce_header: Option<String>,
     pub source_vpc_header: Option<String>,
+    pub authorizers: Vec<TokenAuthorizer>,
 }
 
 impl Plan {
@@ -56,6 +62,7 @@ impl Plan {
     ) -> Result<Plan, ConfigError> {
         check_api(config)?;
         check_stage(config)?;
+        let authorizers = compile_authorizers(&config.authorizers)?;
         let mut router = Router::default();
         let mut methods = Vec::with_capacity(config.methods.len());
         for (id, m) in config.methods.iter().enumerate() {
@@ -65,6 +72,8 @@ impl Plan {
                 http_method: m.http_method.clone(),
                 api_key_required: m.api_key_required,
                 authorization: m.authorization_type,
+                authorizer: method_authorizer(m, &authorizers, &format!("methods[{id}]"))?,
+                scopes: m.authorization_scopes.clone(),
             });
         }
         let header = config.api_key_id_header.to_ascii_lowercase();
@@ -103,11 +112,44 @@ impl Plan {
             resource_policy,
             source_vpce_header,
             source_vpc_header,
+            authorizers,
         })
     }
 
     pub fn method(&self, id: MethodId) -> Option<&MethodPlan> {
         self.methods.get(id)
+    }
+}
+
+/// The authorizer a token method names; other methods name none and ask for no scopes.
+fn method_authorizer(
+    m: &crate::config::Method,
+    authorizers: &[TokenAuthorizer],
+    path: &str,
+) -> Result<Option<usize>, ConfigError> {
+    let token_method = matches!(
+        m.authorization_type,
+        AuthorizationType::CognitoUserPools | AuthorizationType::Jwt
+    );
+    match (&m.authorizer_id, token_method) {
+        (Some(id), true) => {
+            authorizers.iter().position(|a| &a.id == id).map(Some).ok_or_else(|| {
+                ConfigError::new(format!("{path}.authorizer_id"), format!("no authorizer `{id}`"))
+            })
+        }
+        (None, true) => Err(ConfigError::new(
+            format!("{path}.authorizer_id"),
+            "a COGNITO_USER_POOLS or JWT method names its authorizer",
+        )),
+        (Some(_), false) => Err(ConfigError::new(
+            format!("{path}.authorizer_id"),
+            "only COGNITO_USER_POOLS and JWT methods have an authorizer",
+        )),
+        (None, false) if !m.authorization_scopes.is_empty() => Err(ConfigError::new(
+            format!("{path}.authorization_scopes"),
+            "only COGNITO_USER_POOLS and JWT methods check scopes",
+        )),
+        (None, false) => Ok(None),
     }
 }
 

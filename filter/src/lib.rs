@@ -2,19 +2,25 @@
 //! applies the answer. All decisions live in `tollgate-core`.
 
 mod host;
+mod jwks;
 mod metrics;
+mod request;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel};
-use tollgate_core::gateway_response::{Rejection, ResponseType};
-use tollgate_core::pipeline::{self, Exchange, Flow, Worker};
+use proxy_wasm::types::{ContextType, LogLevel};
+use tollgate_core::pipeline::{self, Worker};
 use tollgate_core::plan::Plan;
 
-use crate::host::WasmHost;
 use crate::metrics::Metrics;
+use crate::request::Request;
+
+/// How often the root context looks for JWKS to refresh.
+const TICK: Duration = Duration::from_secs(1);
 
 proxy_wasm::main! {{
     // Also installs the SDK's panic hook, which logs a panic at critical before the VM traps.
@@ -23,8 +29,8 @@ proxy_wasm::main! {{
 }}
 
 /// What every request of this plugin shares: the compiled plan, the metric ids, and the
-/// worker's own state (leases) across requests.
-struct Shared {
+/// worker's own state (leases, cached keys and tokens) across requests.
+pub(crate) struct Shared {
     plan: Plan,
     metrics: Metrics,
     worker: RefCell<Worker>,
@@ -33,9 +39,36 @@ struct Shared {
 #[derive(Default)]
 struct Root {
     shared: Option<Rc<Shared>>,
+    /// Background JWKS fetches in flight: callout token -> authorizer.
+    refreshing: HashMap<u32, usize>,
 }
 
-impl Context for Root {}
+fn now_seconds() -> i64 {
+    proxy_wasm::hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
+        let (Some(authorizer), Some(shared)) = (self.refreshing.remove(&token), &self.shared)
+        else {
+            log::warn!("response to an unknown callout {token}");
+            return;
+        };
+        let body = jwks::response_body(body_size);
+        if let Ok(mut worker) = shared.worker.try_borrow_mut() {
+            let result = pipeline::on_background_keys(
+                &mut worker,
+                authorizer,
+                body.as_deref(),
+                now_seconds(),
+            );
+            jwks::log_result(&shared.plan, authorizer, &result);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -66,124 +99,51 @@ impl RootContext for Root {
             }
         };
         log::info!(
-            "api {} stage {}: {} methods, {} api keys, {} IAM credentials",
+            "api {} stage {}: {} methods, {} api keys, {} IAM credentials, {} token authorizers",
             plan.api_id,
             plan.stage,
             plan.methods.len(),
             plan.keys.len(),
-            plan.iam.len()
+            plan.iam.len(),
+            plan.authorizers.len()
         );
+        if plan.authorizers.iter().any(|a| a.jwks_uri.is_some()) {
+            self.set_tick_period(TICK);
+        }
         self.shared = Some(Rc::new(Shared { plan, metrics, worker: RefCell::default() }));
+        self.refreshing.clear();
         true
     }
 
+    /// Fetches the JWKS that are due (first load, refresh interval, retry after a failure).
+    fn on_tick(&mut self) {
+        let Some(shared) = self.shared.clone() else { return };
+        let now = now_seconds();
+        let due = match shared.worker.try_borrow_mut() {
+            Ok(mut worker) => pipeline::jwks_refresh_due(&shared.plan, &mut worker, now),
+            Err(_) => return,
+        };
+        for authorizer in due {
+            match jwks::dispatch(&shared.plan, authorizer) {
+                Ok(token) => {
+                    self.refreshing.insert(token, authorizer);
+                }
+                Err(e) => {
+                    if let Ok(mut worker) = shared.worker.try_borrow_mut() {
+                        let result =
+                            pipeline::on_background_keys(&mut worker, authorizer, None, now);
+                        jwks::log_result(&shared.plan, authorizer, &result.map_err(|_| e));
+                    }
+                }
+            }
+        }
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Request {
-            shared: self.shared.clone(),
-            exchange: Exchange::default(),
-            awaiting_body: false,
-        }))
+        Some(Box::new(Request::new(self.shared.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
-    }
-}
-
-struct Request {
-    shared: Option<Rc<Shared>>,
-    exchange: Exchange,
-    /// The pipeline asked for the whole body (a signature covers it).
-    awaiting_body: bool,
-}
-
-impl Context for Request {}
-
-impl Request {
-    /// Runs `step` with this worker's state and translates the answer.
-    fn decide(
-        &mut self,
-        step: impl FnOnce(&Plan, &mut Worker, &mut WasmHost<'_>, &mut Exchange) -> Flow,
-    ) -> Action {
-        let Some(shared) = &self.shared else {
-            // Not configured: Envoy refuses a plugin whose on_configure failed, so this is a
-            // should-not-happen; fail closed all the same.
-            let _ = proxy_wasm::hostcalls::send_http_response(
-                500,
-                vec![],
-                Some(b"{\"message\":\"Internal server error\"}"),
-            );
-            return Action::Pause;
-        };
-        let mut host = WasmHost::new(&shared.metrics);
-        // One VM runs one request callback at a time, so the borrow cannot be taken twice; if it
-        // were, a fresh worker state (no leases, no cached keys) keeps the request correct.
-        let mut fresh = Worker::default();
-        let mut borrowed = shared.worker.try_borrow_mut();
-        let worker = match borrowed.as_deref_mut() {
-            Ok(w) => w,
-            Err(_) => &mut fresh,
-        };
-        match step(&shared.plan, worker, &mut host, &mut self.exchange) {
-            Flow::Continue => Action::Continue,
-            Flow::Replied => Action::Pause,
-            Flow::NeedBody => {
-                self.awaiting_body = true;
-                Action::Pause
-            }
-        }
-    }
-}
-
-impl HttpContext for Request {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.decide(|plan, worker, host, exchange| {
-            pipeline::on_request_headers(plan, worker, host, exchange, end_of_stream)
-        })
-    }
-
-    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if !self.awaiting_body {
-            return Action::Continue;
-        }
-        if body_size > pipeline::MAX_BODY_BYTES {
-            self.awaiting_body = false;
-            return self.decide(|plan, _, host, _| {
-                pipeline::reply(plan, host, &Rejection::new(ResponseType::RequestTooLarge));
-                Flow::Replied
-            });
-        }
-        if !end_of_stream {
-            // Envoy buffers until the end (or answers 413 past its own buffer limit).
-            return Action::Pause;
-        }
-        self.awaiting_body = false;
-        let body =
-            match proxy_wasm::hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
-                Ok(body) => body.unwrap_or_default(),
-                Err(status) => {
-                    log::error!("cannot read the request body: {status:?}");
-                    return self.decide(|plan, _, host, _| {
-                        pipeline::reply(
-                            plan,
-                            host,
-                            &Rejection::new(ResponseType::ApiConfigurationError),
-                        );
-                        Flow::Replied
-                    });
-                }
-            };
-        self.decide(|plan, worker, host, exchange| {
-            pipeline::on_request_body(plan, worker, host, exchange, &body)
-        })
-    }
-
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let Some(shared) = &self.shared {
-            if !self.exchange.response_headers.is_empty() {
-                pipeline::on_response_headers(&mut WasmHost::new(&shared.metrics), &self.exchange);
-            }
-        }
-        Action::Continue
     }
 }

@@ -6,5 +6,7 @@
 pub mod caller;
 pub(crate) mod datetime;
 pub mod iam;
+pub mod jwt;
 pub mod policy;
 pub mod sigv4;
+pub mod token;

@@ -13,6 +13,10 @@ pub enum AuthorizationType {
     None,
     /// SigV4-signed requests, authorized by IAM-style policies.
     AwsIam,
+    /// A Cognito user pool's JWT (the method names the authorizer).
+    CognitoUserPools,
+    /// Any OIDC/OAuth issuer's JWT (the method names the authorizer).
+    Jwt,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

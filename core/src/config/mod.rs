@@ -14,6 +14,7 @@ use crate::throttle::quota::Period;
 pub use error::ConfigError;
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
 
+use crate::auth::jwt::JwtAuthorizerConfig;
 use crate::auth::policy::PolicyDocument;
 
 /// Header that carries the caller's API key id to the upstream unless configured otherwise.
@@ -52,6 +53,9 @@ pub struct Config {
     pub resource_policy: Option<PolicyDocument>,
     #[serde(default)]
     pub trusted_headers: TrustedHeaders,
+    /// Token authorizers (Cognito user pools, JWT issuers) that methods name.
+    #[serde(default)]
+    pub authorizers: Vec<JwtAuthorizerConfig>,
 }
 
 /// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.
@@ -143,6 +147,12 @@ pub struct Method {
     pub api_key_required: bool,
     #[serde(default)]
     pub authorization_type: AuthorizationType,
+    /// The token authorizer (`authorizers[].id`) of a COGNITO_USER_POOLS or JWT method.
+    #[serde(default)]
+    pub authorizer_id: Option<String>,
+    /// OAuth scopes, one of which the token must carry (AWS: then an access token is needed).
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -8,6 +8,9 @@ use crate::apikey::{KeyEntry, KeyLookup};
 use crate::auth::caller::{self, authenticate_iam, authorize_call};
 use crate::auth::iam::CredentialPlan;
 use crate::auth::sigv4::{self, KeyCache};
+use crate::auth::token::{
+    authenticate_token, claim_header_value, keys_fetched, TokenState, TokenStep,
+};
 use crate::config::AuthorizationType;
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
@@ -21,6 +24,8 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub const API_KEY_ID_STATE: &str = "tollgate.api_key_id";
 /// Filter state key with the IAM caller's principal ARN.
 pub const PRINCIPAL_STATE: &str = "tollgate.principal_arn";
+/// Filter state key with the `sub` of a verified token.
+pub const SUBJECT_STATE: &str = "tollgate.sub";
 /// The largest body Tollgate buffers to verify a signature (AWS's payload limit, 10 MB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
@@ -35,6 +40,9 @@ pub enum Flow {
     /// [`on_request_body`] with it. (Envoy holds the headers of a paused wasm filter and still
     /// delivers the body only with the plugin's `allow_on_headers_stop_iteration: true`.)
     NeedBody,
+    /// Fetch the JWKS of this authorizer (`Plan::authorizers` index), report it with
+    /// [`on_keys_fetched`], which decides the request.
+    FetchKeys(usize),
 }
 
 /// What one worker (one wasm VM) keeps across requests: never in a static, reset when the
@@ -43,6 +51,7 @@ pub enum Flow {
 pub struct Worker {
     pub leases: Leases,
     pub signing_keys: KeyCache,
+    pub tokens: TokenState,
 }
 
 /// Per-request state the filter keeps between callbacks.
@@ -50,6 +59,10 @@ pub struct Worker {
 pub struct Exchange {
     /// Headers to add to the upstream's response (`RateLimit-*`).
     pub response_headers: Vec<(&'static str, String)>,
+    /// The request headers ended the request (no body).
+    pub end_of_stream: bool,
+    /// A JWKS was fetched for this request already (fetch at most once per request).
+    pub keys_fetched: bool,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -67,6 +80,7 @@ enum Step {
     Admit,
     Reject(Rejection),
     NeedBody,
+    FetchKeys(usize),
 }
 
 impl From<Rejection> for Step {
@@ -116,8 +130,52 @@ pub fn on_request_headers<H: Host>(
     exchange: &mut Exchange,
     end_of_stream: bool,
 ) -> Flow {
+    exchange.end_of_stream = end_of_stream;
     let body = if end_of_stream { Body::Complete(&[]) } else { Body::Pending };
     decide(plan, worker, host, exchange, body)
+}
+
+/// After [`Flow::FetchKeys`]: stores the fetched JWKS (`body`: a 200's body, `None` when the
+/// fetch failed) and decides the request with it.
+pub fn on_keys_fetched<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    authorizer: usize,
+    body: Option<&[u8]>,
+) -> (Flow, Result<usize, String>) {
+    let now = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
+    let fetched = keys_fetched(&mut worker.tokens, authorizer, body, now);
+    exchange.keys_fetched = true;
+    let body = if exchange.end_of_stream { Body::Complete(&[]) } else { Body::Pending };
+    (decide(plan, worker, host, exchange, body), fetched)
+}
+
+/// Authorizers whose JWKS should be refreshed now (the filter fetches them in the background);
+/// each is marked as being fetched.
+pub fn jwks_refresh_due(plan: &Plan, worker: &mut Worker, now_seconds: i64) -> Vec<usize> {
+    let mut due = Vec::new();
+    for (i, auth) in plan.authorizers.iter().enumerate() {
+        let Some(uri) = &auth.jwks_uri else { continue };
+        if let Some(state) = worker.tokens.jwks(i) {
+            if state.due(now_seconds, i64::from(uri.refresh_seconds)) {
+                state.start(now_seconds);
+                due.push(i);
+            }
+        }
+    }
+    due
+}
+
+/// A background JWKS refresh ended (see [`jwks_refresh_due`]).
+pub fn on_background_keys(
+    worker: &mut Worker,
+    authorizer: usize,
+    body: Option<&[u8]>,
+    now_seconds: i64,
+) -> Result<usize, String> {
+    keys_fetched(&mut worker.tokens, authorizer, body, now_seconds)
 }
 
 /// Runs the pipeline again with the whole body, after [`Flow::NeedBody`].
@@ -165,6 +223,7 @@ fn decide<H: Host>(
             return Flow::Continue;
         }
         Ok(Step::NeedBody) => return Flow::NeedBody,
+        Ok(Step::FetchKeys(i)) => return Flow::FetchKeys(i),
         Ok(Step::Reject(rejection)) => rejection,
         Err(_) => CONFIG_ERROR,
     };
@@ -196,8 +255,29 @@ fn run<H: Host>(
     };
     let now_seconds = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
     let (path, query) = split_path(target);
+    let mut token = None;
     let caller = match method.authorization {
         AuthorizationType::None => None,
+        AuthorizationType::CognitoUserPools | AuthorizationType::Jwt => {
+            let identity = method
+                .authorizer
+                .and_then(|i| plan.authorizers.get(i))
+                .and_then(|a| headers.get(&a.identity_source));
+            let fetched = exchange.keys_fetched;
+            match authenticate_token(
+                &plan.authorizers,
+                &mut worker.tokens,
+                method,
+                identity,
+                now_seconds,
+                fetched,
+            ) {
+                TokenStep::Verified(t) => token = Some(t),
+                TokenStep::FetchKeys(i) => return Ok(Step::FetchKeys(i)),
+                TokenStep::Rejected(rejection) => return Ok(rejection.into()),
+            }
+            None
+        }
         AuthorizationType::AwsIam => {
             let Body::Complete(body) = body else { return Ok(Step::NeedBody) };
             let req = sigv4::Request { method: verb, path, query, headers: &headers.0, body };
@@ -234,6 +314,17 @@ fn run<H: Host>(
     }
     if let Some(c) = caller {
         host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
+    }
+    if let (Some(t), Some(auth)) = (&token, method.authorizer.and_then(|i| plan.authorizers.get(i)))
+    {
+        // Every configured claim header is set from the token or removed: never the client's.
+        for (claim, header) in &auth.claims_to_headers {
+            let value = t.claims.get(claim).map(claim_header_value);
+            host.set_request_header(header, value.as_deref().map(str::as_bytes))?;
+        }
+        if let Some(sub) = &t.sub {
+            host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
+        }
     }
     Ok(Step::Admit)
 }
@@ -497,3 +588,6 @@ mod limit_tests {
 
 #[cfg(test)]
 mod iam_tests;
+
+#[cfg(test)]
+mod token_tests;

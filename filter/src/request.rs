@@ -1,0 +1,165 @@
+//! The HTTP context: one request's callbacks, each translated into a `tollgate-core` pipeline
+//! call and its answer applied.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType};
+use tollgate_core::gateway_response::{Rejection, ResponseType};
+use tollgate_core::pipeline::{self, Exchange, Flow, Worker};
+use tollgate_core::plan::Plan;
+
+use crate::host::WasmHost;
+use crate::{jwks, Shared};
+
+pub struct Request {
+    shared: Option<Rc<Shared>>,
+    exchange: Exchange,
+    /// The pipeline asked for the whole body (a signature covers it).
+    awaiting_body: bool,
+    /// A JWKS fetch this request waits for: (callout token, authorizer).
+    fetching: Option<(u32, usize)>,
+}
+
+impl Request {
+    pub fn new(shared: Option<Rc<Shared>>) -> Self {
+        Request { shared, exchange: Exchange::default(), awaiting_body: false, fetching: None }
+    }
+
+    /// Runs `step` with this worker's state and translates the answer into an action.
+    fn decide(
+        &mut self,
+        step: impl FnOnce(&Plan, &mut Worker, &mut WasmHost<'_>, &mut Exchange) -> Flow,
+    ) -> Action {
+        let Some(shared) = self.shared.clone() else {
+            // Not configured: Envoy refuses a plugin whose on_configure failed, so this is a
+            // should-not-happen; fail closed all the same.
+            let _ = proxy_wasm::hostcalls::send_http_response(
+                500,
+                vec![],
+                Some(b"{\"message\":\"Internal server error\"}"),
+            );
+            return Action::Pause;
+        };
+        let mut host = WasmHost::new(&shared.metrics);
+        // One VM runs one callback at a time, so the borrow cannot be taken twice; if it were, a
+        // fresh worker state (no leases, no cached keys) keeps the request correct.
+        let mut fresh = Worker::default();
+        let mut borrowed = shared.worker.try_borrow_mut();
+        let worker = match borrowed.as_deref_mut() {
+            Ok(w) => w,
+            Err(_) => &mut fresh,
+        };
+        let mut flow = step(&shared.plan, worker, &mut host, &mut self.exchange);
+        if let Flow::FetchKeys(authorizer) = flow {
+            match jwks::dispatch(&shared.plan, authorizer) {
+                Ok(token) => self.fetching = Some((token, authorizer)),
+                Err(e) => {
+                    log::error!("{e}");
+                    let (next, result) = pipeline::on_keys_fetched(
+                        &shared.plan,
+                        worker,
+                        &mut host,
+                        &mut self.exchange,
+                        authorizer,
+                        None,
+                    );
+                    jwks::log_result(&shared.plan, authorizer, &result);
+                    flow = next;
+                }
+            }
+        }
+        match flow {
+            Flow::Continue => Action::Continue,
+            Flow::Replied | Flow::FetchKeys(_) => Action::Pause,
+            Flow::NeedBody => {
+                self.awaiting_body = true;
+                Action::Pause
+            }
+        }
+    }
+
+    fn reject(&mut self, kind: ResponseType) -> Action {
+        self.decide(|plan, _, host, _| {
+            pipeline::reply(plan, host, &Rejection::new(kind));
+            Flow::Replied
+        })
+    }
+}
+
+impl Context for Request {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
+        let Some((expected, authorizer)) = self.fetching else {
+            log::warn!("response to an unknown callout {token}");
+            return;
+        };
+        if token != expected {
+            log::warn!("response to an unknown callout {token}");
+            return;
+        }
+        self.fetching = None;
+        let body = jwks::response_body(body_size);
+        let action = self.decide(|plan, worker, host, exchange| {
+            let (flow, result) = pipeline::on_keys_fetched(
+                plan,
+                worker,
+                host,
+                exchange,
+                authorizer,
+                body.as_deref(),
+            );
+            jwks::log_result(plan, authorizer, &result);
+            flow
+        });
+        if action == Action::Continue {
+            self.resume_http_request();
+        }
+    }
+}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.decide(|plan, worker, host, exchange| {
+            pipeline::on_request_headers(plan, worker, host, exchange, end_of_stream)
+        })
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.fetching.is_some() {
+            // Held (buffered) until the callout decides the request.
+            return Action::Pause;
+        }
+        if !self.awaiting_body {
+            return Action::Continue;
+        }
+        if body_size > pipeline::MAX_BODY_BYTES {
+            self.awaiting_body = false;
+            return self.reject(ResponseType::RequestTooLarge);
+        }
+        if !end_of_stream {
+            // Envoy buffers until the end (or answers 413 past its own buffer limit).
+            return Action::Pause;
+        }
+        self.awaiting_body = false;
+        let body =
+            match proxy_wasm::hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
+                Ok(body) => body.unwrap_or_default(),
+                Err(status) => {
+                    log::error!("cannot read the request body: {status:?}");
+                    return self.reject(ResponseType::ApiConfigurationError);
+                }
+            };
+        self.decide(|plan, worker, host, exchange| {
+            pipeline::on_request_body(plan, worker, host, exchange, &body)
+        })
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Some(shared) = &self.shared {
+            if !self.exchange.response_headers.is_empty() {
+                pipeline::on_response_headers(&mut WasmHost::new(&shared.metrics), &self.exchange);
+            }
+        }
+        Action::Continue
+    }
+}
