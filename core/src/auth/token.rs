@@ -41,10 +41,13 @@ pub fn compile_authorizers(
             Some(jwks) => {
                 let bytes = serde_json::to_vec(jwks)
                     .map_err(|e| ConfigError::new(format!("{path}.jwks"), e.to_string()))?;
-                Some(
-                    KeySet::from_jwks_json(&bytes)
-                        .map_err(|e| ConfigError::new(format!("{path}.jwks"), e))?,
-                )
+                let keys = KeySet::from_jwks_json(&bytes)
+                    .map_err(|e| ConfigError::new(format!("{path}.jwks"), e))?;
+                // A fetched set may carry keys Tollgate cannot use; keys written here must all work.
+                if let Some(why) = keys.skipped().first() {
+                    return Err(ConfigError::new(format!("{path}.jwks"), why.clone()));
+                }
+                Some(keys)
             }
             None => None,
         };

@@ -239,3 +239,19 @@ fn background_refresh_is_scheduled_for_fetched_keys_only() {
     );
     assert_eq!(jwks_refresh_due(&plan, &mut worker, NOW + 1), Vec::<usize>::new());
 }
+
+#[test]
+fn inline_keys_must_all_be_usable() {
+    let mut keys = jwks("k1");
+    keys["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"kty": "oct", "kid": "short", "alg": "HS256", "k": "c2hvcnQ"}));
+    let config = serde_json::json!({
+        "api": {"id": "petstore"},
+        "authorizers": [{"id": "inline", "type": "JWT", "issuers": [ISSUER], "jwks": keys}],
+    });
+    let e = Plan::from_json(config.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.path, "authorizers[0].jwks", "{e}");
+    assert!(e.reason.contains("keys[1]"), "{e}");
+}

@@ -122,7 +122,7 @@ fn table() -> Vec<Case> {
             JwtError::BadSignature,
         ),
         case(
-            "ECDSA r = s = n-order junk",
+            "ECDSA r, s >= the group order",
             format!("{}.{RFC_PAYLOAD}.{}", b64(r#"{"alg":"ES256","kid":"ec"}"#), b64([0xffu8; 64])),
             JwtError::BadSignature,
         ),
