@@ -1,6 +1,7 @@
 //! Starts the pinned Envoy with a bootstrap built here: one listener on a free port, the Tollgate
-//! filter (fail closed) in front of the router, an upstream cluster, an access log with Tollgate's
-//! filter state, and the admin interface on a free port.
+//! filter (fail closed) in front of the router, an upstream cluster (plus any extra STATIC
+//! clusters a test names, e.g. a JWKS server the filter calls out to), an access log with
+//! Tollgate's filter state, and the admin interface on a free port.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -19,11 +20,26 @@ pub struct EnvoyOptions {
     /// Extra environment variables for the Envoy process, each also listed in the wasm VM's
     /// `environment_variables.host_env_keys` so the filter can read it (config `{"env": NAME}`).
     pub env: Vec<(String, String)>,
+    /// Extra STATIC clusters, each one loopback endpoint: (cluster name, port).
+    pub clusters: Vec<(String, u16)>,
 }
 
 impl EnvoyOptions {
     pub fn new(tollgate: Value, upstream_port: u16) -> Self {
-        EnvoyOptions { tollgate, upstream_port, concurrency: 2, env: Vec::new() }
+        EnvoyOptions {
+            tollgate,
+            upstream_port,
+            concurrency: 2,
+            env: Vec::new(),
+            clusters: Vec::new(),
+        }
+    }
+
+    /// Adds a STATIC cluster `name` with the one endpoint `127.0.0.1:port` (for the filter's
+    /// callouts: `dispatch_http_call` names a cluster).
+    pub fn cluster(mut self, name: &str, port: u16) -> Self {
+        self.clusters.push((name.to_string(), port));
+        self
     }
 
     /// Sets `name=value` in Envoy's environment and passes it into the wasm VM.
@@ -75,6 +91,9 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
         tollgate["typed_config"]["config"]["vm_config"]["environment_variables"] =
             json!({ "host_env_keys": keys });
     }
+    let clusters: Vec<Value> = std::iter::once(static_cluster("upstream", opts.upstream_port))
+        .chain(opts.clusters.iter().map(|(name, port)| static_cluster(name, *port)))
+        .collect();
     json!({
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
@@ -92,7 +111,7 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                                 "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                                 "path": access_log,
                                 "log_format": {"text_format_source": {"inline_string":
-                                    "%REQ(:PATH)% %RESPONSE_CODE% key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)%\n"}},
+                                    "%REQ(:PATH)% %RESPONSE_CODE% key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% sub=%FILTER_STATE(wasm.tollgate.sub:PLAIN)%\n"}},
                             },
                         }],
                         "route_config": {"virtual_hosts": [{
@@ -108,14 +127,19 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                     },
                 }]}],
             }],
-            "clusters": [{
-                "name": "upstream",
-                "type": "STATIC",
-                "connect_timeout": "1s",
-                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
-                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": opts.upstream_port}}}}]}]},
-            }],
+            "clusters": clusters,
         },
+    })
+}
+
+/// A STATIC cluster with one loopback endpoint.
+fn static_cluster(name: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
     })
 }
 
@@ -189,6 +213,17 @@ impl Envoy {
     /// The admin's `/stats/prometheus` page.
     pub fn prometheus(&self) -> String {
         client::get(self.admin_port, "/stats/prometheus", &[]).text()
+    }
+
+    /// A counter or gauge from the admin's `/stats` page (`cluster.jwks.upstream_rq_200`), 0
+    /// when Envoy has not created it yet.
+    pub fn stat(&self, name: &str) -> u64 {
+        client::get(self.admin_port, "/stats", &[])
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn is_running(&mut self) -> bool {

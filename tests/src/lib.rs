@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod envoy;
+pub mod jwt;
 pub mod sigv4;
 
 use std::io::{BufRead, BufReader};
@@ -63,8 +64,19 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn start(bin: &str, mode: &str) -> Upstream {
+        Upstream::start_with(bin, &["--mode", mode])
+    }
+
+    /// The upstream serving the files under `dir` (`--mode files`), e.g. a JWKS endpoint.
+    pub fn files(bin: &str, dir: &Path) -> Upstream {
+        Upstream::start_with(bin, &["--mode", "files", "--dir", &dir.to_string_lossy()])
+    }
+
+    /// The upstream with these arguments (after `--port 0`).
+    pub fn start_with(bin: &str, args: &[&str]) -> Upstream {
         let mut child = Command::new(bin)
-            .args(["--port", "0", "--mode", mode])
+            .args(["--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("start upstream");

@@ -317,12 +317,13 @@ fn run<H: Host>(
     }
     if let (Some(t), Some(auth)) = (&token, method.authorizer.and_then(|i| plan.authorizers.get(i)))
     {
-        // Every configured claim header is set from the token or removed: never the client's.
+        // Every configured claim header is set from the token or removed: never the client's. A
+        // claim that is no valid header value (control characters) is left out, not passed on.
         for (claim, header) in &auth.claims_to_headers {
-            let value = t.claims.get(claim).map(claim_header_value);
+            let value = t.claims.get(claim).map(claim_header_value).filter(|v| header_safe(v));
             host.set_request_header(header, value.as_deref().map(str::as_bytes))?;
         }
-        if let Some(sub) = &t.sub {
+        if let Some(sub) = t.sub.as_deref().filter(|s| header_safe(s)) {
             host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
         }
     }
@@ -360,6 +361,12 @@ fn authorize<H: Host>(
         now_seconds,
     };
     Ok(authorize_call(plan, caller, &ctx))
+}
+
+/// Whether `value` can go into a header or an access-log line as it is: no control characters
+/// but tab.
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// `RateLimit-*` from the quota if the plan has one, else from the first bucket.

@@ -255,3 +255,21 @@ fn inline_keys_must_all_be_usable() {
     assert_eq!(e.path, "authorizers[0].jwks", "{e}");
     assert!(e.reason.contains("keys[1]"), "{e}");
 }
+
+#[test]
+fn claims_with_control_characters_never_reach_headers_or_logs() {
+    let plan = plan();
+    let evil = claims(serde_json::json!({"sub": "user-1\r\nx-injected: yes", "email": "a\u{0}b"}));
+    let mut host = request("GET", "/pets", Some(&token("k1", evil)));
+    let flow = on_request_headers(
+        &plan,
+        &mut Worker::default(),
+        &mut host,
+        &mut Exchange::default(),
+        true,
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(host.header("x-user-sub"), None, "the forged client header is removed too");
+    assert_eq!(host.header("x-user-email"), None);
+    assert!(!host.filter_state.contains_key(SUBJECT_STATE));
+}

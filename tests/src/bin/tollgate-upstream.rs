@@ -1,13 +1,17 @@
 //! A real upstream for tests, examples and benchmarks, HTTP/1.1 with keep-alive.
 //!
-//! `tollgate-upstream [--port N] [--mode echo|petstore]`
+//! `tollgate-upstream [--port N] [--mode echo|petstore|files] [--dir D]`
 //! - `echo` (default) answers 200 with what it received as JSON: method, path, headers, body.
 //! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets`.
+//! - `files` serves the files under `--dir` as JSON (a JWKS endpoint): `GET /x/y` answers
+//!   `D/x/y` as it is on disk at that moment (tests rewrite it to rotate keys), 404 otherwise.
 //!
 //! Prints `listening on 127.0.0.1:PORT` once ready (port 0 picks a free one).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -21,30 +25,44 @@ struct Request {
 fn main() {
     let mut port = 0u16;
     let mut mode = String::from("echo");
+    let mut dir: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0),
             "--mode" => mode = args.next().unwrap_or_default(),
+            "--dir" => dir = args.next().map(PathBuf::from),
             other => {
-                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore]");
+                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore|files] [--dir D]");
                 std::process::exit(2);
             }
         }
     }
-    if mode != "echo" && mode != "petstore" {
-        eprintln!("--mode is echo or petstore");
-        std::process::exit(2);
-    }
+    let mode = match (mode.as_str(), dir) {
+        ("echo", None) => Mode::Echo,
+        ("petstore", None) => Mode::Petstore,
+        ("files", Some(dir)) => Mode::Files(dir),
+        _ => {
+            eprintln!("--mode is echo, petstore or files; --dir goes with files (only)");
+            std::process::exit(2);
+        }
+    };
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
     println!("listening on {}", listener.local_addr().expect("local addr"));
-    let petstore = mode == "petstore";
+    let mode = Arc::new(mode);
     for stream in listener.incoming().flatten() {
-        std::thread::spawn(move || serve(stream, petstore));
+        let mode = Arc::clone(&mode);
+        std::thread::spawn(move || serve(stream, &mode));
     }
 }
 
-fn serve(stream: TcpStream, petstore: bool) {
+enum Mode {
+    Echo,
+    Petstore,
+    Files(PathBuf),
+}
+
+fn serve(stream: TcpStream, mode: &Mode) {
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
@@ -52,9 +70,14 @@ fn serve(stream: TcpStream, petstore: bool) {
     });
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
-        let (status, body) =
-            if petstore { petstore_answer(&request) } else { (200, echo(&request)) };
-        let body = body.to_string();
+        let (status, body) = match mode {
+            Mode::Echo => (200, echo(&request).to_string()),
+            Mode::Petstore => {
+                let (status, body) = petstore_answer(&request);
+                (status, body.to_string())
+            }
+            Mode::Files(dir) => file_answer(dir, &request),
+        };
         let head = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             if status < 300 { "OK" } else { "Error" },
@@ -166,5 +189,22 @@ fn petstore_answer(request: &Request) -> (u16, Value) {
             }
         }
         _ => (404, json!({"message": "not found"})),
+    }
+}
+
+/// `GET /x/y` -> the bytes of `dir/x/y` (read now, so a rewritten file is served at once).
+fn file_answer(dir: &Path, request: &Request) -> (u16, String) {
+    let not_found = || (404, json!({"message": "not found"}).to_string());
+    if request.method != "GET" {
+        return not_found();
+    }
+    let path =
+        Path::new(request.path.split('?').next().unwrap_or_default().trim_start_matches('/'));
+    if !path.components().all(|c| matches!(c, Component::Normal(_))) {
+        return not_found();
+    }
+    match std::fs::read_to_string(dir.join(path)) {
+        Ok(body) => (200, body),
+        Err(_) => not_found(),
     }
 }
