@@ -1,0 +1,96 @@
+//! The pipeline with API keys, routes and gateway responses, on the in-memory host.
+
+use super::*;
+use crate::apikey::hash_key_hex;
+use crate::host::memory::MemoryHost;
+use crate::test_support::test;
+
+fn plan() -> Plan {
+    let config = serde_json::json!({
+        "api": {"id": "petstore", "account_id": "123456789012"},
+        "methods": [
+            {"resource": "/pets", "http_method": "GET", "api_key_required": true},
+            {"resource": "/health", "http_method": "GET"},
+        ],
+        "api_keys": [
+            {"id": "k-demo", "value_sha256": hash_key_hex(b"demo-key"), "usage_plan_ids": ["basic"]},
+            {"id": "k-off", "value_sha256": hash_key_hex(b"off-key"), "enabled": false, "usage_plan_ids": ["basic"]},
+            {"id": "k-planless", "value_sha256": hash_key_hex(b"planless-key")},
+        ],
+        "usage_plans": [{"id": "basic", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
+    });
+    Plan::from_json(config.to_string().as_bytes()).unwrap()
+}
+
+fn run(host: &mut MemoryHost) -> Flow {
+    on_request_headers(&plan(), &mut Worker::default(), host, &mut Exchange::default(), true)
+}
+
+fn assert_rejected(host: &MemoryHost, status: u16, message: &str, error_type: &str) {
+    let reply = host.reply.as_ref().expect("a local reply");
+    assert_eq!(reply.status, status);
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(body, serde_json::json!({ "message": message }));
+    assert_eq!(reply.header("x-amzn-errortype"), Some(error_type));
+}
+
+#[test]
+fn valid_key_continues_with_key_id_upstream_and_in_filter_state() {
+    let mut host = MemoryHost::request("GET", "/pets?x=1")
+        .with_header("x-api-key", "demo-key")
+        .with_header(DEFAULT_ID_HEADER, "forged");
+    assert_eq!(run(&mut host), Flow::Continue);
+    assert_eq!(host.header(DEFAULT_ID_HEADER), Some(&b"k-demo"[..]));
+    assert_eq!(host.filter_state.get(API_KEY_ID_STATE).map(Vec::as_slice), Some(&b"k-demo"[..]));
+    assert_eq!(host.counts.get(&Outcome::Allowed), Some(&1));
+    assert!(host.reply.is_none());
+}
+
+const DEFAULT_ID_HEADER: &str = crate::config::DEFAULT_API_KEY_ID_HEADER;
+
+#[test]
+fn missing_wrong_disabled_and_non_utf8_keys_are_forbidden() {
+    let keys: [Option<&[u8]>; 5] =
+        [None, Some(b"nope"), Some(b"off-key"), Some(b"\xff\xfe"), Some(b"")];
+    for key in keys {
+        let mut host = MemoryHost::request("GET", "/pets").with_header("x-request-id", "rid-7");
+        if let Some(k) = key {
+            host = host.with_header("x-api-key", k);
+        }
+        assert_eq!(run(&mut host), Flow::Replied, "{key:?}");
+        assert_rejected(&host, 403, "Forbidden", "ForbiddenException");
+        assert_eq!(host.reply.as_ref().unwrap().header("x-amzn-requestid"), Some("rid-7"));
+        assert_eq!(host.counts.get(&Outcome::Rejected(ResponseType::InvalidApiKey)), Some(&1));
+    }
+}
+
+#[test]
+fn unknown_route_or_verb_is_missing_authentication_token() {
+    for (verb, path) in [("GET", "/nope"), ("DELETE", "/pets"), ("GET", "/pets/1"), ("", "")] {
+        let mut host = MemoryHost::request(verb, path).with_header("x-api-key", "demo-key");
+        assert_eq!(run(&mut host), Flow::Replied);
+        assert_rejected(
+            &host,
+            403,
+            "Missing Authentication Token",
+            "MissingAuthenticationTokenException",
+        );
+    }
+}
+
+#[test]
+fn open_method_needs_no_key_and_strips_a_forged_key_id() {
+    let mut host = MemoryHost::request("GET", "/health").with_header(DEFAULT_ID_HEADER, "forged");
+    assert_eq!(run(&mut host), Flow::Continue);
+    assert_eq!(host.header(DEFAULT_ID_HEADER), None);
+    assert!(host.filter_state.is_empty());
+}
+
+#[test]
+fn request_id_falls_back_when_envoy_sent_none_or_garbage() {
+    let mut host = MemoryHost::request("GET", "/nope").with_header("x-request-id", "a\nb");
+    host.now_nanos = 255;
+    run(&mut host);
+    let id = host.reply.unwrap().header("x-amzn-requestid").unwrap().to_string();
+    assert_eq!(id, format!("{:032x}", 255));
+}
