@@ -3,7 +3,9 @@ router. Every contender sees the same listener and route; by default it is measu
 `GET /pets` and a valid `x-api-key`, and the ones that check keys must also refuse a wrong key.
 A contender may bring its own request (method, path, headers, body; see `Request`) and the
 requests it must refuse (the SigV4 contenders: a signed `GET` or `POST`, refused unsigned or
-with a changed body).
+with a changed body; the JWT contenders: a bearer token, refused missing or tampered with). A
+request may rotate header values, a different one on each request (the cold-cache JWT
+contenders: thousands of tokens, so that none is found in a cache).
 
 To add a contender, write a function `fn(setup) -> [http filter, ...]` and list it in
 `CONTENDERS`; move it out of `NOT_BUILT` when Tollgate can do the job.
@@ -14,7 +16,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from . import sigv4
+from . import jwtmint, sigv4
 
 PATH = "/pets"
 KEY_HEADER = "x-api-key"
@@ -54,11 +56,29 @@ class Request:
     body: bytes = b""
     # How it is authenticated, for the report (e.g. `signed (SigV4, header form) ...`).
     how: str = ""
+    # Header name -> values: request i sends values[i % len(values)] (wrk through a Lua script,
+    # round-robin per wrk thread); `headers` holds what request 0 sends.
+    rotate: dict = field(default_factory=dict)
+    # A sentence for the report on how such requests are made (the same note is printed once).
+    note: str = ""
 
     def describe(self):
         body = f" with a {len(self.body):,}-byte body" if self.body else ""
         how = f" {self.how}" if self.how else ""
         return f"`{self.method} {self.path}`{body}{how}"
+
+    def nth(self, i):
+        """The request as sent the `i`th time (0 is `self`, unless rotated headers say otherwise)."""
+        if not self.rotate:
+            return self
+        headers = dict(self.headers)
+        headers.update({name: values[i % len(values)] for name, values in self.rotate.items()})
+        return replace(self, headers=headers, rotate={})
+
+    @property
+    def variants(self):
+        """How many different requests it stands for (1 unless headers rotate)."""
+        return max((len(values) for values in self.rotate.values()), default=1)
 
 
 def key_request(setup, port):
@@ -94,10 +114,14 @@ class Contender:
         contenders that check callers, its refusals (a wrong or missing key, ...) are refused."""
         from .envoy import BODY, http_request
 
-        req = self.request_for(setup, envoy.port)
-        status, body = http_request(envoy.port, req.method, req.path, req.headers, req.body)
-        if status != 200 or body.decode() != BODY:
-            raise SystemExit(f"{self.name}: {req.describe()} got {status} {body[:300]!r}\n{envoy.log()}")
+        request = self.request_for(setup, envoy.port)
+        # With rotated headers: the first, second and last variants.
+        for i in sorted({0, 1 % request.variants, request.variants - 1}):
+            req = request.nth(i)
+            status, body = http_request(envoy.port, req.method, req.path, req.headers, req.body)
+            if status != 200 or body.decode() != BODY:
+                raise SystemExit(f"{self.name}: {req.describe()} (variant {i}) got {status} {body[:300]!r}"
+                                 f"\n{envoy.log()}")
         for what, bad, needle in self.refusals(setup, envoy.port) if self.denies else ():
             status, body = http_request(envoy.port, bad.method, bad.path, bad.headers, bad.body)
             if status not in self.denies or needle.encode() not in body:
@@ -227,7 +251,9 @@ def signed_request(method, port, body=b"", extra=None):
     headers.update(sigv4.sign(method, host, PATH, headers, body, SIGV4_ACCESS_KEY, SIGV4_SECRET_KEY,
                               SIGV4_REGION))
     return Request(method, PATH, {"Host": host, **headers}, body,
-                   how="signed (SigV4, header form) for the Host wrk sends")
+                   how="signed (SigV4, header form) for the Host wrk sends",
+                   note="A signed request is signed afresh before each warm-up and measurement, then "
+                        "replayed unchanged by wrk (Tollgate allows an hour of clock skew).")
 
 
 MISSING_TOKEN = "Missing Authentication Token"
@@ -256,6 +282,97 @@ def sigv4_post_refusals(setup, port):
     unsigned = {k: v for k, v in signed.headers.items() if k not in ("Authorization", "X-Amz-Date")}
     return [("an unsigned POST", replace(signed, headers=unsigned), MISSING_TOKEN),
             ("a signed POST with a changed body", replace(signed, body=changed), MISMATCH)]
+
+
+# The JWT contenders: one authorizer with both keys inline; `GET /pets` needs a bearer token.
+# Tollgate caches verified tokens per worker (1,024, the oldest evicted first): a warm run sends
+# one token, a cold run cycles through JWT_TOKENS of them, so every request misses the cache.
+JWT_TOKENS = 4096
+UNAUTHORIZED = "Unauthorized"
+
+
+def jwt_material():
+    return jwtmint.material(JWT_TOKENS)
+
+
+def tollgate_jwt_config():
+    return {
+        "api": {"id": "bench", "region": "eu-west-1", "account_id": "123456789012"},
+        "stage": {"name": "prod"},
+        "authorizers": [{"id": "jwt", "type": "JWT", "issuers": [jwtmint.ISSUER],
+                         "audiences": [jwtmint.AUDIENCE], "jwks": jwt_material()["jwks"]}],
+        "methods": [{"resource": PATH, "http_method": "GET", "authorization_type": "JWT",
+                     "authorizer_id": "jwt"}],
+        "account_throttle": None,
+    }
+
+
+JWT_NOTE = (f"JWTs are minted once per run with Python's `cryptography` (RS256 with an RSA-2048 key, "
+            f"ES256 with P-256; `iss`, `aud`, `sub`, `iat`, `exp` in 2100), both keys inline in the JWK "
+            f"Set. A cold run's wrk script sends {JWT_TOKENS:,} tokens round-robin from a file, a "
+            f"different one on each request: four times Tollgate's per-worker cache of 1,024 verified "
+            f"tokens (oldest evicted first), so every request verifies a signature. Envoy's jwt_authn "
+            f"caches verified tokens only when `jwt_cache_config` is set (off by default; 100 tokens "
+            f"when set without a size): its warm and cold contenders set 1,024, the default one does not.")
+
+
+def jwt_request(alg, cold):
+    """`GET /pets` with `authorization: Bearer <alg JWT>`: the same token every time (warm), or
+    the next of JWT_TOKENS tokens on each request (cold)."""
+    tokens = jwt_material()["tokens"][alg]
+    headers = {"authorization": f"Bearer {tokens[0]}"}
+    if cold:
+        return Request("GET", PATH, headers, how=f"with a bearer {alg} JWT, one of {len(tokens):,} in turn "
+                       "(a different token on each request)",
+                       rotate={"authorization": [f"Bearer {t}" for t in tokens]}, note=JWT_NOTE)
+    return Request("GET", PATH, headers, how=f"with a bearer {alg} JWT, the same token on every request",
+                   note=JWT_NOTE)
+
+
+def jwt_refusals(alg, needle):
+    """No token, a token whose claims were changed, a token whose signature was changed."""
+    token = jwt_material()["tokens"][alg][0]
+    return lambda setup, port: [
+        ("no token", Request("GET", PATH, {}), needle[0]),
+        ("a token with a changed payload",
+         Request("GET", PATH, {"authorization": f"Bearer {jwtmint.tampered_payload(token)}"}), needle[1]),
+        ("a token with a changed signature",
+         Request("GET", PATH, {"authorization": f"Bearer {jwtmint.tampered_signature(token)}"}), needle[1]),
+    ]
+
+
+def tollgate_jwt(setup):
+    return [tollgate_filter(setup, tollgate_jwt_config())]
+
+
+def native_jwt_authn_filter(cache_size):
+    """Envoy's `jwt_authn`: one provider with the same issuer, audience and JWK Set (inline),
+    required on every path. It caches verified tokens only with `jwt_cache_config` (size 100 when
+    given without one); `cache_size` 0 leaves it out, Envoy's default."""
+    provider = {
+        "issuer": jwtmint.ISSUER,
+        "audiences": [jwtmint.AUDIENCE],
+        "local_jwks": {"inline_string": json.dumps(jwt_material()["jwks"])},
+    }
+    if cache_size:
+        provider["jwt_cache_config"] = {"jwt_cache_size": cache_size}
+    return {
+        "name": "envoy.filters.http.jwt_authn",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+            "providers": {"bench": provider},
+            "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "bench"}}],
+        },
+    }
+
+
+def native_jwt_authn(setup):
+    """With a token cache as large as Tollgate's."""
+    return [native_jwt_authn_filter(1024)]
+
+
+def native_jwt_authn_nocache(setup):
+    return [native_jwt_authn_filter(0)]
 
 
 def tollgate_filter(setup, config):
@@ -372,10 +489,39 @@ CONTENDERS = [
               denies=(401, 403), notes="plain-text key table, client id forwarded"),
     Contender("lua", "Lua: key table check", lua_keys, denies=(403,),
               notes="plain-text key table, client id set"),
+    Contender("tollgate_jwt_rs256_warm", "Tollgate: JWT RS256, warm cache", tollgate_jwt, denies=(401,),
+              notes="the same token: SHA-256 of it, a cache hit, sub in filter state",
+              request=lambda setup, port: jwt_request("RS256", cold=False),
+              refusals=jwt_refusals("RS256", (UNAUTHORIZED, UNAUTHORIZED))),
+    Contender("tollgate_jwt_rs256_cold", "Tollgate: JWT RS256, cold (new token each request)", tollgate_jwt,
+              denies=(401,), notes=f"{JWT_TOKENS:,} tokens round-robin: RSA-2048 signature + claims every time",
+              request=lambda setup, port: jwt_request("RS256", cold=True),
+              refusals=jwt_refusals("RS256", (UNAUTHORIZED, UNAUTHORIZED))),
+    Contender("tollgate_jwt_es256_warm", "Tollgate: JWT ES256, warm cache", tollgate_jwt, denies=(401,),
+              notes="the same token: SHA-256 of it, a cache hit, sub in filter state",
+              request=lambda setup, port: jwt_request("ES256", cold=False),
+              refusals=jwt_refusals("ES256", (UNAUTHORIZED, UNAUTHORIZED))),
+    Contender("tollgate_jwt_es256_cold", "Tollgate: JWT ES256, cold (new token each request)", tollgate_jwt,
+              denies=(401,), notes=f"{JWT_TOKENS:,} tokens round-robin: P-256 ECDSA signature + claims every time",
+              request=lambda setup, port: jwt_request("ES256", cold=True),
+              refusals=jwt_refusals("ES256", (UNAUTHORIZED, UNAUTHORIZED))),
+    Contender("native_jwt_authn", "Envoy native: jwt_authn RS256, warm (jwt_cache 1,024)", native_jwt_authn,
+              denies=(401,), notes="jwt_cache_config set (off by default): the same token, a cache hit",
+              request=lambda setup, port: jwt_request("RS256", cold=False),
+              refusals=jwt_refusals("RS256", ("Jwt is missing", "Jwt verification fails"))),
+    Contender("native_jwt_authn_cold", "Envoy native: jwt_authn RS256, cold (jwt_cache 1,024)",
+              native_jwt_authn, denies=(401,),
+              notes=f"{JWT_TOKENS:,} tokens round-robin: RSA-2048 signature (BoringSSL) every time",
+              request=lambda setup, port: jwt_request("RS256", cold=True),
+              refusals=jwt_refusals("RS256", ("Jwt is missing", "Jwt verification fails"))),
+    Contender("native_jwt_authn_nocache", "Envoy native: jwt_authn RS256, default (no token cache)",
+              native_jwt_authn_nocache, denies=(401,),
+              notes="Envoy's default: the same token verified on every request",
+              request=lambda setup, port: jwt_request("RS256", cold=False),
+              refusals=jwt_refusals("RS256", ("Jwt is missing", "Jwt verification fails"))),
 ]
 
 NOT_BUILT = [
-    ("Tollgate JWT (RS256, ES256; warm and cold cache) vs Envoy jwt_authn", "JWT authorizers"),
     ("Tollgate mapping template + JSON-schema validation (1 KB body)", "templates and validation"),
 ]
 

@@ -44,35 +44,68 @@ def lua_string(value):
                          for b in data) + '"'
 
 
-def lua_script(request):
+def lua_script(request, rotate_files=None):
     """A wrk script sending `request` (method, body, headers) on every call; wrk adds
-    Content-Length for the body, and sends a Host of its own unless the request carries one."""
+    Content-Length for the body, and sends a Host of its own unless the request carries one.
+
+    `rotate_files` maps each of `request.rotate`'s header names to a file of its values, one a
+    line: the script reads them when it loads and gives request i (per wrk thread, from 0) the
+    value i mod their number, as `Request.nth` does."""
     lines = [f"wrk.method = {lua_string(request.method)}"]
     if request.body:
         lines.append(f"wrk.body = {lua_string(request.body)}")
     for name, value in request.headers.items():
         lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    if request.rotate:
+        lines += [
+            "local function values(path)",
+            "  local t = {}",
+            "  for line in io.lines(path) do t[#t + 1] = line end",
+            "  return t",
+            "end",
+            "local rotate = {}",
+        ]
+        for name in request.rotate:
+            lines.append(f"rotate[#rotate + 1] = {{{lua_string(name)}, values({lua_string(rotate_files[name])})}}")
+        lines += [
+            "local sent = 0",
+            "function request()",
+            "  for _, r in ipairs(rotate) do",
+            "    wrk.headers[r[1]] = r[2][sent % #r[2] + 1]",
+            "  end",
+            "  sent = sent + 1",
+            "  return wrk.format()",
+            "end",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def wrk(port, request, seconds, connections, threads=1, cpu="1"):
-    """Runs wrk against `request` (see contenders.Request): a `GET` without a body goes as `-H`
-    headers, anything else through a generated Lua script (`-s`)."""
+    """Runs wrk against `request` (see contenders.Request): a `GET` without a body or rotated
+    headers goes as `-H` headers, anything else through a generated Lua script (`-s`)."""
     cmd = ["taskset", "-c", cpu, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
            "--latency", "--timeout", "5s"]
-    script = None
+    scratch = []
     try:
-        if request.method == "GET" and not request.body:
+        if request.method == "GET" and not request.body and not request.rotate:
             for name, value in request.headers.items():
                 cmd += ["-H", f"{name}: {value}"]
         else:
+            rotate_files = {}
+            for name, values in request.rotate.items():
+                if any("\n" in v or "\r" in v for v in values):
+                    raise ValueError(f"a rotated {name} value holds a line break")
+                with tempfile.NamedTemporaryFile("w", prefix="tollbench-", suffix=".txt", delete=False) as f:
+                    scratch.append(f.name)
+                    f.write("".join(v + "\n" for v in values))
+                rotate_files[name] = f.name
             with tempfile.NamedTemporaryFile("w", prefix="tollbench-", suffix=".lua", delete=False) as f:
-                f.write(lua_script(request))
-                script = f.name
-            cmd += ["-s", script]
+                scratch.append(f.name)
+                f.write(lua_script(request, rotate_files))
+            cmd += ["-s", f.name]
         cmd.append(f"http://127.0.0.1:{port}{request.path}")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 60)
     finally:
-        if script:
-            os.unlink(script)
+        for path in scratch:
+            os.unlink(path)
     return parse(out.stdout)
