@@ -2,10 +2,11 @@
 //! by every request, never re-parsed.
 
 use crate::apikey::KeyIndex;
+use crate::auth::custom::{compile_lambda_authorizers, LambdaAuthorizer};
 use crate::auth::iam::IamPlan;
 use crate::auth::policy::{CompiledPolicy, PolicyKind};
 use crate::auth::token::{compile_authorizers, TokenAuthorizer};
-use crate::config::{AuthorizationType, Config, ConfigError};
+use crate::config::{ApiKeySource, AuthorizationType, Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
 use crate::throttle::Limits;
@@ -22,6 +23,8 @@ pub struct MethodPlan {
     pub authorization: AuthorizationType,
     /// Index into [`Plan::authorizers`] for COGNITO_USER_POOLS and JWT methods.
     pub authorizer: Option<usize>,
+    /// Index into [`Plan::lambda_authorizers`] for CUSTOM methods.
+    pub lambda_authorizer: Option<usize>,
     /// OAuth scopes, one of which the token must carry.
     pub scopes: Vec<String>,
 }
@@ -46,6 +49,9 @@ pub struct Plan {
     pub source_vpce_header: Option<String>,
     pub source_vpc_header: Option<String>,
     pub authorizers: Vec<TokenAuthorizer>,
+    pub lambda_authorizers: Vec<LambdaAuthorizer>,
+    pub api_key_source: ApiKeySource,
+    pub stage_variables: std::collections::BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -63,6 +69,7 @@ impl Plan {
         check_api(config)?;
         check_stage(config)?;
         let authorizers = compile_authorizers(&config.authorizers)?;
+        let lambda_authorizers = compile_lambda_authorizers(&config.lambda_authorizers)?;
         let mut router = Router::default();
         let mut methods = Vec::with_capacity(config.methods.len());
         for (id, m) in config.methods.iter().enumerate() {
@@ -73,6 +80,11 @@ impl Plan {
                 api_key_required: m.api_key_required,
                 authorization: m.authorization_type,
                 authorizer: method_authorizer(m, &authorizers, &format!("methods[{id}]"))?,
+                lambda_authorizer: method_lambda_authorizer(
+                    m,
+                    &lambda_authorizers,
+                    &format!("methods[{id}]"),
+                )?,
                 scopes: m.authorization_scopes.clone(),
             });
         }
@@ -113,6 +125,9 @@ impl Plan {
             source_vpce_header,
             source_vpc_header,
             authorizers,
+            lambda_authorizers,
+            api_key_source: config.api_key_source,
+            stage_variables: config.stage.variables.clone(),
         })
     }
 
@@ -131,6 +146,9 @@ fn method_authorizer(
         m.authorization_type,
         AuthorizationType::CognitoUserPools | AuthorizationType::Jwt
     );
+    if m.authorization_type == AuthorizationType::Custom {
+        return Ok(None);
+    }
     match (&m.authorizer_id, token_method) {
         (Some(id), true) => {
             authorizers.iter().position(|a| &a.id == id).map(Some).ok_or_else(|| {
@@ -143,7 +161,7 @@ fn method_authorizer(
         )),
         (Some(_), false) => Err(ConfigError::new(
             format!("{path}.authorizer_id"),
-            "only COGNITO_USER_POOLS and JWT methods have an authorizer",
+            "only COGNITO_USER_POOLS, JWT and CUSTOM methods have an authorizer",
         )),
         (None, false) if !m.authorization_scopes.is_empty() => Err(ConfigError::new(
             format!("{path}.authorization_scopes"),
@@ -151,6 +169,32 @@ fn method_authorizer(
         )),
         (None, false) => Ok(None),
     }
+}
+
+/// The Lambda authorizer a CUSTOM method names.
+fn method_lambda_authorizer(
+    m: &crate::config::Method,
+    authorizers: &[LambdaAuthorizer],
+    path: &str,
+) -> Result<Option<usize>, ConfigError> {
+    if m.authorization_type != AuthorizationType::Custom {
+        return Ok(None);
+    }
+    let Some(id) = &m.authorizer_id else {
+        return Err(ConfigError::new(
+            format!("{path}.authorizer_id"),
+            "a CUSTOM method names its Lambda authorizer",
+        ));
+    };
+    if !m.authorization_scopes.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.authorization_scopes"),
+            "only COGNITO_USER_POOLS and JWT methods check scopes",
+        ));
+    }
+    authorizers.iter().position(|a| &a.id == id).map(Some).ok_or_else(|| {
+        ConfigError::new(format!("{path}.authorizer_id"), format!("no Lambda authorizer `{id}`"))
+    })
 }
 
 fn trusted_header(name: &Option<String>, path: &str) -> Result<Option<String>, ConfigError> {

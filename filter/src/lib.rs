@@ -3,6 +3,7 @@
 
 mod host;
 mod jwks;
+mod lambda;
 mod metrics;
 mod request;
 

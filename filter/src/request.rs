@@ -10,20 +10,29 @@ use tollgate_core::pipeline::{self, Exchange, Flow, Worker};
 use tollgate_core::plan::Plan;
 
 use crate::host::WasmHost;
-use crate::{jwks, Shared};
+use crate::{jwks, lambda, Shared};
+
+/// A callout a request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callout {
+    /// A JWKS fetch for this token authorizer.
+    Jwks(usize),
+    /// A call to this Lambda authorizer.
+    Authorizer(usize),
+}
 
 pub struct Request {
     shared: Option<Rc<Shared>>,
     exchange: Exchange,
     /// The pipeline asked for the whole body (a signature covers it).
     awaiting_body: bool,
-    /// A JWKS fetch this request waits for: (callout token, authorizer).
-    fetching: Option<(u32, usize)>,
+    /// The callout this request waits for, by token.
+    waiting: Option<(u32, Callout)>,
 }
 
 impl Request {
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
-        Request { shared, exchange: Exchange::default(), awaiting_body: false, fetching: None }
+        Request { shared, exchange: Exchange::default(), awaiting_body: false, waiting: None }
     }
 
     /// Runs `step` with this worker's state and translates the answer into an action.
@@ -51,9 +60,10 @@ impl Request {
             Err(_) => &mut fresh,
         };
         let mut flow = step(&shared.plan, worker, &mut host, &mut self.exchange);
+        // A callout that cannot even start is answered at once as a failed one.
         if let Flow::FetchKeys(authorizer) = flow {
             match jwks::dispatch(&shared.plan, authorizer) {
-                Ok(token) => self.fetching = Some((token, authorizer)),
+                Ok(token) => self.waiting = Some((token, Callout::Jwks(authorizer))),
                 Err(e) => {
                     log::error!("{e}");
                     let (next, result) = pipeline::on_keys_fetched(
@@ -69,9 +79,25 @@ impl Request {
                 }
             }
         }
+        if let Flow::CallAuthorizer(authorizer) = flow {
+            let event = self.exchange.authorizer_event.take().unwrap_or_default();
+            match lambda::dispatch(&shared.plan, authorizer, &event) {
+                Ok(token) => self.waiting = Some((token, Callout::Authorizer(authorizer))),
+                Err(e) => {
+                    log::error!("{e}");
+                    flow = pipeline::on_authorizer_response(
+                        &shared.plan,
+                        worker,
+                        &mut host,
+                        &mut self.exchange,
+                        Default::default(),
+                    );
+                }
+            }
+        }
         match flow {
             Flow::Continue => Action::Continue,
-            Flow::Replied | Flow::FetchKeys(_) => Action::Pause,
+            Flow::Replied | Flow::FetchKeys(_) | Flow::CallAuthorizer(_) => Action::Pause,
             Flow::NeedBody => {
                 self.awaiting_body = true;
                 Action::Pause
@@ -89,28 +115,37 @@ impl Request {
 
 impl Context for Request {
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
-        let Some((expected, authorizer)) = self.fetching else {
-            log::warn!("response to an unknown callout {token}");
-            return;
+        let callout = match self.waiting {
+            Some((expected, callout)) if expected == token => callout,
+            _ => {
+                log::warn!("response to an unknown callout {token}");
+                return;
+            }
         };
-        if token != expected {
-            log::warn!("response to an unknown callout {token}");
-            return;
-        }
-        self.fetching = None;
-        let body = jwks::response_body(body_size);
-        let action = self.decide(|plan, worker, host, exchange| {
-            let (flow, result) = pipeline::on_keys_fetched(
-                plan,
-                worker,
-                host,
-                exchange,
-                authorizer,
-                body.as_deref(),
-            );
-            jwks::log_result(plan, authorizer, &result);
-            flow
-        });
+        self.waiting = None;
+        let action = match callout {
+            Callout::Jwks(authorizer) => {
+                let body = jwks::response_body(body_size);
+                self.decide(|plan, worker, host, exchange| {
+                    let (flow, result) = pipeline::on_keys_fetched(
+                        plan,
+                        worker,
+                        host,
+                        exchange,
+                        authorizer,
+                        body.as_deref(),
+                    );
+                    jwks::log_result(plan, authorizer, &result);
+                    flow
+                })
+            }
+            Callout::Authorizer(_) => {
+                let response = lambda::response(body_size);
+                self.decide(|plan, worker, host, exchange| {
+                    pipeline::on_authorizer_response(plan, worker, host, exchange, response)
+                })
+            }
+        };
         if action == Action::Continue {
             self.resume_http_request();
         }
@@ -125,7 +160,7 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if self.fetching.is_some() {
+        if self.waiting.is_some() {
             // Held (buffered) until the callout decides the request.
             return Action::Pause;
         }

@@ -4,9 +4,11 @@
 //! host seam, calls in, and maps the typed errors to gateway responses.
 
 pub mod caller;
+pub mod custom;
 pub(crate) mod datetime;
 pub mod iam;
 pub mod jwt;
+pub mod lambda;
 pub mod policy;
 pub mod sigv4;
 pub mod token;

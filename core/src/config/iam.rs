@@ -17,6 +17,8 @@ pub enum AuthorizationType {
     CognitoUserPools,
     /// Any OIDC/OAuth issuer's JWT (the method names the authorizer).
     Jwt,
+    /// A Lambda authorizer (the method names it).
+    Custom,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

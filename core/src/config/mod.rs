@@ -3,6 +3,7 @@
 
 mod error;
 mod iam;
+mod lambda;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use crate::throttle::quota::Period;
 
 pub use error::ConfigError;
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
+pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
 
 use crate::auth::jwt::JwtAuthorizerConfig;
 use crate::auth::policy::PolicyDocument;
@@ -56,6 +58,12 @@ pub struct Config {
     /// Token authorizers (Cognito user pools, JWT issuers) that methods name.
     #[serde(default)]
     pub authorizers: Vec<JwtAuthorizerConfig>,
+    /// Lambda authorizers (TOKEN, REQUEST) that CUSTOM methods name.
+    #[serde(default)]
+    pub lambda_authorizers: Vec<LambdaAuthorizerConfig>,
+    /// Where API keys come from: `HEADER` (`x-api-key`) or `AUTHORIZER` (`usageIdentifierKey`).
+    #[serde(default)]
+    pub api_key_source: ApiKeySource,
 }
 
 /// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.
@@ -147,7 +155,8 @@ pub struct Method {
     pub api_key_required: bool,
     #[serde(default)]
     pub authorization_type: AuthorizationType,
-    /// The token authorizer (`authorizers[].id`) of a COGNITO_USER_POOLS or JWT method.
+    /// The authorizer of a COGNITO_USER_POOLS or JWT method (`authorizers[].id`) or of a CUSTOM
+    /// method (`lambda_authorizers[].id`).
     #[serde(default)]
     pub authorizer_id: Option<String>,
     /// OAuth scopes, one of which the token must carry (AWS: then an access token is needed).

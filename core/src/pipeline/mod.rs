@@ -6,12 +6,15 @@
 
 use crate::apikey::{KeyEntry, KeyLookup};
 use crate::auth::caller::{self, authenticate_iam, authorize_call};
+use crate::auth::custom::{self, InvokeResponse};
 use crate::auth::iam::CredentialPlan;
+use crate::auth::lambda::{path_parameters, AuthorizerOutput, RequestView};
+use crate::auth::policy::method_arn;
 use crate::auth::sigv4::{self, KeyCache};
 use crate::auth::token::{
     authenticate_token, claim_header_value, keys_fetched, TokenState, TokenStep,
 };
-use crate::config::AuthorizationType;
+use crate::config::{ApiKeySource, AuthorizationType};
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
@@ -43,7 +46,13 @@ pub enum Flow {
     /// Fetch the JWKS of this authorizer (`Plan::authorizers` index), report it with
     /// [`on_keys_fetched`], which decides the request.
     FetchKeys(usize),
+    /// Call this Lambda authorizer (`Plan::lambda_authorizers` index) with the event in
+    /// [`Exchange::authorizer_event`], report its answer with [`on_authorizer_response`].
+    CallAuthorizer(usize),
 }
+
+/// Prefix of the request headers that carry a Lambda authorizer's principal and context.
+pub const AUTHORIZER_HEADER_PREFIX: &str = "x-tollgate-authorizer-";
 
 /// What one worker (one wasm VM) keeps across requests: never in a static, reset when the
 /// configuration changes.
@@ -63,6 +72,10 @@ pub struct Exchange {
     pub end_of_stream: bool,
     /// A JWKS was fetched for this request already (fetch at most once per request).
     pub keys_fetched: bool,
+    /// The event for the Lambda authorizer to call ([`Flow::CallAuthorizer`]).
+    pub authorizer_event: Option<Vec<u8>>,
+    /// The Lambda authorizer's answer, once it came.
+    pub authorizer_response: Option<InvokeResponse>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -81,6 +94,7 @@ enum Step {
     Reject(Rejection),
     NeedBody,
     FetchKeys(usize),
+    CallAuthorizer(usize),
 }
 
 impl From<Rejection> for Step {
@@ -150,6 +164,21 @@ pub fn on_keys_fetched<H: Host>(
     exchange.keys_fetched = true;
     let body = if exchange.end_of_stream { Body::Complete(&[]) } else { Body::Pending };
     (decide(plan, worker, host, exchange, body), fetched)
+}
+
+/// After [`Flow::CallAuthorizer`]: decides the request with the function's answer (status 0
+/// when the call failed or timed out).
+pub fn on_authorizer_response<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    response: InvokeResponse,
+) -> Flow {
+    exchange.authorizer_response = Some(response);
+    exchange.authorizer_event = None;
+    let body = if exchange.end_of_stream { Body::Complete(&[]) } else { Body::Pending };
+    decide(plan, worker, host, exchange, body)
 }
 
 /// Authorizers whose JWKS should be refreshed now (the filter fetches them in the background);
@@ -224,6 +253,7 @@ fn decide<H: Host>(
         }
         Ok(Step::NeedBody) => return Flow::NeedBody,
         Ok(Step::FetchKeys(i)) => return Flow::FetchKeys(i),
+        Ok(Step::CallAuthorizer(i)) => return Flow::CallAuthorizer(i),
         Ok(Step::Reject(rejection)) => rejection,
         Err(_) => CONFIG_ERROR,
     };
@@ -256,8 +286,24 @@ fn run<H: Host>(
     let now_seconds = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
     let (path, query) = split_path(target);
     let mut token = None;
+    let mut lambda: Option<AuthorizerOutput> = None;
     let caller = match method.authorization {
         AuthorizationType::None => None,
+        AuthorizationType::Custom => {
+            match custom_authorizer(
+                plan,
+                host,
+                exchange,
+                headers,
+                method,
+                (verb, path, query),
+                now_seconds,
+            )? {
+                Ok(output) => lambda = Some(output),
+                Err(step) => return Ok(step),
+            }
+            None
+        }
         AuthorizationType::CognitoUserPools | AuthorizationType::Jwt => {
             let identity = method
                 .authorizer
@@ -290,7 +336,13 @@ fn run<H: Host>(
     if let Err(rejection) = authorize(plan, host, headers, caller, verb, path, now_seconds)? {
         return Ok(rejection.into());
     }
-    let presented = if method.api_key_required { headers.get(API_KEY_HEADER) } else { None };
+    let presented = match (method.api_key_required, plan.api_key_source) {
+        (false, _) => None,
+        (true, ApiKeySource::Header) => headers.get(API_KEY_HEADER),
+        (true, ApiKeySource::Authorizer) => {
+            lambda.as_ref().and_then(|o| o.usage_identifier_key.as_deref()).map(str::as_bytes)
+        }
+    };
     let key = match check_api_key(plan, method, presented) {
         Ok(key) => key,
         Err(rejection) => return Ok(rejection.into()),
@@ -314,6 +366,9 @@ fn run<H: Host>(
     }
     if let Some(c) = caller {
         host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
+    }
+    if method.authorization == AuthorizationType::Custom {
+        authorizer_headers(host, headers, lambda.as_ref())?;
     }
     if let (Some(t), Some(auth)) = (&token, method.authorizer.and_then(|i| plan.authorizers.get(i)))
     {
@@ -361,6 +416,91 @@ fn authorize<H: Host>(
         now_seconds,
     };
     Ok(authorize_call(plan, caller, &ctx))
+}
+
+/// Step 3 for a CUSTOM method: the Lambda authorizer's answer (from this request's call, the
+/// shared cache, or a call to make now) for the request's identity.
+fn custom_authorizer<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    headers: &Headers,
+    method: &MethodPlan,
+    (verb, path, query): (&[u8], &[u8], &[u8]),
+    now: i64,
+) -> Result<Result<AuthorizerOutput, Step>, HostError> {
+    let Some((index, auth)) =
+        method.lambda_authorizer.and_then(|i| plan.lambda_authorizers.get(i).map(|a| (i, a)))
+    else {
+        return Ok(Err(Rejection::new(ResponseType::AuthorizerConfigurationError).into()));
+    };
+    let source = host.property(&["source", "address"])?;
+    let source_ip = source.as_deref().and_then(caller::parse_source_ip).map(|ip| ip.to_string());
+    let verb = String::from_utf8_lossy(verb);
+    let path = String::from_utf8_lossy(path);
+    let text = |name: &str| headers.get(name).map(String::from_utf8_lossy);
+    let request_id = text("x-request-id").unwrap_or_default();
+    let user_agent = text("user-agent");
+    let params = path_parameters(&method.resource, &path);
+    let view = RequestView {
+        http_method: &verb,
+        path: &path,
+        query,
+        headers: &headers.0,
+        resource: &method.resource,
+        path_parameters: &params,
+        stage_variables: &plan.stage_variables,
+        stage: &plan.stage,
+        api_id: &plan.api_id,
+        account_id: &plan.account_id,
+        request_id: &request_id,
+        source_ip: source_ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        request_time_epoch_ms: now.saturating_mul(1000),
+    };
+    let identity = match custom::identity(auth, &view) {
+        Ok(identity) => identity,
+        Err(rejection) => return Ok(Err(rejection.into())),
+    };
+    let arn = method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
+    let response = match exchange.authorizer_response.take() {
+        Some(response) => {
+            custom::remember(host, &plan.api_id, (index, auth), &identity, &response, now)?;
+            response
+        }
+        None => match custom::cached(host, &plan.api_id, index, &identity, now)? {
+            Some(response) => response,
+            None => {
+                exchange.authorizer_event = Some(custom::event(auth, &view, &identity, &arn));
+                return Ok(Err(Step::CallAuthorizer(index)));
+            }
+        },
+    };
+    Ok(custom::decide(&response, &arn, now).map_err(Step::from))
+}
+
+/// The Lambda authorizer's principal and context go upstream as `x-tollgate-authorizer-*`
+/// headers; whatever the client sent under that prefix is removed first.
+fn authorizer_headers<H: Host>(
+    host: &mut H,
+    headers: &Headers,
+    output: Option<&AuthorizerOutput>,
+) -> Result<(), HostError> {
+    for (name, _) in &headers.0 {
+        if name.starts_with(AUTHORIZER_HEADER_PREFIX) {
+            host.set_request_header(name, None)?;
+        }
+    }
+    let Some(output) = output else { return Ok(()) };
+    let principal = std::iter::once(("principal-id", output.principal_id.as_str()));
+    let context = output.context.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (key, value) in principal.chain(context) {
+        let name = format!("{AUTHORIZER_HEADER_PREFIX}{}", key.to_ascii_lowercase());
+        if crate::gateway_response::is_token(&name) && header_safe(value) {
+            host.set_request_header(&name, Some(value.as_bytes()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `value` can go into a header or an access-log line as it is: no control characters
@@ -419,3 +559,6 @@ mod iam_tests;
 
 #[cfg(test)]
 mod token_tests;
+
+#[cfg(test)]
+mod custom_tests;
