@@ -5,6 +5,7 @@
 pub mod client;
 pub mod envoy;
 pub mod jwt;
+pub mod lambda;
 pub mod sigv4;
 
 use std::io::{BufRead, BufReader};
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use client::{get, request, Response};
 pub use envoy::{Envoy, EnvoyOptions};
+pub use lambda::LambdaEmulator;
 
 /// The repository root.
 pub fn root() -> PathBuf {
