@@ -150,3 +150,18 @@ fn complete(bytes: &[u8]) -> bool {
     }
     false
 }
+
+/// An AWS gateway response: status, exactly `{"message": message}`, the error type, a request id.
+pub fn assert_gateway_error(
+    r: &Response,
+    status: u16,
+    message: &str,
+    error_type: &str,
+    case: &str,
+) {
+    assert_eq!(r.status, status, "{case}: {}", r.text());
+    assert_eq!(r.json(), serde_json::json!({ "message": message }), "{case}");
+    assert_eq!(r.header("x-amzn-errortype"), Some(error_type), "{case}");
+    assert_eq!(r.header("content-type"), Some("application/json"), "{case}");
+    assert!(r.header("x-amzn-requestid").is_some_and(|id| id.len() >= 32), "{case}: request id");
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub use client::{get, request, Response};
+pub use client::{assert_gateway_error, get, request, Response};
 pub use envoy::{Envoy, EnvoyOptions};
 pub use lambda::LambdaEmulator;
 

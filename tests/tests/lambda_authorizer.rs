@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tollgate_e2e::assert_gateway_error as assert_error;
 use tollgate_e2e::{
     request, root, scratch_dir, Envoy, EnvoyOptions, LambdaEmulator, Response, Upstream,
 };
@@ -167,15 +168,6 @@ fn assert_reached(r: &Response, path: &str, case: &str) -> Value {
     assert_eq!(seen["method"], "GET", "{case}: {seen}");
     assert_eq!(seen["path"], path, "{case}: {seen}");
     seen["headers"].clone()
-}
-
-/// An AWS gateway response: status, exactly `{"message": message}`, the error type, a request id.
-fn assert_error(r: &Response, status: u16, message: &str, error_type: &str, case: &str) {
-    assert_eq!(r.status, status, "{case}: {}", r.text());
-    assert_eq!(r.json(), json!({ "message": message }), "{case}");
-    assert_eq!(r.header("x-amzn-errortype"), Some(error_type), "{case}");
-    assert_eq!(r.header("content-type"), Some("application/json"), "{case}");
-    assert!(r.header("x-amzn-requestid").is_some_and(|id| id.len() >= 32), "{case}: request id");
 }
 
 fn assert_unauthorized(r: &Response, case: &str) {

@@ -13,6 +13,7 @@ use jwt_simple::prelude::{
     ECDSAP256KeyPairLike, ES256KeyPair, HS256Key, MACLike, RS256KeyPair, RSAKeyPairLike,
 };
 use serde_json::{json, Map, Value};
+use tollgate_e2e::assert_gateway_error as assert_error;
 use tollgate_e2e::jwt::{
     b64, b64_decode, claims, es256_jwk, now, rsa_jwk, test_rsa_key, unsigned, with, write_jwks,
 };
@@ -156,15 +157,6 @@ fn assert_reached(r: &Response, method: &str, path: &str) -> Value {
     assert_eq!(seen["method"], method, "{seen}");
     assert_eq!(seen["path"], path, "{seen}");
     seen["headers"].clone()
-}
-
-/// An AWS gateway response: status, exactly `{"message": message}`, the error type, a request id.
-fn assert_error(r: &Response, status: u16, message: &str, error_type: &str, case: &str) {
-    assert_eq!(r.status, status, "{case}: {}", r.text());
-    assert_eq!(r.json(), json!({ "message": message }), "{case}");
-    assert_eq!(r.header("x-amzn-errortype"), Some(error_type), "{case}");
-    assert_eq!(r.header("content-type"), Some("application/json"), "{case}");
-    assert!(r.header("x-amzn-requestid").is_some_and(|id| id.len() >= 32), "{case}: request id");
 }
 
 fn assert_unauthorized(r: &Response, case: &str) {
