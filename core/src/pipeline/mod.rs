@@ -14,7 +14,7 @@ use crate::auth::sigv4::{self, KeyCache};
 use crate::auth::token::{
     authenticate_token, claim_header_value, keys_fetched, TokenState, TokenStep,
 };
-use crate::config::{ApiKeySource, AuthorizationType};
+use crate::config::{ApiKeySource, AuthorizationType, LambdaAuthorizerType};
 use crate::gateway_response::{Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
@@ -434,14 +434,17 @@ fn custom_authorizer<H: Host>(
     else {
         return Ok(Err(Rejection::new(ResponseType::AuthorizerConfigurationError).into()));
     };
-    let source = host.property(&["source", "address"])?;
-    let source_ip = source.as_deref().and_then(caller::parse_source_ip).map(|ip| ip.to_string());
     let verb = String::from_utf8_lossy(verb);
     let path = String::from_utf8_lossy(path);
     let text = |name: &str| headers.get(name).map(String::from_utf8_lossy);
     let request_id = text("x-request-id").unwrap_or_default();
     let user_agent = text("user-agent");
-    let params = path_parameters(&method.resource, &path);
+    // A TOKEN authorizer sees one header: the source address (a host call) and the path
+    // parameters are read only for REQUEST events and identity sources.
+    let request = auth.kind == LambdaAuthorizerType::Request;
+    let source = if request { host.property(&["source", "address"])? } else { None };
+    let source_ip = source.as_deref().and_then(caller::parse_source_ip).map(|ip| ip.to_string());
+    let params = if request { path_parameters(&method.resource, &path) } else { Vec::new() };
     let view = RequestView {
         http_method: &verb,
         path: &path,

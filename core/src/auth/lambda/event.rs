@@ -8,6 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::sigv4::encode::percent_decode;
+use crate::auth::sigv4::parse::query_pairs;
 
 /// What a REQUEST event (and the identity sources) read from a request.
 #[derive(Debug, Clone, Copy)]
@@ -175,15 +176,9 @@ pub(super) fn header_value(view: &RequestView<'_>, name: &str) -> Option<String>
 /// `a=1&b=%20&a=2&flag` as decoded (name, value) pairs in order; a name without `=` has an
 /// empty value, pairs with an empty name are skipped.
 pub(super) fn query_parameters(query: &[u8]) -> Vec<(String, String)> {
-    query
-        .split(|&b| b == b'&')
-        .filter_map(|pair| {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(eq) => (pair.get(..eq)?, pair.get(eq + 1..)?),
-                None => (pair, &b""[..]),
-            };
-            (!name.is_empty()).then(|| (decode(name), decode(value)))
-        })
+    query_pairs(query)
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (decode(name), decode(value)))
         .collect()
 }
 

@@ -6,7 +6,7 @@
 
 mod canonical;
 pub(crate) mod encode;
-mod parse;
+pub(crate) mod parse;
 #[cfg(test)]
 mod suite_tests;
 pub(crate) mod time;
