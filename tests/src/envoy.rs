@@ -83,6 +83,9 @@ pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
     })
 }
 
+/// 11 MiB: above the 10 MB payload limit the filter enforces with AWS's 413.
+pub const BUFFER_LIMIT: u64 = 11 * 1024 * 1024;
+
 pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
     let wasm = wasm_path();
     let mut tollgate = tollgate_filter(&opts.tollgate, &wasm.to_string_lossy());
@@ -100,6 +103,9 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
             "listeners": [{
                 "name": "gateway",
                 "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                // Room for AWS's 10 MB payload while the filter buffers a body (Envoy's default
+                // is 1 MiB, past which Envoy answers 413 itself).
+                "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
                 "filter_chains": [{"filters": [{
                     "name": "envoy.filters.network.http_connection_manager",
                     "typed_config": {
@@ -138,6 +144,7 @@ fn static_cluster(name: &str, port: u16) -> Value {
         "name": name,
         "type": "STATIC",
         "connect_timeout": "1s",
+        "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
     })
