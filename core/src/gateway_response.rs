@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, GatewayResponseOverride};
+use crate::transform::vtl::{Input, Template};
 
 /// AWS API Gateway's gateway response types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -151,15 +152,22 @@ pub struct Rejection {
     /// `x-amzn-ErrorType` when it is not the response type's own (AWS sends, for instance,
     /// `IncompleteSignatureException` under `INVALID_SIGNATURE`).
     pub error_type: Option<&'static str>,
+    /// What the request validator found (`$context.error.validationErrorString`).
+    pub validation_error: Option<String>,
 }
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
-        Rejection { kind, message: None, error_type: None }
+        Rejection { kind, message: None, error_type: None, validation_error: None }
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
-        Rejection { kind, message: Some(message.into()), error_type: None }
+        Rejection { kind, message: Some(message.into()), error_type: None, validation_error: None }
+    }
+
+    pub fn validation_error(mut self, detail: impl Into<String>) -> Self {
+        self.validation_error = Some(detail.into());
+        self
     }
 
     pub fn error_type(mut self, error_type: &'static str) -> Self {
@@ -190,12 +198,19 @@ impl LocalReply {
 #[derive(Debug, Clone, Default)]
 pub struct GatewayResponses {
     overrides: BTreeMap<ResponseType, GatewayResponseOverride>,
+    /// Body templates of the overrides that have one.
+    templates: BTreeMap<ResponseType, Template>,
+    /// `$context` fields that are the same for every response of the API.
+    context: serde_json::Map<String, serde_json::Value>,
 }
 
 impl GatewayResponses {
+    /// `api`: the API's `(apiId, stage, accountId)` for templates' `$context`.
     pub fn compile(
         overrides: &BTreeMap<ResponseType, GatewayResponseOverride>,
+        (api_id, stage, account_id): (&str, &str, &str),
     ) -> Result<Self, ConfigError> {
+        let mut templates = BTreeMap::new();
         for (kind, o) in overrides {
             let path = format!("gateway_responses.{}", kind.name());
             if let Some(status) = o.status {
@@ -214,8 +229,17 @@ impl GatewayResponses {
                     ));
                 }
             }
+            if let Some(body) = &o.body {
+                let template = Template::parse(body)
+                    .map_err(|e| ConfigError::new(format!("{path}.body"), e.to_string()))?;
+                templates.insert(*kind, template);
+            }
         }
-        Ok(GatewayResponses { overrides: overrides.clone() })
+        let mut context = serde_json::Map::new();
+        context.insert("apiId".into(), api_id.into());
+        context.insert("stage".into(), stage.into());
+        context.insert("accountId".into(), account_id.into());
+        Ok(GatewayResponses { overrides: overrides.clone(), templates, context })
     }
 
     /// The override that applies: the type's own, else `DEFAULT_4XX` / `DEFAULT_5XX` as on AWS.
@@ -235,8 +259,21 @@ impl GatewayResponses {
         let message = rejection.message();
         let custom = self.override_for(kind);
         let status = custom.and_then(|o| o.status).unwrap_or(kind.status());
-        let body = match custom.and_then(|o| o.body.as_deref()) {
-            Some(template) => substitute(template, kind, message, request_id),
+        let template = self.templates.get(&kind).or_else(|| {
+            // The fallback override's template, when it is the one that applies.
+            let own = self.overrides.contains_key(&kind);
+            if own {
+                None
+            } else {
+                self.templates.get(if kind.status() >= 500 {
+                    &ResponseType::Default5xx
+                } else {
+                    &ResponseType::Default4xx
+                })
+            }
+        });
+        let body = match template {
+            Some(template) => self.render_body(template, rejection, request_id),
             None => default_body(message),
         };
         let mut headers = vec![
@@ -262,13 +299,35 @@ fn default_body(message: &str) -> String {
     serde_json::json!({ "message": message }).to_string()
 }
 
-fn substitute(template: &str, kind: ResponseType, message: &str, request_id: &str) -> String {
-    let quoted = serde_json::Value::from(message).to_string();
-    template
-        .replace("$context.error.messageString", &quoted)
-        .replace("$context.error.message", message)
-        .replace("$context.error.responseType", kind.name())
-        .replace("$context.requestId", request_id)
+impl GatewayResponses {
+    /// A body template over `$context.error.*` (`messageString` is the message as a JSON string,
+    /// quotes included), `$context.requestId` and the API's ids. A template that cannot render
+    /// falls back to the default body.
+    fn render_body(&self, template: &Template, rejection: &Rejection, request_id: &str) -> String {
+        let message = rejection.message();
+        let mut context = self.context.clone();
+        context.insert("requestId".into(), request_id.into());
+        context.insert(
+            "error".into(),
+            serde_json::json!({
+                "message": message,
+                "messageString": serde_json::Value::from(message).to_string(),
+                "responseType": rejection.kind.name(),
+                "validationErrorString": rejection.validation_error.as_deref().unwrap_or_default(),
+            }),
+        );
+        let context = serde_json::Value::Object(context);
+        let vars = BTreeMap::new();
+        let input = Input {
+            body: b"",
+            path: &[],
+            querystring: &[],
+            header: &[],
+            context: &context,
+            stage_variables: &vars,
+        };
+        template.render(&input).unwrap_or_else(|_| default_body(message))
+    }
 }
 
 /// RFC 7230 token characters, the only ones allowed in a header name.
@@ -285,7 +344,7 @@ mod tests {
     fn responses(json: &str) -> GatewayResponses {
         let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
             serde_json::from_str(json).unwrap();
-        GatewayResponses::compile(&overrides).unwrap()
+        GatewayResponses::compile(&overrides, ("a", "prod", "000000000000")).unwrap()
     }
 
     #[test]
@@ -356,11 +415,11 @@ mod tests {
     fn bad_overrides_are_refused_with_their_path() {
         let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
             serde_json::from_str(r#"{"THROTTLED": {"status": 42}}"#).unwrap();
-        let err = GatewayResponses::compile(&overrides).unwrap_err();
+        let err = GatewayResponses::compile(&overrides, ("a", "prod", "000000000000")).unwrap_err();
         assert_eq!(err.path, "gateway_responses.THROTTLED.status");
         let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
             serde_json::from_str(r#"{"THROTTLED": {"headers": {"bad name": "x"}}}"#).unwrap();
-        let err = GatewayResponses::compile(&overrides).unwrap_err();
+        let err = GatewayResponses::compile(&overrides, ("a", "prod", "000000000000")).unwrap_err();
         assert_eq!(err.path, "gateway_responses.THROTTLED.headers");
     }
 }

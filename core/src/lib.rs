@@ -13,6 +13,8 @@ pub mod pipeline;
 pub mod plan;
 pub mod routes;
 pub mod throttle;
+pub mod transform;
+pub mod validate;
 
 #[cfg(test)]
 mod test_support;

@@ -10,12 +10,14 @@ use crate::config::{ApiKeySource, AuthorizationType, Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
 use crate::throttle::Limits;
+use crate::transform::integration::IntegrationPlan;
+use crate::validate::{MethodValidation, Models};
 
 const MAX_STAGE_VARIABLES: usize = 100;
 const MAX_STAGE_VARIABLE_NAME: usize = 64;
 const MAX_STAGE_VARIABLE_VALUE: usize = 512;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MethodPlan {
     pub resource: String,
     pub http_method: String,
@@ -27,6 +29,11 @@ pub struct MethodPlan {
     pub lambda_authorizer: Option<usize>,
     /// OAuth scopes, one of which the token must carry.
     pub scopes: Vec<String>,
+    /// What the method's request validator checks, if it has one.
+    pub validation: Option<MethodValidation>,
+    pub integration: Option<IntegrationPlan>,
+    /// A decision needs the whole request body (a signature, a model, a template, a mapping).
+    pub needs_body: bool,
 }
 
 #[derive(Debug)]
@@ -52,6 +59,8 @@ pub struct Plan {
     pub lambda_authorizers: Vec<LambdaAuthorizer>,
     pub api_key_source: ApiKeySource,
     pub stage_variables: std::collections::BTreeMap<String, String>,
+    /// The API's models (JSON Schema draft 4), compiled once.
+    pub models: Models,
 }
 
 impl Plan {
@@ -70,10 +79,22 @@ impl Plan {
         check_stage(config)?;
         let authorizers = compile_authorizers(&config.authorizers)?;
         let lambda_authorizers = compile_lambda_authorizers(&config.lambda_authorizers)?;
+        let models = Models::compile(&config.models)
+            .map_err(|e| ConfigError::new(format!("models.{}", e.model), e.reason))?;
         let mut router = Router::default();
         let mut methods = Vec::with_capacity(config.methods.len());
         for (id, m) in config.methods.iter().enumerate() {
-            router.insert(&m.resource, &m.http_method, id, &format!("methods[{id}]"))?;
+            let path = format!("methods[{id}]");
+            router.insert(&m.resource, &m.http_method, id, &path)?;
+            let validation =
+                MethodValidation::compile(m, &config.request_validators, &models, &path)?;
+            let integration = match &m.integration {
+                Some(i) => Some(IntegrationPlan::compile(i, &format!("{path}.integration"))?),
+                None => None,
+            };
+            let needs_body = m.authorization_type == AuthorizationType::AwsIam
+                || validation.as_ref().is_some_and(MethodValidation::needs_body)
+                || integration.as_ref().is_some_and(IntegrationPlan::needs_body);
             methods.push(MethodPlan {
                 resource: m.resource.clone(),
                 http_method: m.http_method.clone(),
@@ -86,6 +107,9 @@ impl Plan {
                     &format!("methods[{id}]"),
                 )?,
                 scopes: m.authorization_scopes.clone(),
+                validation,
+                integration,
+                needs_body,
             });
         }
         let header = config.api_key_id_header.to_ascii_lowercase();
@@ -116,7 +140,10 @@ impl Plan {
             router,
             methods,
             keys,
-            responses: GatewayResponses::compile(&config.gateway_responses)?,
+            responses: GatewayResponses::compile(
+                &config.gateway_responses,
+                (&config.api.id, &config.stage.name, &config.api.account_id),
+            )?,
             api_key_id_header: (!header.is_empty()).then_some(header),
             limits,
             rate_limit_headers: config.rate_limit_headers,
@@ -128,6 +155,7 @@ impl Plan {
             lambda_authorizers,
             api_key_source: config.api_key_source,
             stage_variables: config.stage.variables.clone(),
+            models,
         })
     }
 

@@ -4,7 +4,7 @@
 use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{MapType, Status};
+use proxy_wasm::types::{BufferType, MapType, Status};
 use tollgate_core::gateway_response::LocalReply;
 use tollgate_core::host::{Host, HostError, Outcome, Versioned};
 
@@ -12,11 +12,19 @@ use crate::metrics::Metrics;
 
 pub struct WasmHost<'a> {
     metrics: &'a Metrics,
+    /// Size of the buffered body of the callback in progress (request or response), which a
+    /// body replacement replaces whole.
+    body_size: usize,
 }
 
 impl<'a> WasmHost<'a> {
     pub fn new(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics }
+        WasmHost { metrics, body_size: 0 }
+    }
+
+    /// A host for a body callback with `body_size` bytes buffered.
+    pub fn with_body(metrics: &'a Metrics, body_size: usize) -> Self {
+        WasmHost { metrics, body_size }
     }
 }
 
@@ -45,9 +53,28 @@ impl Host for WasmHost<'_> {
             .map_err(err("set_header"))
     }
 
+    fn set_request_body(&mut self, body: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_buffer(BufferType::HttpRequestBody, 0, self.body_size, body)
+            .map_err(err("set_request_body"))
+    }
+
     fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
         hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value)
             .map_err(err("add_response_header"))
+    }
+
+    fn response_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        hostcalls::get_map_bytes(MapType::HttpResponseHeaders).map_err(err("get_response_headers"))
+    }
+
+    fn set_response_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {
+        hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, name, value)
+            .map_err(err("set_response_header"))
+    }
+
+    fn set_response_body(&mut self, body: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_buffer(BufferType::HttpResponseBody, 0, self.body_size, body)
+            .map_err(err("set_response_body"))
     }
 
     fn set_filter_state(&mut self, key: &str, value: &[u8]) -> Result<(), HostError> {

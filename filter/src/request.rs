@@ -6,7 +6,7 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
-use tollgate_core::pipeline::{self, Exchange, Flow, Worker};
+use tollgate_core::pipeline::{self, Exchange, Flow, ResponseFlow, Worker};
 use tollgate_core::plan::Plan;
 
 use crate::host::WasmHost;
@@ -24,15 +24,26 @@ enum Callout {
 pub struct Request {
     shared: Option<Rc<Shared>>,
     exchange: Exchange,
-    /// The pipeline asked for the whole body (a signature covers it).
+    /// The pipeline asked for the whole body (a signature, a model or a template covers it).
     awaiting_body: bool,
+    /// Size of the buffered request body being decided on, which a template may replace.
+    body_size: usize,
+    /// The response phase asked for the backend's whole body (a response template).
+    awaiting_response_body: bool,
     /// The callout this request waits for, by token.
     waiting: Option<(u32, Callout)>,
 }
 
 impl Request {
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
-        Request { shared, exchange: Exchange::default(), awaiting_body: false, waiting: None }
+        Request {
+            shared,
+            exchange: Exchange::default(),
+            awaiting_body: false,
+            body_size: 0,
+            awaiting_response_body: false,
+            waiting: None,
+        }
     }
 
     /// Runs `step` with this worker's state and translates the answer into an action.
@@ -50,7 +61,7 @@ impl Request {
             );
             return Action::Pause;
         };
-        let mut host = WasmHost::new(&shared.metrics);
+        let mut host = WasmHost::with_body(&shared.metrics, self.body_size);
         // One VM runs one callback at a time, so the borrow cannot be taken twice; if it were, a
         // fresh worker state (no leases, no cached keys) keeps the request correct.
         let mut fresh = Worker::default();
@@ -176,6 +187,7 @@ impl HttpContext for Request {
             return Action::Pause;
         }
         self.awaiting_body = false;
+        self.body_size = body_size;
         let body =
             match proxy_wasm::hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
                 Ok(body) => body.unwrap_or_default(),
@@ -189,12 +201,46 @@ impl HttpContext for Request {
         })
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let Some(shared) = &self.shared {
-            if !self.exchange.response_headers.is_empty() {
-                pipeline::on_response_headers(&mut WasmHost::new(&shared.metrics), &self.exchange);
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let Some(shared) = self.shared.clone() else { return Action::Continue };
+        if self.exchange.response_headers.is_empty() && self.exchange.response.is_none() {
+            return Action::Continue;
+        }
+        let mut host = WasmHost::new(&shared.metrics);
+        match pipeline::on_response_headers(
+            &shared.plan,
+            &mut host,
+            &mut self.exchange,
+            end_of_stream,
+        ) {
+            ResponseFlow::Continue => Action::Continue,
+            ResponseFlow::NeedBody => {
+                self.awaiting_response_body = true;
+                Action::Pause
             }
         }
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.awaiting_response_body {
+            return Action::Continue;
+        }
+        if !end_of_stream {
+            // Envoy buffers until the end (or answers 500 past its own buffer limit).
+            return Action::Pause;
+        }
+        self.awaiting_response_body = false;
+        let Some(shared) = self.shared.clone() else { return Action::Continue };
+        let body =
+            match proxy_wasm::hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
+                Ok(body) => body.unwrap_or_default(),
+                Err(status) => {
+                    log::error!("cannot read the response body: {status:?}");
+                    return Action::Continue;
+                }
+            };
+        let mut host = WasmHost::with_body(&shared.metrics, body_size);
+        pipeline::on_response_body(&shared.plan, &mut host, &mut self.exchange, &body);
         Action::Continue
     }
 }

@@ -3,6 +3,7 @@
 
 mod error;
 mod iam;
+mod integration;
 mod lambda;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,9 @@ use crate::throttle::quota::Period;
 
 pub use error::ConfigError;
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
+pub use integration::{
+    Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RequestValidator,
+};
 pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
 
 use crate::auth::jwt::JwtAuthorizerConfig;
@@ -64,6 +68,12 @@ pub struct Config {
     /// Where API keys come from: `HEADER` (`x-api-key`) or `AUTHORIZER` (`usageIdentifierKey`).
     #[serde(default)]
     pub api_key_source: ApiKeySource,
+    /// Models (JSON Schema draft 4) by name, for request body validation.
+    #[serde(default)]
+    pub models: BTreeMap<String, serde_json::Value>,
+    /// Request validators by name, which methods name in `request_validator`.
+    #[serde(default)]
+    pub request_validators: BTreeMap<String, RequestValidator>,
 }
 
 /// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.
@@ -162,6 +172,17 @@ pub struct Method {
     /// OAuth scopes, one of which the token must carry (AWS: then an access token is needed).
     #[serde(default)]
     pub authorization_scopes: Vec<String>,
+    /// The request validator (`request_validators` name) that checks this method's requests.
+    #[serde(default)]
+    pub request_validator: Option<String>,
+    /// `method.request.{path|querystring|header}.NAME` -> required.
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, bool>,
+    /// Content-Type -> model name, for body validation.
+    #[serde(default)]
+    pub request_models: BTreeMap<String, String>,
+    #[serde(default)]
+    pub integration: Option<Integration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

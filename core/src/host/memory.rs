@@ -67,6 +67,10 @@ pub struct MemoryHost {
     pub now_nanos: u64,
     pub counts: HashMap<Outcome, u64>,
     pub reply: Option<LocalReply>,
+    /// The request body as the upstream gets it, once the pipeline replaced it.
+    pub request_body: Option<Vec<u8>>,
+    /// The response body as the client gets it, once the pipeline replaced it.
+    pub response_body: Option<Vec<u8>>,
 }
 
 impl MemoryHost {
@@ -105,8 +109,30 @@ impl Host for MemoryHost {
         Ok(())
     }
 
+    fn set_request_body(&mut self, body: &[u8]) -> Result<(), HostError> {
+        self.request_body = Some(body.to_vec());
+        Ok(())
+    }
+
     fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
         self.response_headers.push((name.to_string(), value.to_vec()));
+        Ok(())
+    }
+
+    fn response_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        Ok(self.response_headers.clone())
+    }
+
+    fn set_response_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError> {
+        self.response_headers.retain(|(n, _)| n != name);
+        if let Some(v) = value {
+            self.response_headers.push((name.to_string(), v.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn set_response_body(&mut self, body: &[u8]) -> Result<(), HostError> {
+        self.response_body = Some(body.to_vec());
         Ok(())
     }
 

@@ -36,8 +36,16 @@ pub trait Host {
     fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError>;
     /// Sets (or with `None` removes) a request header before it goes upstream.
     fn set_request_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError>;
+    /// Replaces the whole request body (only once the body has been buffered).
+    fn set_request_body(&mut self, body: &[u8]) -> Result<(), HostError>;
     /// Adds a header to the upstream's response.
     fn add_response_header(&mut self, name: &str, value: &[u8]) -> Result<(), HostError>;
+    /// Every response header in order (`:status` included).
+    fn response_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    /// Sets (or with `None` removes) a response header before it goes to the client.
+    fn set_response_header(&mut self, name: &str, value: Option<&[u8]>) -> Result<(), HostError>;
+    /// Replaces the whole response body (only once the body has been buffered).
+    fn set_response_body(&mut self, body: &[u8]) -> Result<(), HostError>;
     /// Publishes a value for access logs and later filters (Envoy filter state).
     fn set_filter_state(&mut self, key: &str, value: &[u8]) -> Result<(), HostError>;
     /// Reads shared data (spans workers); `(None, None)` when absent.

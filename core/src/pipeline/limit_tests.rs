@@ -62,8 +62,8 @@ fn throttle_then_quota_per_key() {
 fn rate_limit_headers_report_the_quota() {
     let plan = limited_plan(true);
     let store = SharedStore::default();
-    let (mut host, exchange) = call(&plan, &store, "premium-key");
-    on_response_headers(&mut host, &exchange);
+    let (mut host, mut exchange) = call(&plan, &store, "premium-key");
+    assert_eq!(on_response_headers(&plan, &mut host, &mut exchange, true), ResponseFlow::Continue);
     let h = |n: &str| {
         host.response_headers
             .iter()

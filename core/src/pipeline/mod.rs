@@ -15,12 +15,16 @@ use crate::auth::token::{
     authenticate_token, claim_header_value, keys_fetched, TokenState, TokenStep,
 };
 use crate::config::{ApiKeySource, AuthorizationType, LambdaAuthorizerType};
-use crate::gateway_response::{Rejection, ResponseType};
+use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
 use crate::throttle::lease::Leases;
+
+mod transform;
+
+pub use transform::{ResponseFlow, ResponseState};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
@@ -64,7 +68,7 @@ pub struct Worker {
 }
 
 /// Per-request state the filter keeps between callbacks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exchange {
     /// Headers to add to the upstream's response (`RateLimit-*`).
     pub response_headers: Vec<(&'static str, String)>,
@@ -76,6 +80,8 @@ pub struct Exchange {
     pub authorizer_event: Option<Vec<u8>>,
     /// The Lambda authorizer's answer, once it came.
     pub authorizer_response: Option<InvokeResponse>,
+    /// An HTTP integration's response phase: which integration response applies.
+    pub response: Option<Box<ResponseState>>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -91,6 +97,8 @@ enum Body<'a> {
 
 enum Step {
     Admit,
+    /// Answered by the gateway itself (a MOCK integration).
+    Respond(LocalReply),
     Reject(Rejection),
     NeedBody,
     FetchKeys(usize),
@@ -251,6 +259,12 @@ fn decide<H: Host>(
             host.count(Outcome::Allowed);
             return Flow::Continue;
         }
+        Ok(Step::Respond(local)) => {
+            host.count(Outcome::Allowed);
+            // Nothing better to do if the reply fails: the filter has stopped the request.
+            let _ = host.send_reply(&local);
+            return Flow::Replied;
+        }
         Ok(Step::NeedBody) => return Flow::NeedBody,
         Ok(Step::FetchKeys(i)) => return Flow::FetchKeys(i),
         Ok(Step::CallAuthorizer(i)) => return Flow::CallAuthorizer(i),
@@ -283,6 +297,36 @@ fn run<H: Host>(
         Ok(m) => m,
         Err(rejection) => return Ok(rejection.into()),
     };
+    let Body::Complete(body) = body else {
+        if method.needs_body {
+            // A declared length past the payload limit is refused before buffering anything.
+            let declared = headers.get("content-length").and_then(|v| std::str::from_utf8(v).ok());
+            if declared
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .is_some_and(|n| n > MAX_BODY_BYTES)
+            {
+                return Ok(Rejection::new(ResponseType::RequestTooLarge).into());
+            }
+            return Ok(Step::NeedBody);
+        }
+        return run_with_body(plan, worker, host, exchange, headers, (method_id, method), None);
+    };
+    run_with_body(plan, worker, host, exchange, headers, (method_id, method), Some(body))
+}
+
+/// The steps after the method match; `body` is `None` when the request's body is not needed
+/// (and not read).
+fn run_with_body<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    headers: &Headers,
+    (method_id, method): (MethodId, &MethodPlan),
+    body: Option<&[u8]>,
+) -> Result<Step, HostError> {
+    let verb = headers.get(":method").unwrap_or_default();
+    let target = headers.get(":path").unwrap_or_default();
     let now_seconds = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
     let (path, query) = split_path(target);
     let mut token = None;
@@ -325,7 +369,7 @@ fn run<H: Host>(
             None
         }
         AuthorizationType::AwsIam => {
-            let Body::Complete(body) = body else { return Ok(Step::NeedBody) };
+            let Some(body) = body else { return Ok(Step::NeedBody) };
             let req = sigv4::Request { method: verb, path, query, headers: &headers.0, body };
             match authenticate_iam(plan, &mut worker.signing_keys, &req, now_seconds) {
                 Ok(credential) => Some(credential),
@@ -356,6 +400,29 @@ fn run<H: Host>(
             Err(rejection) => return Ok(rejection.into()),
         }
     }
+    let who = transform::Caller {
+        api_key_id: key.map(|k| k.id.as_str()),
+        principal_arn: caller.map(|c| c.principal_arn.as_str()),
+        authorizer: authorizer_context(token.as_ref(), lambda.as_ref()),
+    };
+    let now = host.now_nanos();
+    let outcome = transform::request(
+        plan,
+        method_id,
+        method,
+        host,
+        exchange,
+        headers,
+        (verb, path, query),
+        body.unwrap_or_default(),
+        &who,
+        now,
+    )?;
+    match outcome {
+        transform::Outcome::Continue => {}
+        transform::Outcome::Reject(rejection) => return Ok(rejection.into()),
+        transform::Outcome::Respond(reply) => return Ok(Step::Respond(reply)),
+    }
     let key_id = key.map(|k| k.id.as_bytes());
     if let Some(header) = &plan.api_key_id_header {
         // Always overwritten, so a caller cannot claim a key id it does not hold.
@@ -383,6 +450,24 @@ fn run<H: Host>(
         }
     }
     Ok(Step::Admit)
+}
+
+/// `$context.authorizer`: a token's claims, or a Lambda authorizer's principal and context.
+fn authorizer_context(
+    token: Option<&crate::auth::jwt::VerifiedToken>,
+    lambda: Option<&AuthorizerOutput>,
+) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if let Some(t) = token {
+        out.insert("claims".into(), serde_json::Value::Object(t.claims.clone()));
+    }
+    if let Some(o) = lambda {
+        out.insert("principalId".into(), o.principal_id.clone().into());
+        for (k, v) in &o.context {
+            out.insert(k.clone(), v.clone().into());
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 /// Step 4 through the host: reads the source address and trusted headers only when a policy
@@ -523,12 +608,24 @@ fn rate_limit_headers(usage: &Usage, exchange: &mut Exchange) {
     }
 }
 
-/// Response phase: adds what the request phase left in the exchange.
-pub fn on_response_headers<H: Host>(host: &mut H, exchange: &Exchange) {
+/// Response phase: adds what the request phase left in the exchange and, for an HTTP
+/// integration, applies its integration response (which may need the body first).
+pub fn on_response_headers<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    end_of_stream: bool,
+) -> ResponseFlow {
     for (name, value) in &exchange.response_headers {
         // A header that cannot be added must not fail the response.
         let _ = host.add_response_header(name, value.as_bytes());
     }
+    transform::response_headers(plan, host, exchange, end_of_stream)
+}
+
+/// After [`ResponseFlow::NeedBody`]: the backend's whole body.
+pub fn on_response_body<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Exchange, body: &[u8]) {
+    transform::response_body(plan, host, exchange, body);
 }
 
 /// Sends the gateway response for a rejection and counts it.
@@ -565,3 +662,6 @@ mod token_tests;
 
 #[cfg(test)]
 mod custom_tests;
+
+#[cfg(test)]
+mod transform_tests;

@@ -175,7 +175,7 @@ pub(super) fn header_value(view: &RequestView<'_>, name: &str) -> Option<String>
 
 /// `a=1&b=%20&a=2&flag` as decoded (name, value) pairs in order; a name without `=` has an
 /// empty value, pairs with an empty name are skipped.
-pub(super) fn query_parameters(query: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn query_parameters(query: &[u8]) -> Vec<(String, String)> {
     query_pairs(query)
         .filter(|(name, _)| !name.is_empty())
         .map(|(name, value)| (decode(name), decode(value)))
@@ -188,7 +188,7 @@ fn decode(bytes: &[u8]) -> String {
 
 /// A stable stand-in for AWS's resource id: 6 characters of `[0-9a-z]` from a hash of the API
 /// id and the resource template.
-fn resource_id(api_id: &str, resource: &str) -> String {
+pub(crate) fn resource_id(api_id: &str, resource: &str) -> String {
     const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut hash = Sha256::new();
     hash.update(api_id.as_bytes());

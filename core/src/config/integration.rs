@@ -1,0 +1,83 @@
+//! How a method reaches its backend and how requests and responses are checked and reshaped on
+//! the way: request validators, models, parameter mappings, mapping templates and integration
+//! responses, named as the `x-amazon-apigateway-*` extensions name them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `x-amazon-apigateway-request-validators.{name}`: what a method's validator checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestValidator {
+    #[serde(default)]
+    pub validate_request_body: bool,
+    #[serde(default)]
+    pub validate_request_parameters: bool,
+}
+
+/// The integration types; without an `integration` a method is `HTTP_PROXY` to the upstream
+/// Envoy routes it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IntegrationType {
+    /// Passes the request through (parameter mappings apply, templates do not).
+    #[default]
+    HttpProxy,
+    /// Request and response mapping templates and parameter mappings apply.
+    Http,
+    /// No backend: the integration response templates answer.
+    Mock,
+}
+
+/// What happens to a request body whose Content-Type has no request template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PassthroughBehavior {
+    /// Passed through unchanged.
+    #[default]
+    WhenNoMatch,
+    /// Passed through only when the integration has no request templates at all, else 415.
+    WhenNoTemplates,
+    /// Refused with 415.
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integration {
+    #[serde(rename = "type", default)]
+    pub kind: IntegrationType,
+    /// The backend URI, e.g. `http://orders.internal/orders/{id}`: its path (with
+    /// `integration.request.path.*` substituted) replaces the request path; Envoy's route still
+    /// picks the upstream cluster.
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// `integration.request.{header|querystring|path}.NAME` -> a source expression
+    /// (`method.request.querystring.limit`, `'static'`, `context.requestId`, ...).
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, String>,
+    /// Content-Type -> VTL template.
+    #[serde(default)]
+    pub request_templates: BTreeMap<String, String>,
+    #[serde(default)]
+    pub passthrough_behavior: PassthroughBehavior,
+    /// Selection pattern (`default`, or a regex over the backend's status code) -> response.
+    #[serde(default)]
+    pub responses: BTreeMap<String, IntegrationResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationResponse {
+    /// The method response status sent to the client (`"200"`); the backend's when absent.
+    #[serde(default)]
+    pub status_code: Option<String>,
+    /// `method.response.header.NAME` -> `integration.response.header.X`,
+    /// `integration.response.body[.JSONPath]`, `'static'`, `context.X`, `stageVariables.X`.
+    #[serde(default)]
+    pub response_parameters: BTreeMap<String, String>,
+    /// Content-Type -> VTL template over the backend's body.
+    #[serde(default)]
+    pub response_templates: BTreeMap<String, String>,
+}

@@ -1,0 +1,509 @@
+//! Steps 7 to 9 for an admitted request: request validation, parameter mappings and request
+//! templates (or a MOCK's answer), and for HTTP integrations the integration response applied
+//! to the backend's answer.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::auth::lambda::path_parameters;
+use crate::config::IntegrationType;
+use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::host::{Host, HostError};
+use crate::plan::{MethodPlan, Plan};
+use crate::routes::MethodId;
+use crate::transform::integration::{IntegrationPlan, RequestBody, ResponsePlan, UriPart};
+use crate::transform::mapping::{self, Target};
+use crate::transform::vtl::Input;
+
+use super::{Exchange, Headers};
+
+/// What the request phase keeps for an HTTP integration's response phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseState {
+    method: MethodId,
+    params: Params,
+    context: Value,
+    accept: Option<Vec<u8>>,
+    /// The integration response chosen from the backend's status (index in the plan).
+    selected: Option<usize>,
+}
+
+/// The method request's parameters as templates and mappings see them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    path: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    header: Vec<(String, String)>,
+}
+
+impl Params {
+    fn input<'a>(
+        &'a self,
+        body: &'a [u8],
+        context: &'a Value,
+        vars: &'a BTreeMap<String, String>,
+    ) -> Input<'a> {
+        Input {
+            body,
+            path: &self.path,
+            querystring: &self.query,
+            header: &self.header,
+            context,
+            stage_variables: vars,
+        }
+    }
+}
+
+/// What the pipeline knows about the admitted caller, for `$context`.
+#[derive(Debug, Default)]
+pub(super) struct Caller<'a> {
+    pub api_key_id: Option<&'a str>,
+    pub principal_arn: Option<&'a str>,
+    pub authorizer: Value,
+}
+
+pub(super) enum Outcome {
+    Continue,
+    Reject(Rejection),
+    Respond(LocalReply),
+}
+
+/// Runs validation and the request transform for an admitted request.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn request<H: Host>(
+    plan: &Plan,
+    method_id: MethodId,
+    method: &MethodPlan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    headers: &Headers,
+    (verb, path, query): (&[u8], &[u8], &[u8]),
+    body: &[u8],
+    caller: &Caller<'_>,
+    now_nanos: u64,
+) -> Result<Outcome, HostError> {
+    if method.validation.is_none() && method.integration.is_none() {
+        return Ok(Outcome::Continue);
+    }
+    let path_text = String::from_utf8_lossy(path);
+    let params = Params {
+        path: path_parameters(&method.resource, &path_text),
+        query: crate::auth::lambda::query_parameters(query),
+        header: headers
+            .0
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':'))
+            .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect(),
+    };
+    let content_type = headers.get("content-type");
+    if let Some(validation) = &method.validation {
+        let request = crate::validate::Request {
+            path: &params.path,
+            query: &params.query,
+            headers: &headers.0,
+            content_type,
+            body,
+        };
+        if let Err(rejection) = validation.check(&plan.models, &request) {
+            return Ok(Outcome::Reject(rejection));
+        }
+    }
+    let Some(integration) = &method.integration else { return Ok(Outcome::Continue) };
+    let source = host.property(&["source", "address"])?;
+    let context =
+        context(plan, method, headers, (verb, &path_text), source.as_deref(), caller, now_nanos);
+    let vars = &plan.stage_variables;
+    match integration.kind {
+        IntegrationType::Mock => {
+            let input = params.input(body, &context, vars);
+            Ok(match mock(integration, &input, content_type, headers.get("accept")) {
+                Ok(reply) => Outcome::Respond(with_request_id(reply, &context)),
+                Err(rejection) => Outcome::Reject(rejection),
+            })
+        }
+        IntegrationType::Http | IntegrationType::HttpProxy => {
+            let proxy = integration.kind == IntegrationType::HttpProxy;
+            let input = params.input(body, &context, vars);
+            let new_body = match (proxy, integration.request_body(content_type)) {
+                (true, _) | (false, RequestBody::Passthrough) => None,
+                (false, RequestBody::Unsupported) => {
+                    return Ok(Outcome::Reject(Rejection::new(ResponseType::UnsupportedMediaType)))
+                }
+                (false, RequestBody::Template(t)) => match t.render(&input) {
+                    Ok(out) => Some(out),
+                    Err(_) => {
+                        return Ok(Outcome::Reject(Rejection::new(
+                            ResponseType::ApiConfigurationError,
+                        )))
+                    }
+                },
+            };
+            apply_mappings(integration, host, headers, &input, query, path, proxy)?;
+            if let Some(new_body) = new_body {
+                // A request without a body cannot be given one by a proxy-wasm filter.
+                if !exchange.end_of_stream {
+                    host.set_request_body(new_body.as_bytes())?;
+                    host.set_request_header("transfer-encoding", None)?;
+                    host.set_request_header(
+                        "content-length",
+                        Some(new_body.len().to_string().as_bytes()),
+                    )?;
+                }
+            }
+            if integration.maps_responses() {
+                exchange.response = Some(Box::new(ResponseState {
+                    method: method_id,
+                    params,
+                    context,
+                    accept: headers.get("accept").map(<[u8]>::to_vec),
+                    selected: None,
+                }));
+            }
+            Ok(Outcome::Continue)
+        }
+    }
+}
+
+/// `$context` for templates and mappings.
+fn context(
+    plan: &Plan,
+    method: &MethodPlan,
+    headers: &Headers,
+    (verb, path): (&[u8], &str),
+    source: Option<&[u8]>,
+    caller: &Caller<'_>,
+    now_nanos: u64,
+) -> Value {
+    let text = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v).into_owned());
+    let request_id = text("x-request-id").unwrap_or_else(|| format!("{now_nanos:032x}"));
+    let millis = now_nanos / 1_000_000;
+    let seconds = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
+    let source_ip = source.and_then(crate::auth::caller::parse_source_ip).map(|ip| ip.to_string());
+    json!({
+        "accountId": plan.account_id,
+        "apiId": plan.api_id,
+        "authorizer": caller.authorizer,
+        "domainName": text(":authority"),
+        "extendedRequestId": request_id,
+        "httpMethod": String::from_utf8_lossy(verb),
+        "identity": {
+            "sourceIp": source_ip,
+            "userAgent": text("user-agent"),
+            "apiKeyId": caller.api_key_id,
+            "userArn": caller.principal_arn,
+            "caller": caller.principal_arn,
+            "user": caller.principal_arn,
+        },
+        "path": format!("/{}{}", plan.stage, path),
+        "protocol": "HTTP/1.1",
+        "requestId": request_id,
+        "requestTime": clf_time(seconds),
+        "requestTimeEpoch": millis,
+        "resourceId": crate::auth::lambda::resource_id(&plan.api_id, &method.resource),
+        "resourcePath": method.resource,
+        "stage": plan.stage,
+    })
+}
+
+/// `25/Nov/2026:14:28:02 +0000`, as `$context.requestTime` is written.
+fn clf_time(seconds: i64) -> String {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t = crate::auth::datetime::DateTime::from_unix(seconds);
+    let month = MONTHS.get(t.month.saturating_sub(1) as usize).copied().unwrap_or("Jan");
+    format!("{:02}/{month}/{}:{:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
+}
+
+/// Writes the `integration.request.*` mappings: headers, the query string and the URI path. An
+/// HTTP (non-proxy) integration sends the backend only what is mapped, as on AWS.
+fn apply_mappings<H: Host>(
+    integration: &IntegrationPlan,
+    host: &mut H,
+    headers: &Headers,
+    input: &Input<'_>,
+    query: &[u8],
+    path: &[u8],
+    proxy: bool,
+) -> Result<(), HostError> {
+    if integration.request_mappings.is_empty() && integration.uri_path.is_none() && proxy {
+        return Ok(());
+    }
+    let parsed = body_json(integration.request_mappings.iter().map(|m| &m.source), input.body);
+    let mut mapped_query: Vec<(String, String)> = Vec::new();
+    let mut path_values: Vec<(&str, String)> = Vec::new();
+    let mut mapped_headers: Vec<&str> = Vec::new();
+    for m in &integration.request_mappings {
+        let values = mapping::evaluate(&m.source, input, parsed.as_ref());
+        match &m.target {
+            Target::Header(name) => {
+                mapped_headers.push(name);
+                if !values.is_empty() {
+                    host.set_request_header(name, Some(values.join(",").as_bytes()))?;
+                }
+            }
+            Target::Query(name) => {
+                mapped_query.retain(|(n, _)| n != name);
+                mapped_query.extend(values.into_iter().map(|v| (name.clone(), v)));
+            }
+            Target::Path(name) => {
+                if let Some(v) = values.into_iter().next() {
+                    path_values.push((name, v));
+                }
+            }
+        }
+    }
+    if !proxy {
+        for (name, _) in &headers.0 {
+            if !mapped_headers.contains(&name.as_str()) && !kept_for_backend(name) {
+                host.set_request_header(name, None)?;
+            }
+        }
+    }
+    let mut target = match &integration.uri_path {
+        Some(parts) => {
+            let mut out = String::new();
+            for part in parts {
+                match part {
+                    UriPart::Text(t) => out.push_str(t),
+                    UriPart::Param(name) => {
+                        let value = path_values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+                        crate::auth::sigv4::encode::uri_encode_into(
+                            &mut out,
+                            value.map(String::as_bytes).unwrap_or_default(),
+                            true,
+                        );
+                    }
+                }
+            }
+            out
+        }
+        None => String::from_utf8_lossy(path).into_owned(),
+    };
+    let mut pairs: Vec<String> = Vec::new();
+    if proxy {
+        for (name, value) in crate::auth::sigv4::parse::query_pairs(query) {
+            let decoded =
+                String::from_utf8_lossy(&crate::auth::sigv4::encode::percent_decode(name))
+                    .into_owned();
+            if !name.is_empty() && !mapped_query.iter().any(|(n, _)| *n == decoded) {
+                let mut pair = String::from_utf8_lossy(name).into_owned();
+                pair.push('=');
+                pair.push_str(&String::from_utf8_lossy(value));
+                pairs.push(pair);
+            }
+        }
+    }
+    for (name, value) in &mapped_query {
+        let mut pair = crate::auth::sigv4::encode::uri_encode(name.as_bytes());
+        pair.push('=');
+        pair.push_str(&crate::auth::sigv4::encode::uri_encode(value.as_bytes()));
+        pairs.push(pair);
+    }
+    if !pairs.is_empty() {
+        target.push('?');
+        target.push_str(&pairs.join("&"));
+    }
+    host.set_request_header(":path", Some(target.as_bytes()))
+}
+
+/// Headers an HTTP (non-proxy) integration keeps although nothing maps them: the body's framing
+/// and type, Envoy's and Tollgate's own.
+fn kept_for_backend(name: &str) -> bool {
+    name.starts_with(':')
+        || name.starts_with("x-envoy-")
+        || name.starts_with("x-forwarded-")
+        || name.starts_with("x-tollgate-")
+        || matches!(
+            name,
+            "content-type" | "content-length" | "transfer-encoding" | "x-request-id" | "host"
+        )
+}
+
+/// The body parsed as JSON when a mapping reads into it.
+fn body_json<'a>(
+    mut sources: impl Iterator<Item = &'a mapping::Source>,
+    body: &[u8],
+) -> Option<Value> {
+    sources
+        .any(|s| matches!(s, mapping::Source::Body(Some(_))))
+        .then(|| serde_json::from_slice(body).ok())
+        .flatten()
+}
+
+/// A MOCK integration's answer: the request template's `statusCode` selects the integration
+/// response, whose template and header mappings make the reply.
+fn mock(
+    integration: &IntegrationPlan,
+    input: &Input<'_>,
+    content_type: Option<&[u8]>,
+    accept: Option<&[u8]>,
+) -> Result<LocalReply, Rejection> {
+    let config_error = || Rejection::new(ResponseType::ApiConfigurationError);
+    let selector = match integration.request_body(content_type) {
+        RequestBody::Unsupported => return Err(Rejection::new(ResponseType::UnsupportedMediaType)),
+        RequestBody::Passthrough => "200".to_string(),
+        RequestBody::Template(t) => {
+            let out = t.render(input).map_err(|_| config_error())?;
+            match serde_json::from_str::<Value>(&out)
+                .ok()
+                .and_then(|v| v.get("statusCode").cloned())
+            {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) => s,
+                _ => return Err(config_error()),
+            }
+        }
+    };
+    let response = integration.select_response(&selector).ok_or_else(config_error)?;
+    let status = response.status.or_else(|| selector.parse().ok()).unwrap_or(200);
+    let empty = Input { body: b"", ..*input };
+    let (headers, body) = render_response(response, &empty, input, accept)?;
+    Ok(LocalReply { status, headers, body })
+}
+
+/// An integration response's headers and body.
+type Rendered = (Vec<(String, String)>, Vec<u8>);
+
+/// The header mappings (over `backend`) and the template (over `method`, with the backend's
+/// body) of an integration response.
+fn render_response(
+    response: &ResponsePlan,
+    backend: &Input<'_>,
+    method: &Input<'_>,
+    accept: Option<&[u8]>,
+) -> Result<Rendered, Rejection> {
+    let parsed = body_json(response.mappings.iter().map(|m| &m.source), backend.body);
+    let mut headers = Vec::new();
+    for m in &response.mappings {
+        let values = mapping::evaluate(&m.source, backend, parsed.as_ref());
+        if !values.is_empty() {
+            headers.push((m.target.clone(), values.join(",")));
+        }
+    }
+    let body = match response.template(accept) {
+        Some((media, template)) => {
+            let input = Input { body: backend.body, ..*method };
+            let out = template
+                .render(&input)
+                .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError))?;
+            headers.retain(|(n, _)| n != "content-type");
+            headers.push(("content-type".to_string(), media.clone()));
+            out.into_bytes()
+        }
+        None => backend.body.to_vec(),
+    };
+    Ok((headers, body))
+}
+
+fn with_request_id(mut reply: LocalReply, context: &Value) -> LocalReply {
+    if let Some(id) = context.get("requestId").and_then(Value::as_str) {
+        reply.headers.push(("x-amzn-requestid".to_string(), id.to_string()));
+    }
+    if !reply.headers.iter().any(|(n, _)| n == "content-type") {
+        reply.headers.push(("content-type".to_string(), "application/json".to_string()));
+    }
+    reply
+}
+
+/// What the response phase needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFlow {
+    /// Send the response on.
+    Continue,
+    /// Hold the headers, buffer the body and call [`super::on_response_body`] with it.
+    NeedBody,
+}
+
+/// Response headers of an HTTP integration: selects the integration response by the backend's
+/// status; what needs the body waits for it.
+pub(super) fn response_headers<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    end_of_stream: bool,
+) -> ResponseFlow {
+    let Some(state) = exchange.response.as_deref_mut() else { return ResponseFlow::Continue };
+    let Some(integration) = plan.method(state.method).and_then(|m| m.integration.as_ref()) else {
+        return ResponseFlow::Continue;
+    };
+    let status = host
+        .response_headers()
+        .ok()
+        .and_then(|h| h.into_iter().find(|(n, _)| n == ":status").map(|(_, v)| v))
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_default();
+    state.selected = integration.responses.iter().position(|r| match &r.pattern {
+        Some(re) => re.is_match(&status),
+        None => true,
+    });
+    if end_of_stream {
+        // Nothing to reshape: the status and header mappings apply without a body.
+        apply_response(plan, host, state, b"", false);
+        return ResponseFlow::Continue;
+    }
+    ResponseFlow::NeedBody
+}
+
+/// The backend's whole body: applies the selected integration response (or, when none
+/// matches, answers 500 as AWS does).
+pub(super) fn response_body<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    body: &[u8],
+) {
+    if let Some(state) = exchange.response.as_deref() {
+        apply_response(plan, host, state, body, true);
+    }
+}
+
+fn apply_response<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    state: &ResponseState,
+    body: &[u8],
+    has_body: bool,
+) {
+    let response = plan
+        .method(state.method)
+        .and_then(|m| m.integration.as_ref())
+        .and_then(|i| state.selected.and_then(|s| i.responses.get(s)));
+    let backend_headers: Vec<(String, String)> = host
+        .response_headers()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(':'))
+        .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    let vars = &plan.stage_variables;
+    let method_input = state.params.input(body, &state.context, vars);
+    let backend = Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
+    let rendered =
+        response.ok_or_else(|| Rejection::new(ResponseType::ApiConfigurationError)).and_then(|r| {
+            render_response(r, &backend, &method_input, state.accept.as_deref()).map(|out| (r, out))
+        });
+    let (status, headers, new_body) = match rendered {
+        Ok((r, (headers, new_body))) => (r.status, headers, new_body),
+        Err(rejection) => {
+            let request_id =
+                state.context.get("requestId").and_then(Value::as_str).unwrap_or_default();
+            let reply = plan.responses.render(&rejection, request_id);
+            (Some(reply.status), reply.headers, reply.body)
+        }
+    };
+    // A failing header write must not fail the response.
+    if let Some(status) = status {
+        let _ = host.set_response_header(":status", Some(status.to_string().as_bytes()));
+    }
+    for (name, value) in &headers {
+        let _ = host.set_response_header(name, Some(value.as_bytes()));
+    }
+    if has_body && new_body != body {
+        let _ = host.set_response_body(&new_body);
+        let _ = host.set_response_header("transfer-encoding", None);
+        let _ =
+            host.set_response_header("content-length", Some(new_body.len().to_string().as_bytes()));
+    }
+}

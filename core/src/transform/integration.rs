@@ -1,0 +1,398 @@
+//! A method's integration compiled once: its parameter mappings, request templates by
+//! Content-Type with the passthrough behaviour, and integration responses selected by the
+//! backend's status code.
+
+use crate::config::{
+    ConfigError, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
+};
+use crate::transform::mapping::{self, Mapping, Target};
+use crate::transform::vtl::Template;
+
+#[derive(Debug, Clone)]
+pub struct IntegrationPlan {
+    pub kind: IntegrationType,
+    /// The URI's path split at its `{name}` parameters, when a URI is configured.
+    pub uri_path: Option<Vec<UriPart>>,
+    pub request_mappings: Vec<Mapping<Target>>,
+    /// (media type, template), media types lowercase.
+    pub request_templates: Vec<(String, Template)>,
+    pub passthrough: PassthroughBehavior,
+    pub responses: Vec<ResponsePlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UriPart {
+    Text(String),
+    Param(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ResponsePlan {
+    /// `None`: the default response.
+    pub pattern: Option<regex_lite::Regex>,
+    pub status: Option<u16>,
+    pub mappings: Vec<Mapping<String>>,
+    /// (media type, template), media types lowercase.
+    pub templates: Vec<(String, Template)>,
+}
+
+/// What to do with the request body for this Content-Type.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestBody<'p> {
+    /// Replace it with the template's output.
+    Template(&'p Template),
+    /// Pass it on unchanged.
+    Passthrough,
+    /// 415 Unsupported Media Type.
+    Unsupported,
+}
+
+impl IntegrationPlan {
+    pub fn compile(integration: &Integration, path: &str) -> Result<IntegrationPlan, ConfigError> {
+        let kind = integration.kind;
+        if kind == IntegrationType::HttpProxy {
+            if !integration.request_templates.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{path}.request_templates"),
+                    "an HTTP_PROXY integration passes the body through; use HTTP for templates",
+                ));
+            }
+            if !integration.responses.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{path}.responses"),
+                    "an HTTP_PROXY integration passes the response through; use HTTP to map it",
+                ));
+            }
+        }
+        let request_mappings = mapping::compile_request(
+            &integration.request_parameters,
+            &format!("{path}.request_parameters"),
+        )?;
+        let uri_path = match &integration.uri {
+            Some(uri) => {
+                Some(parse_uri_path(uri).map_err(|r| ConfigError::new(format!("{path}.uri"), r))?)
+            }
+            None => None,
+        };
+        for m in &request_mappings {
+            if let Target::Path(name) = &m.target {
+                let used = uri_path
+                    .as_ref()
+                    .is_some_and(|parts| parts.contains(&UriPart::Param(name.clone())));
+                if !used {
+                    return Err(ConfigError::new(
+                        format!("{path}.request_parameters.integration.request.path.{name}"),
+                        format!("the integration `uri` has no `{{{name}}}` to substitute"),
+                    ));
+                }
+            }
+        }
+        let request_templates =
+            templates(&integration.request_templates, &format!("{path}.request_templates"))?;
+        let mut responses = Vec::with_capacity(integration.responses.len());
+        let mut default = None;
+        for (pattern, response) in &integration.responses {
+            let field = format!("{path}.responses.{pattern}");
+            let plan = compile_response(pattern, response, &field)?;
+            if plan.pattern.is_none() {
+                default = Some(plan);
+            } else {
+                responses.push(plan);
+            }
+        }
+        responses.extend(default);
+        Ok(IntegrationPlan {
+            kind,
+            uri_path,
+            request_mappings,
+            request_templates,
+            passthrough: integration.passthrough_behavior,
+            responses,
+        })
+    }
+
+    /// The request template for this Content-Type (none: `application/json`, as on AWS), or
+    /// what the passthrough behaviour says.
+    pub fn request_body(&self, content_type: Option<&[u8]>) -> RequestBody<'_> {
+        let media = media_type(content_type);
+        if let Some((_, t)) = self.request_templates.iter().find(|(m, _)| *m == media) {
+            return RequestBody::Template(t);
+        }
+        match self.passthrough {
+            PassthroughBehavior::WhenNoMatch => RequestBody::Passthrough,
+            PassthroughBehavior::WhenNoTemplates if self.request_templates.is_empty() => {
+                RequestBody::Passthrough
+            }
+            PassthroughBehavior::WhenNoTemplates | PassthroughBehavior::Never => {
+                RequestBody::Unsupported
+            }
+        }
+    }
+
+    /// The integration response for the backend's status (`selector`: its status code, or
+    /// for a MOCK the `statusCode` its request template gave): the first pattern that matches
+    /// all of it, else the default.
+    pub fn select_response(&self, selector: &str) -> Option<&ResponsePlan> {
+        self.responses.iter().find(|r| match &r.pattern {
+            Some(re) => re.is_match(selector),
+            None => true,
+        })
+    }
+
+    /// Whether the request phase reads the body: templates, or mappings into the body.
+    pub fn needs_body(&self) -> bool {
+        let templates =
+            self.kind != IntegrationType::HttpProxy && !self.request_templates.is_empty();
+        templates
+            || self
+                .request_mappings
+                .iter()
+                .any(|m| matches!(m.source, crate::transform::mapping::Source::Body(_)))
+    }
+
+    /// Whether the response phase has work: integration responses to apply.
+    pub fn maps_responses(&self) -> bool {
+        self.kind == IntegrationType::Http && !self.responses.is_empty()
+    }
+}
+
+impl ResponsePlan {
+    /// The response template for what the client accepts: an exact media type from `Accept`,
+    /// else `application/json`, else the first one.
+    pub fn template(&self, accept: Option<&[u8]>) -> Option<&(String, Template)> {
+        let accepted = accept.map(String::from_utf8_lossy).unwrap_or_default();
+        let wanted = accepted
+            .split(',')
+            .map(|m| media_type(Some(m.as_bytes())))
+            .find(|m| self.templates.iter().any(|(t, _)| t == m));
+        let by = |name: &str| self.templates.iter().find(|(m, _)| m == name);
+        wanted.as_deref().and_then(by).or_else(|| by("application/json")).or(self.templates.first())
+    }
+}
+
+fn compile_response(
+    pattern: &str,
+    response: &IntegrationResponse,
+    path: &str,
+) -> Result<ResponsePlan, ConfigError> {
+    let pattern = if pattern == "default" {
+        None
+    } else {
+        // A selection pattern matches the whole selector, as Java's `String.matches` does.
+        let anchored = format!("^(?:{pattern})$");
+        Some(regex_lite::Regex::new(&anchored).map_err(|e| {
+            ConfigError::new(path, format!("selection pattern `{pattern}` is not a regex: {e}"))
+        })?)
+    };
+    let status = match &response.status_code {
+        None => None,
+        Some(code) => match code.parse::<u16>() {
+            Ok(s) if (100..=599).contains(&s) => Some(s),
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{path}.status_code"),
+                    format!("`{code}` is not an HTTP status (100-599)"),
+                ))
+            }
+        },
+    };
+    Ok(ResponsePlan {
+        pattern,
+        status,
+        mappings: mapping::compile_response(
+            &response.response_parameters,
+            &format!("{path}.response_parameters"),
+        )?,
+        templates: templates(&response.response_templates, &format!("{path}.response_templates"))?,
+    })
+}
+
+fn templates(
+    map: &std::collections::BTreeMap<String, String>,
+    path: &str,
+) -> Result<Vec<(String, Template)>, ConfigError> {
+    let mut out = Vec::with_capacity(map.len());
+    for (media, source) in map {
+        let template = Template::parse(source)
+            .map_err(|e| ConfigError::new(format!("{path}.{media}"), e.to_string()))?;
+        out.push((media_type(Some(media.as_bytes())), template));
+    }
+    Ok(out)
+}
+
+/// `Application/JSON; charset=utf-8` -> `application/json`; none -> `application/json`.
+pub fn media_type(content_type: Option<&[u8]>) -> String {
+    let text = content_type.map(String::from_utf8_lossy).unwrap_or_default();
+    let media = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if media.is_empty() {
+        "application/json".to_string()
+    } else {
+        media
+    }
+}
+
+/// The path of `http://host:port/a/{b}/c?x=1` split at its `{name}` parameters (the query is
+/// left out: `integration.request.querystring.*` mappings build it).
+fn parse_uri_path(uri: &str) -> Result<Vec<UriPart>, String> {
+    let rest = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+        .ok_or_else(|| format!("`{uri}` is not an http:// or https:// URI"))?;
+    let path = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
+    let path = path.split('?').next().unwrap_or("/");
+    let mut parts = Vec::new();
+    let mut remaining = path;
+    while let Some(open) = remaining.find('{') {
+        let close = remaining
+            .get(open..)
+            .and_then(|s| s.find('}'))
+            .map(|c| c + open)
+            .ok_or_else(|| format!("`{uri}` has an unclosed `{{`"))?;
+        let text = remaining.get(..open).unwrap_or_default();
+        let name = remaining.get(open + 1..close).unwrap_or_default();
+        let name = name.strip_suffix('+').unwrap_or(name);
+        if name.is_empty() {
+            return Err(format!("`{uri}` has an empty `{{}}`"));
+        }
+        if !text.is_empty() {
+            parts.push(UriPart::Text(text.to_string()));
+        }
+        parts.push(UriPart::Param(name.to_string()));
+        remaining = remaining.get(close + 1..).unwrap_or_default();
+    }
+    if !remaining.is_empty() {
+        parts.push(UriPart::Text(remaining.to_string()));
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test;
+
+    fn plan(json: serde_json::Value) -> Result<IntegrationPlan, ConfigError> {
+        let integration: Integration = serde_json::from_value(json).unwrap();
+        IntegrationPlan::compile(&integration, "methods[0].integration")
+    }
+
+    #[test]
+    fn responses_are_selected_by_whole_status_pattern_then_default() {
+        let p = plan(serde_json::json!({
+            "type": "HTTP",
+            "responses": {
+                "default": {"status_code": "200"},
+                "4\\d{2}": {"status_code": "400"},
+                "5\\d{2}": {"status_code": "502"},
+            }
+        }))
+        .unwrap();
+        let status = |s: &str| p.select_response(s).and_then(|r| r.status);
+        assert_eq!(status("200"), Some(200));
+        assert_eq!(status("404"), Some(400));
+        assert_eq!(status("503"), Some(502));
+        assert_eq!(status("4040"), Some(200), "a pattern matches the whole selector");
+        let none = plan(serde_json::json!({"type": "HTTP", "responses": {"2\\d{2}": {}}})).unwrap();
+        assert!(none.select_response("500").is_none());
+    }
+
+    #[test]
+    fn passthrough_behaviours_follow_aws() {
+        let with_json = |behavior: &str| {
+            plan(serde_json::json!({
+                "type": "HTTP",
+                "passthrough_behavior": behavior,
+                "request_templates": {"application/json": "{}"},
+            }))
+            .unwrap()
+        };
+        let none = |behavior: &str| {
+            plan(serde_json::json!({"type": "HTTP", "passthrough_behavior": behavior})).unwrap()
+        };
+        let kind =
+            |p: &IntegrationPlan, ct: Option<&str>| match p.request_body(ct.map(str::as_bytes)) {
+                RequestBody::Template(_) => "template",
+                RequestBody::Passthrough => "pass",
+                RequestBody::Unsupported => "415",
+            };
+        for behavior in ["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"] {
+            assert_eq!(
+                kind(&with_json(behavior), Some("Application/JSON; charset=utf-8")),
+                "template"
+            );
+            assert_eq!(kind(&with_json(behavior), None), "template", "no Content-Type is JSON");
+        }
+        assert_eq!(kind(&with_json("WHEN_NO_MATCH"), Some("text/plain")), "pass");
+        assert_eq!(kind(&with_json("WHEN_NO_TEMPLATES"), Some("text/plain")), "415");
+        assert_eq!(kind(&with_json("NEVER"), Some("text/plain")), "415");
+        assert_eq!(kind(&none("WHEN_NO_TEMPLATES"), Some("text/plain")), "pass");
+        assert_eq!(kind(&none("NEVER"), Some("text/plain")), "415");
+    }
+
+    #[test]
+    fn response_template_follows_accept() {
+        let p = plan(serde_json::json!({
+            "type": "HTTP",
+            "responses": {"default": {"response_templates": {
+                "text/html": "<p>$input.body</p>",
+                "application/json": "{}",
+            }}}
+        }))
+        .unwrap();
+        let r = p.select_response("200").unwrap();
+        let media = |accept: Option<&str>| r.template(accept.map(str::as_bytes)).unwrap().0.clone();
+        assert_eq!(media(Some("text/html")), "text/html");
+        assert_eq!(media(Some("text/csv, text/html;q=0.9")), "text/html");
+        assert_eq!(media(Some("*/*")), "application/json");
+        assert_eq!(media(None), "application/json");
+    }
+
+    #[test]
+    fn uri_paths_split_at_parameters() {
+        assert_eq!(
+            parse_uri_path("http://orders:8080/v2/orders/{id}/items/{item}?x=1").unwrap(),
+            vec![
+                UriPart::Text("/v2/orders/".into()),
+                UriPart::Param("id".into()),
+                UriPart::Text("/items/".into()),
+                UriPart::Param("item".into()),
+            ]
+        );
+        assert_eq!(parse_uri_path("https://h").unwrap(), vec![UriPart::Text("/".into())]);
+        assert!(parse_uri_path("ftp://h/x").is_err());
+        assert!(parse_uri_path("http://h/{x").is_err());
+    }
+
+    #[test]
+    fn bad_integrations_are_config_errors_with_their_path() {
+        let cases = [
+            (
+                serde_json::json!({"type": "HTTP_PROXY", "request_templates": {"application/json": "{}"}}),
+                "methods[0].integration.request_templates",
+            ),
+            (
+                serde_json::json!({"type": "HTTP", "responses": {"([": {}}}),
+                "methods[0].integration.responses.([",
+            ),
+            (
+                serde_json::json!({"type": "HTTP", "responses": {"default": {"status_code": "2000"}}}),
+                "methods[0].integration.responses.default.status_code",
+            ),
+            (
+                serde_json::json!({"type": "HTTP", "request_templates": {"application/json": "#if($a)"}}),
+                "methods[0].integration.request_templates.application/json",
+            ),
+            (
+                serde_json::json!({"type": "HTTP", "request_parameters": {"integration.request.path.id": "method.request.path.id"}}),
+                "methods[0].integration.request_parameters.integration.request.path.id",
+            ),
+        ];
+        for (json, path) in cases {
+            let err = plan(json.clone()).unwrap_err();
+            assert_eq!(err.path, path, "{json}: {err}");
+        }
+        let err = plan(serde_json::json!({"type": "HTTP", "request_templates": {"application/json": "a\n#foreach($x in $y)\nb"}}))
+            .unwrap_err();
+        assert!(err.reason.contains("line 2"), "{err}");
+    }
+}

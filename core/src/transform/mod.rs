@@ -1,0 +1,6 @@
+//! Request and response transformations: VTL mapping templates, parameter mappings and the
+//! integration that applies them.
+
+pub mod integration;
+pub mod mapping;
+pub mod vtl;

@@ -1,0 +1,196 @@
+//! Request validation, parameter mappings, mapping templates, integration responses, MOCK
+//! integrations and gateway-response templates, through a real Envoy and a real upstream.
+
+use serde_json::{json, Value};
+use tollgate_e2e::{assert_gateway_error, get, request, Envoy, EnvoyOptions, Upstream};
+
+const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
+
+fn config() -> Value {
+    json!({
+        "api": {"id": "petstore"},
+        "stage": {"name": "prod", "variables": {"shelf": "north"}},
+        "models": {
+            "NewPet": {
+                "$schema": "http://json-schema.org/draft-04/schema#",
+                "title": "NewPet",
+                "type": "object",
+                "required": ["type", "price"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["dog", "cat", "fish", "bird", "gecko"]},
+                    "price": {"type": "number", "minimum": 25, "maximum": 500},
+                },
+            },
+        },
+        "request_validators": {
+            "all": {"validate_request_body": true, "validate_request_parameters": true},
+            "params-only": {"validate_request_parameters": true},
+        },
+        "methods": [
+            {
+                "resource": "/pets", "http_method": "POST",
+                "request_validator": "all",
+                "request_models": {"application/json": "NewPet"},
+                "request_parameters": {"method.request.header.x-store": true},
+                "integration": {
+                    "type": "HTTP",
+                    "request_parameters": {
+                        "integration.request.header.x-store-id": "method.request.header.x-store",
+                        "integration.request.querystring.shelf": "stageVariables.shelf",
+                    },
+                    "request_templates": {"application/json": concat!(
+                        "#set($pet = $input.path('$'))\n",
+                        "{\n",
+                        "  \"kind\": \"$pet.type\",\n",
+                        "  \"cents\": $pet.price,\n",
+                        "  \"store\": \"$util.escapeJavaScript($input.params('x-store'))\",\n",
+                        "  \"stage\": \"$context.stage\"\n",
+                        "}\n",
+                    )},
+                    "responses": {"default": {
+                        "status_code": "201",
+                        "response_parameters": {
+                            "method.response.header.x-backend-method": "integration.response.body.method",
+                        },
+                        "response_templates": {"application/json": concat!(
+                            "#set($echo = $input.path('$'))\n",
+                            "{\"created\": true, \"upstream_path\": \"$echo.path\", ",
+                            "\"upstream_body\": $input.json('$.body')}",
+                        )},
+                    }},
+                },
+            },
+            {
+                "resource": "/pets", "http_method": "GET",
+                "request_validator": "params-only",
+                "request_parameters": {"method.request.querystring.limit": true},
+                "integration": {
+                    "type": "HTTP_PROXY",
+                    "request_parameters": {
+                        "integration.request.header.x-page-size": "method.request.querystring.limit",
+                    },
+                },
+            },
+            {
+                "resource": "/status", "http_method": "GET",
+                "integration": {
+                    "type": "MOCK",
+                    "request_templates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {
+                        "status_code": "200",
+                        "response_parameters": {"method.response.header.x-mock": "'yes'"},
+                        "response_templates": {"application/json":
+                            "{\"stage\": \"$context.stage\", \"shelf\": \"$stageVariables.shelf\"}"},
+                    }},
+                },
+            },
+            {
+                "resource": "/upload", "http_method": "POST",
+                "request_validator": "all",
+                "request_models": {"application/json": "NewPet"},
+            },
+        ],
+        "gateway_responses": {
+            "BAD_REQUEST_BODY": {"body": concat!(
+                "{\"message\": $context.error.messageString, ",
+                "\"detail\": \"$util.escapeJavaScript($context.error.validationErrorString)\"}",
+            )},
+        },
+    })
+}
+
+fn upstream_requests(envoy: &Envoy) -> u64 {
+    envoy.stat("cluster.upstream.upstream_rq_total")
+}
+
+#[test]
+fn validation_templates_and_mappings_end_to_end() {
+    let upstream = Upstream::start(UPSTREAM, "echo");
+    let envoy = Envoy::start(&EnvoyOptions::new(config(), upstream.port))
+        .unwrap_or_else(|log| panic!("{log}"));
+    let port = envoy.port;
+    let json_body: &[(&str, &[u8])] = &[("content-type", b"application/json"), ("x-store", b"s-1")];
+
+    // A body that fails the model: 400 with AWS's message, the validator's finding in the
+    // customised template, and the upstream never called.
+    let before = upstream_requests(&envoy);
+    let r = request(port, "POST", b"/pets", json_body, br#"{"type": "dragon", "price": 10}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
+    let body = r.json();
+    assert_eq!(body["message"], "Invalid request body");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with('[') && detail.contains("dragon"), "detail: {detail}");
+    let r = request(port, "POST", b"/pets", json_body, b"{not json");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["message"], "Invalid request body");
+    let r = request(port, "POST", b"/upload", &[("content-type", b"application/json")], b"{}");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let detail = r.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("type") && detail.contains("price"), "detail: {detail}");
+
+    // A required header missing or blank: 400 naming it.
+    for headers in [
+        vec![("content-type", &b"application/json"[..])],
+        vec![("content-type", &b"application/json"[..]), ("x-store", &b"  "[..])],
+    ] {
+        let r = request(port, "POST", b"/pets", &headers, br#"{"type": "dog", "price": 30}"#);
+        assert_gateway_error(
+            &r,
+            400,
+            "Missing required request parameters: [x-store]",
+            "BadRequestException",
+            "missing header",
+        );
+    }
+    let r = get(port, "/pets", &[]);
+    assert_gateway_error(
+        &r,
+        400,
+        "Missing required request parameters: [limit]",
+        "BadRequestException",
+        "missing query",
+    );
+    assert_eq!(upstream_requests(&envoy), before, "no rejected request reached the upstream");
+
+    // A valid body: the request template reshapes what the upstream sees, the mappings add a
+    // header and a query value (and, for an HTTP integration, drop what is not mapped); the
+    // response template and header mapping reshape what the client sees.
+    let r = request(
+        port,
+        "POST",
+        b"/pets?debug=1",
+        &[("content-type", b"application/json"), ("x-store", b"s-1"), ("x-secret", b"s")],
+        br#"{"type": "dog", "price": 30}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("x-backend-method"), Some("POST"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let client = r.json();
+    assert_eq!(client["created"], true);
+    assert_eq!(client["upstream_path"], "/pets?shelf=north");
+    let seen: Value =
+        serde_json::from_str(client["upstream_body"].as_str().expect("body as a string")).unwrap();
+    assert_eq!(seen, json!({"kind": "dog", "cents": 30, "store": "s-1", "stage": "prod"}));
+
+    // HTTP_PROXY with a mapping: the query value moves into a header, the rest passes through.
+    let r = get(port, "/pets?limit=5", &[("x-other", "kept")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = r.json();
+    assert_eq!(seen["headers"]["x-page-size"], "5");
+    assert_eq!(seen["headers"]["x-other"], "kept");
+    assert_eq!(seen["path"], "/pets?limit=5");
+
+    // MOCK: the integration response answers, no upstream.
+    let before = upstream_requests(&envoy);
+    let r = get(port, "/status", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"stage": "prod", "shelf": "north"}));
+    assert_eq!(r.header("x-mock"), Some("yes"));
+    assert_eq!(upstream_requests(&envoy), before);
+
+    // Past AWS's 10 MB payload limit: 413 with AWS's body.
+    let big = vec![b' '; 10 * 1024 * 1024 + 1];
+    let r = request(port, "POST", b"/upload", &[("content-type", b"application/json")], &big);
+    assert_gateway_error(&r, 413, "Request Too Long", "RequestTooLargeException", "oversized");
+}
