@@ -154,15 +154,29 @@ pub struct Rejection {
     pub error_type: Option<&'static str>,
     /// What the request validator found (`$context.error.validationErrorString`).
     pub validation_error: Option<String>,
+    /// The status when it is not the response type's own (AWS answers a malformed Lambda
+    /// proxy response with a 502 under `DEFAULT_5XX`).
+    pub status: Option<u16>,
 }
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
-        Rejection { kind, message: None, error_type: None, validation_error: None }
+        Rejection { kind, message: None, error_type: None, validation_error: None, status: None }
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
-        Rejection { kind, message: Some(message.into()), error_type: None, validation_error: None }
+        Rejection {
+            kind,
+            message: Some(message.into()),
+            error_type: None,
+            validation_error: None,
+            status: None,
+        }
+    }
+
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 
     pub fn validation_error(mut self, detail: impl Into<String>) -> Self {
@@ -258,7 +272,7 @@ impl GatewayResponses {
         let kind = rejection.kind;
         let message = rejection.message();
         let custom = self.override_for(kind);
-        let status = custom.and_then(|o| o.status).unwrap_or(kind.status());
+        let status = custom.and_then(|o| o.status).or(rejection.status).unwrap_or(kind.status());
         let template = self.templates.get(&kind).or_else(|| {
             // The fallback override's template, when it is the one that applies.
             let own = self.overrides.contains_key(&kind);

@@ -89,7 +89,11 @@ impl Plan {
             let validation =
                 MethodValidation::compile(m, &config.request_validators, &models, &path)?;
             let integration = match &m.integration {
-                Some(i) => Some(IntegrationPlan::compile(i, &format!("{path}.integration"))?),
+                Some(i) => Some(IntegrationPlan::compile(
+                    i,
+                    &config.stage.variables,
+                    &format!("{path}.integration"),
+                )?),
                 None => None,
             };
             let needs_body = m.authorization_type == AuthorizationType::AwsIam

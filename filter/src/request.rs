@@ -8,6 +8,7 @@ use proxy_wasm::types::{Action, BufferType};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
 use tollgate_core::pipeline::{self, Exchange, Flow, ResponseFlow, Worker};
 use tollgate_core::plan::Plan;
+use tollgate_core::routes::MethodId;
 
 use crate::host::WasmHost;
 use crate::{jwks, lambda, Shared};
@@ -19,6 +20,8 @@ enum Callout {
     Jwks(usize),
     /// A call to this Lambda authorizer.
     Authorizer(usize),
+    /// A call to this method's AWS_PROXY function.
+    Integration(MethodId),
 }
 
 pub struct Request {
@@ -106,9 +109,28 @@ impl Request {
                 }
             }
         }
+        if let Flow::CallIntegration(method) = flow {
+            let event = self.exchange.integration_event.take().unwrap_or_default();
+            match lambda::dispatch_integration(&shared.plan, method, &event) {
+                Ok(token) => self.waiting = Some((token, Callout::Integration(method))),
+                Err(e) => {
+                    log::error!("{e}");
+                    let failed = Default::default();
+                    if let Err(e) =
+                        pipeline::on_integration_response(&shared.plan, &mut host, &failed)
+                    {
+                        log::warn!("Lambda proxy integration: {e:?}");
+                    }
+                    flow = Flow::Replied;
+                }
+            }
+        }
         match flow {
             Flow::Continue => Action::Continue,
-            Flow::Replied | Flow::FetchKeys(_) | Flow::CallAuthorizer(_) => Action::Pause,
+            Flow::Replied
+            | Flow::FetchKeys(_)
+            | Flow::CallAuthorizer(_)
+            | Flow::CallIntegration(_) => Action::Pause,
             Flow::NeedBody => {
                 self.awaiting_body = true;
                 Action::Pause
@@ -154,6 +176,15 @@ impl Context for Request {
                 let response = lambda::response(body_size);
                 self.decide(|plan, worker, host, exchange| {
                     pipeline::on_authorizer_response(plan, worker, host, exchange, response)
+                })
+            }
+            Callout::Integration(_) => {
+                let response = lambda::integration_response(body_size);
+                self.decide(|plan, _, host, _| {
+                    if let Err(e) = pipeline::on_integration_response(plan, host, &response) {
+                        log::warn!("Lambda proxy integration: {e:?}");
+                    }
+                    Flow::Replied
                 })
             }
         };

@@ -28,6 +28,9 @@ pub enum IntegrationType {
     Http,
     /// No backend: the integration response templates answer.
     Mock,
+    /// Lambda proxy: the request as API Gateway's proxy event v1.0 to a Lambda function, whose
+    /// `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` is the response.
+    AwsProxy,
 }
 
 /// What happens to a request body whose Content-Type has no request template.
@@ -65,6 +68,9 @@ pub struct Integration {
     /// Selection pattern (`default`, or a regex over the backend's status code) -> response.
     #[serde(default)]
     pub responses: BTreeMap<String, IntegrationResponse>,
+    /// AWS_PROXY: the Lambda function (its name may use `${stageVariables.NAME}`).
+    #[serde(default)]
+    pub function: Option<super::LambdaFunction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]

@@ -53,6 +53,9 @@ pub enum Flow {
     /// Call this Lambda authorizer (`Plan::lambda_authorizers` index) with the event in
     /// [`Exchange::authorizer_event`], report its answer with [`on_authorizer_response`].
     CallAuthorizer(usize),
+    /// Invoke this method's Lambda function (its integration's `lambda`) with the event in
+    /// [`Exchange::integration_event`], report its answer with [`on_integration_response`].
+    CallIntegration(MethodId),
 }
 
 /// Prefix of the request headers that carry a Lambda authorizer's principal and context.
@@ -82,6 +85,8 @@ pub struct Exchange {
     pub authorizer_response: Option<InvokeResponse>,
     /// An HTTP integration's response phase: which integration response applies.
     pub response: Option<Box<ResponseState>>,
+    /// The event for the method's Lambda function ([`Flow::CallIntegration`]).
+    pub integration_event: Option<Vec<u8>>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -103,6 +108,7 @@ enum Step {
     NeedBody,
     FetchKeys(usize),
     CallAuthorizer(usize),
+    CallIntegration(MethodId),
 }
 
 impl From<Rejection> for Step {
@@ -189,6 +195,28 @@ pub fn on_authorizer_response<H: Host>(
     decide(plan, worker, host, exchange, body)
 }
 
+/// After [`Flow::CallIntegration`]: answers the client with the function's response, or with
+/// AWS's 502 / 504 when the answer is not one. Returns why it was not, for the log.
+pub fn on_integration_response<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    response: &InvokeResponse,
+) -> Result<(), crate::transform::lambda_proxy::ProxyError> {
+    match crate::transform::lambda_proxy::reply(response) {
+        Ok(reply) => {
+            // Nothing better to do if the reply fails: the filter has stopped the request.
+            let _ = host.send_reply(&reply);
+            Ok(())
+        }
+        Err(e) => {
+            let id = host.request_header("x-request-id").ok().flatten();
+            let request_id = request_id(host, id.as_deref());
+            let _ = host.send_reply(&plan.responses.render(&e.rejection(), &request_id));
+            Err(e)
+        }
+    }
+}
+
 /// Authorizers whose JWKS should be refreshed now (the filter fetches them in the background);
 /// each is marked as being fetched.
 pub fn jwks_refresh_due(plan: &Plan, worker: &mut Worker, now_seconds: i64) -> Vec<usize> {
@@ -268,6 +296,10 @@ fn decide<H: Host>(
         Ok(Step::NeedBody) => return Flow::NeedBody,
         Ok(Step::FetchKeys(i)) => return Flow::FetchKeys(i),
         Ok(Step::CallAuthorizer(i)) => return Flow::CallAuthorizer(i),
+        Ok(Step::CallIntegration(id)) => {
+            host.count(Outcome::Allowed);
+            return Flow::CallIntegration(id);
+        }
         Ok(Step::Reject(rejection)) => rejection,
         Err(_) => CONFIG_ERROR,
     };
@@ -418,11 +450,12 @@ fn run_with_body<H: Host>(
         &who,
         now,
     )?;
-    match outcome {
-        transform::Outcome::Continue => {}
+    let call_lambda = match outcome {
+        transform::Outcome::Continue => false,
+        transform::Outcome::CallLambda => true,
         transform::Outcome::Reject(rejection) => return Ok(rejection.into()),
         transform::Outcome::Respond(reply) => return Ok(Step::Respond(reply)),
-    }
+    };
     let key_id = key.map(|k| k.id.as_bytes());
     if let Some(header) = &plan.api_key_id_header {
         // Always overwritten, so a caller cannot claim a key id it does not hold.
@@ -448,6 +481,9 @@ fn run_with_body<H: Host>(
         if let Some(sub) = t.sub.as_deref().filter(|s| header_safe(s)) {
             host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
         }
+    }
+    if call_lambda {
+        return Ok(Step::CallIntegration(method_id));
     }
     Ok(Step::Admit)
 }
@@ -597,6 +633,16 @@ fn header_safe(value: &str) -> bool {
     value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
+/// Envoy's `x-request-id` when it is printable, else one made from the clock.
+fn request_id<H: Host>(host: &H, id: Option<&[u8]>) -> String {
+    match id {
+        Some(id) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
+            String::from_utf8_lossy(id).into_owned()
+        }
+        _ => format!("{:032x}", host.now_nanos()),
+    }
+}
+
 /// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
 fn rate_limit_headers(usage: &Usage, exchange: &mut Exchange) {
     if let Some((limit, remaining, reset)) = usage.quota.or(usage.bucket) {
@@ -636,12 +682,7 @@ pub fn reply<H: Host>(plan: &Plan, host: &mut H, rejection: &Rejection) {
 
 /// [`reply`] with Envoy's `x-request-id` already read.
 fn send_rejection<H: Host>(plan: &Plan, host: &mut H, id: Option<&[u8]>, rejection: &Rejection) {
-    let request_id = match id {
-        Some(id) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
-            String::from_utf8_lossy(id).into_owned()
-        }
-        _ => format!("{:032x}", host.now_nanos()),
-    };
+    let request_id = request_id(host, id);
     let local = plan.responses.render(rejection, &request_id);
     host.count(Outcome::Rejected(rejection.kind));
     // Nothing better to do if even the reply fails: the filter has stopped the request.

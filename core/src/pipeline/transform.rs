@@ -13,6 +13,7 @@ use crate::host::{Host, HostError};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::transform::integration::{IntegrationPlan, RequestBody, ResponsePlan, UriPart};
+use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
 use crate::transform::vtl::Input;
 
@@ -65,6 +66,8 @@ pub(super) struct Caller<'a> {
 
 pub(super) enum Outcome {
     Continue,
+    /// Invoke the method's Lambda function with [`Exchange::integration_event`].
+    CallLambda,
     Reject(Rejection),
     Respond(LocalReply),
 }
@@ -116,6 +119,21 @@ pub(super) fn request<H: Host>(
         context(plan, method, headers, (verb, &path_text), source.as_deref(), caller, now_nanos);
     let vars = &plan.stage_variables;
     match integration.kind {
+        IntegrationType::AwsProxy => {
+            let request = ProxyRequest {
+                resource: &method.resource,
+                path: &path_text,
+                http_method: &String::from_utf8_lossy(verb),
+                headers: &headers.0,
+                query: &params.query,
+                path_parameters: &params.path,
+                stage_variables: vars,
+                context: &context,
+                body: Some(body),
+            };
+            exchange.integration_event = Some(lambda_proxy::event(&request));
+            Ok(Outcome::CallLambda)
+        }
         IntegrationType::Mock => {
             let input = params.input(body, &context, vars);
             Ok(match mock(integration, &input, content_type, headers.get("accept")) {

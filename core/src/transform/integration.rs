@@ -2,6 +2,8 @@
 //! Content-Type with the passthrough behaviour, and integration responses selected by the
 //! backend's status code.
 
+use std::collections::BTreeMap;
+
 use crate::config::{
     ConfigError, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
 };
@@ -18,7 +20,22 @@ pub struct IntegrationPlan {
     pub request_templates: Vec<(String, Template)>,
     pub passthrough: PassthroughBehavior,
     pub responses: Vec<ResponsePlan>,
+    /// AWS_PROXY: the function to invoke.
+    pub lambda: Option<LambdaTarget>,
 }
+
+/// A Lambda function behind an Envoy cluster, as the Invoke API addresses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    pub cluster: String,
+    pub authority: String,
+    /// `/2015-03-31/functions/{name}/invocations`.
+    pub path: String,
+    pub timeout_ms: u32,
+}
+
+/// API Gateway's integration timeout: 50 ms to 29 s.
+const MAX_INTEGRATION_TIMEOUT_MS: u32 = 29_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UriPart {
@@ -48,21 +65,50 @@ pub enum RequestBody<'p> {
 }
 
 impl IntegrationPlan {
-    pub fn compile(integration: &Integration, path: &str) -> Result<IntegrationPlan, ConfigError> {
+    /// `stage_variables` fill `${stageVariables.NAME}` in a Lambda function's name.
+    pub fn compile(
+        integration: &Integration,
+        stage_variables: &BTreeMap<String, String>,
+        path: &str,
+    ) -> Result<IntegrationPlan, ConfigError> {
         let kind = integration.kind;
-        if kind == IntegrationType::HttpProxy {
+        let lambda = match (&integration.function, kind) {
+            (Some(f), IntegrationType::AwsProxy) => {
+                Some(lambda_target(f, stage_variables, &format!("{path}.function"))?)
+            }
+            (None, IntegrationType::AwsProxy) => {
+                return Err(ConfigError::new(
+                    format!("{path}.function"),
+                    "an AWS_PROXY integration names its Lambda function",
+                ))
+            }
+            (Some(_), _) => {
+                return Err(ConfigError::new(
+                    format!("{path}.function"),
+                    "only AWS_PROXY integrations invoke a function",
+                ))
+            }
+            (None, _) => None,
+        };
+        if matches!(kind, IntegrationType::HttpProxy | IntegrationType::AwsProxy) {
             if !integration.request_templates.is_empty() {
                 return Err(ConfigError::new(
                     format!("{path}.request_templates"),
-                    "an HTTP_PROXY integration passes the body through; use HTTP for templates",
+                    "a proxy integration passes the body through; use HTTP for templates",
                 ));
             }
             if !integration.responses.is_empty() {
                 return Err(ConfigError::new(
                     format!("{path}.responses"),
-                    "an HTTP_PROXY integration passes the response through; use HTTP to map it",
+                    "a proxy integration passes the response through; use HTTP to map it",
                 ));
             }
+        }
+        if kind == IntegrationType::AwsProxy && !integration.request_parameters.is_empty() {
+            return Err(ConfigError::new(
+                format!("{path}.request_parameters"),
+                "a Lambda proxy integration gets the whole request in its event; nothing is mapped",
+            ));
         }
         let request_mappings = mapping::compile_request(
             &integration.request_parameters,
@@ -108,6 +154,7 @@ impl IntegrationPlan {
             request_templates,
             passthrough: integration.passthrough_behavior,
             responses,
+            lambda,
         })
     }
 
@@ -143,7 +190,8 @@ impl IntegrationPlan {
     pub fn needs_body(&self) -> bool {
         let templates =
             self.kind != IntegrationType::HttpProxy && !self.request_templates.is_empty();
-        templates
+        self.kind == IntegrationType::AwsProxy
+            || templates
             || self
                 .request_mappings
                 .iter()
@@ -168,6 +216,40 @@ impl ResponsePlan {
         let by = |name: &str| self.templates.iter().find(|(m, _)| m == name);
         wanted.as_deref().and_then(by).or_else(|| by("application/json")).or(self.templates.first())
     }
+}
+
+fn lambda_target(
+    f: &crate::config::LambdaFunction,
+    stage_variables: &BTreeMap<String, String>,
+    path: &str,
+) -> Result<LambdaTarget, ConfigError> {
+    let mut name = f.name.clone();
+    for (var, value) in stage_variables {
+        name = name.replace(&format!("${{stageVariables.{var}}}"), value);
+    }
+    let name_ok =
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b));
+    if !name_ok || f.cluster.is_empty() || f.authority.is_empty() {
+        return Err(ConfigError::new(
+            path,
+            format!(
+                "needs a cluster, an authority and a function name (letters, digits, `-_:.`, \
+                 `${{stageVariables.NAME}}` of a defined variable); the name is `{name}`"
+            ),
+        ));
+    }
+    if f.timeout_ms < 50 || f.timeout_ms > MAX_INTEGRATION_TIMEOUT_MS {
+        return Err(ConfigError::new(
+            format!("{path}.timeout_ms"),
+            format!("{} is not in 50-{MAX_INTEGRATION_TIMEOUT_MS}", f.timeout_ms),
+        ));
+    }
+    Ok(LambdaTarget {
+        cluster: f.cluster.clone(),
+        authority: f.authority.clone(),
+        path: format!("/2015-03-31/functions/{name}/invocations"),
+        timeout_ms: f.timeout_ms,
+    })
 }
 
 fn compile_response(
@@ -208,7 +290,7 @@ fn compile_response(
 }
 
 fn templates(
-    map: &std::collections::BTreeMap<String, String>,
+    map: &BTreeMap<String, String>,
     path: &str,
 ) -> Result<Vec<(String, Template)>, ConfigError> {
     let mut out = Vec::with_capacity(map.len());
@@ -273,7 +355,8 @@ mod tests {
 
     fn plan(json: serde_json::Value) -> Result<IntegrationPlan, ConfigError> {
         let integration: Integration = serde_json::from_value(json).unwrap();
-        IntegrationPlan::compile(&integration, "methods[0].integration")
+        let vars: BTreeMap<String, String> = [("fn".to_string(), "orders-v2".to_string())].into();
+        IntegrationPlan::compile(&integration, &vars, "methods[0].integration")
     }
 
     #[test]

@@ -2,5 +2,6 @@
 //! integration that applies them.
 
 pub mod integration;
+pub mod lambda_proxy;
 pub mod mapping;
 pub mod vtl;

@@ -132,7 +132,7 @@ fn non_empty<K, V>(map: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
 }
 
 /// The last value of every name, and all of them in order.
-fn last_and_all(
+pub(crate) fn last_and_all(
     pairs: Vec<(String, String)>,
 ) -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
     let mut last = BTreeMap::new();
@@ -146,7 +146,7 @@ fn last_and_all(
 
 /// The headers as the event has them: no pseudo-headers, `:authority` as `Host` when there is
 /// no `host`, values decoded lossily.
-fn event_headers(headers: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
+pub(crate) fn event_headers(headers: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
     let has_host = headers.iter().any(|(name, _)| name == "host");
     headers
         .iter()
