@@ -84,7 +84,7 @@ pub fn event(request: &ProxyRequest<'_>) -> Vec<u8> {
 /// Why a function's answer is not a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProxyError {
-    /// No answer: the call failed or timed out.
+    /// No answer in time (the call's timeout ran out).
     NoAnswer,
     /// The Invoke API refused the call (unknown function, throttled, ...).
     Invoke(u16),
@@ -107,7 +107,8 @@ impl ProxyError {
 /// The client's response from the function's answer.
 pub fn reply(response: &InvokeResponse) -> Result<LocalReply, ProxyError> {
     match response.status {
-        0 => return Err(ProxyError::NoAnswer),
+        // No answer, or Envoy's own 504 when the callout's timeout ran out.
+        0 | 504 => return Err(ProxyError::NoAnswer),
         200 => {}
         other => return Err(ProxyError::Invoke(other)),
     }
@@ -318,6 +319,8 @@ mod tests {
             Err(ProxyError::Invoke(404))
         );
         assert_eq!(reply(&InvokeResponse::default()), Err(ProxyError::NoAnswer));
+        let timed_out = InvokeResponse { status: 504, ..InvokeResponse::default() };
+        assert_eq!(reply(&timed_out), Err(ProxyError::NoAnswer));
         assert_eq!(ProxyError::NoAnswer.rejection().kind, ResponseType::IntegrationTimeout);
     }
 }
