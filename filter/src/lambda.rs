@@ -1,4 +1,4 @@
-//! Calls to Lambda functions (authorizers and AWS_PROXY integrations): the Lambda Invoke API
+//! Calls to Lambda authorizers: the Lambda Invoke API
 //! (`RequestResponse`) through an Envoy cluster (for AWS, the cluster signs with Envoy's
 //! `aws_request_signing` filter).
 
@@ -8,23 +8,11 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType};
 use tollgate_core::auth::custom::{InvokeResponse, MAX_RESULT_BYTES};
 use tollgate_core::plan::Plan;
-use tollgate_core::routes::MethodId;
-use tollgate_core::transform::lambda_proxy::MAX_RESPONSE_BYTES;
 
 /// Starts the call to a Lambda authorizer with `event` as the body; the callout's token id.
 pub fn dispatch(plan: &Plan, authorizer: usize, event: &[u8]) -> Result<u32, String> {
     let auth = plan.lambda_authorizers.get(authorizer).ok_or("no such Lambda authorizer")?;
     invoke(&auth.cluster, &auth.authority, &auth.path, auth.timeout_ms, event)
-}
-
-/// Starts the call to a method's AWS_PROXY function; the callout's token id.
-pub fn dispatch_integration(plan: &Plan, method: MethodId, event: &[u8]) -> Result<u32, String> {
-    let target = plan
-        .method(method)
-        .and_then(|m| m.integration.as_ref())
-        .and_then(|i| i.lambda.as_ref())
-        .ok_or("the method has no Lambda function")?;
-    invoke(&target.cluster, &target.authority, &target.path, target.timeout_ms, event)
 }
 
 fn invoke(
@@ -53,11 +41,6 @@ fn invoke(
 /// An authorizer's answer; status 0 when the call failed or timed out (no response headers).
 pub fn response(body_size: usize) -> InvokeResponse {
     read_response(body_size, MAX_RESULT_BYTES)
-}
-
-/// A proxy integration function's answer, read up to Lambda's 6 MB payload limit.
-pub fn integration_response(body_size: usize) -> InvokeResponse {
-    read_response(body_size, MAX_RESPONSE_BYTES)
 }
 
 fn read_response(body_size: usize, cap: usize) -> InvokeResponse {

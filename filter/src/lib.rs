@@ -2,6 +2,7 @@
 //! applies the answer. All decisions live in `tollgate-core`.
 
 mod host;
+mod integration;
 mod jwks;
 mod lambda;
 mod metrics;

@@ -11,7 +11,7 @@ use tollgate_core::plan::Plan;
 use tollgate_core::routes::MethodId;
 
 use crate::host::WasmHost;
-use crate::{jwks, lambda, Shared};
+use crate::{integration, jwks, lambda, Shared};
 
 /// A callout a request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,16 +110,21 @@ impl Request {
             }
         }
         if let Flow::CallIntegration(method) = flow {
-            let event = self.exchange.integration_event.take().unwrap_or_default();
-            match lambda::dispatch_integration(&shared.plan, method, &event) {
+            let call = self.exchange.integration_call.take().unwrap_or_default();
+            match integration::dispatch(&call) {
                 Ok(token) => self.waiting = Some((token, Callout::Integration(method))),
                 Err(e) => {
                     log::error!("{e}");
                     let failed = Default::default();
-                    if let Err(e) =
-                        pipeline::on_integration_response(&shared.plan, &mut host, &failed)
-                    {
-                        log::warn!("Lambda proxy integration: {e:?}");
+                    let exchange = &self.exchange;
+                    if let Err(e) = pipeline::on_integration_response(
+                        &shared.plan,
+                        &mut host,
+                        exchange,
+                        method,
+                        &failed,
+                    ) {
+                        log::warn!("integration: {e}");
                     }
                     flow = Flow::Replied;
                 }
@@ -178,11 +183,13 @@ impl Context for Request {
                     pipeline::on_authorizer_response(plan, worker, host, exchange, response)
                 })
             }
-            Callout::Integration(_) => {
-                let response = lambda::integration_response(body_size);
-                self.decide(|plan, _, host, _| {
-                    if let Err(e) = pipeline::on_integration_response(plan, host, &response) {
-                        log::warn!("Lambda proxy integration: {e:?}");
+            Callout::Integration(method) => {
+                let response = integration::response(body_size);
+                self.decide(|plan, _, host, exchange| {
+                    if let Err(e) =
+                        pipeline::on_integration_response(plan, host, exchange, method, &response)
+                    {
+                        log::warn!("integration: {e}");
                     }
                     Flow::Replied
                 })

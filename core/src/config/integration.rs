@@ -31,6 +31,11 @@ pub enum IntegrationType {
     /// Lambda proxy: the request as API Gateway's proxy event v1.0 to a Lambda function, whose
     /// `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` is the response.
     AwsProxy,
+    /// An AWS service action (`arn:aws:apigateway:{region}:{service}:action/{Action}` or
+    /// `...:path/{path}`): the request template builds the service request, sent through an
+    /// Envoy cluster that signs it (`aws_request_signing`); integration responses shape the
+    /// answer.
+    Aws,
 }
 
 /// What happens to a request body whose Content-Type has no request template.
@@ -46,7 +51,7 @@ pub enum PassthroughBehavior {
     Never,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Integration {
     #[serde(rename = "type", default)]
@@ -71,6 +76,23 @@ pub struct Integration {
     /// AWS_PROXY: the Lambda function (its name may use `${stageVariables.NAME}`).
     #[serde(default)]
     pub function: Option<super::LambdaFunction>,
+    /// AWS: the Envoy cluster that reaches (and signs for) the service.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// AWS: the HTTP method of the service request.
+    #[serde(default = "default_integration_method")]
+    pub http_method: String,
+    /// AWS: the integration timeout (50 ms to 29 s).
+    #[serde(default = "default_integration_timeout")]
+    pub timeout_ms: u32,
+}
+
+fn default_integration_method() -> String {
+    "POST".into()
+}
+
+fn default_integration_timeout() -> u32 {
+    29_000
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]

@@ -22,8 +22,12 @@ use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
 use crate::throttle::lease::Leases;
 
+mod integration_call;
 mod transform;
 
+pub use integration_call::{
+    on_integration_response, Callout, CalloutResponse, MAX_CALLOUT_RESPONSE_BYTES,
+};
 pub use transform::{ResponseFlow, ResponseState};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -53,8 +57,8 @@ pub enum Flow {
     /// Call this Lambda authorizer (`Plan::lambda_authorizers` index) with the event in
     /// [`Exchange::authorizer_event`], report its answer with [`on_authorizer_response`].
     CallAuthorizer(usize),
-    /// Invoke this method's Lambda function (its integration's `lambda`) with the event in
-    /// [`Exchange::integration_event`], report its answer with [`on_integration_response`].
+    /// Send [`Exchange::integration_call`] (to this method's Lambda function or AWS service),
+    /// report its answer with [`on_integration_response`].
     CallIntegration(MethodId),
 }
 
@@ -85,8 +89,8 @@ pub struct Exchange {
     pub authorizer_response: Option<InvokeResponse>,
     /// An HTTP integration's response phase: which integration response applies.
     pub response: Option<Box<ResponseState>>,
-    /// The event for the method's Lambda function ([`Flow::CallIntegration`]).
-    pub integration_event: Option<Vec<u8>>,
+    /// The request for the method's integration ([`Flow::CallIntegration`]).
+    pub integration_call: Option<Callout>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -193,28 +197,6 @@ pub fn on_authorizer_response<H: Host>(
     exchange.authorizer_event = None;
     let body = if exchange.end_of_stream { Body::Complete(&[]) } else { Body::Pending };
     decide(plan, worker, host, exchange, body)
-}
-
-/// After [`Flow::CallIntegration`]: answers the client with the function's response, or with
-/// AWS's 502 / 504 when the answer is not one. Returns why it was not, for the log.
-pub fn on_integration_response<H: Host>(
-    plan: &Plan,
-    host: &mut H,
-    response: &InvokeResponse,
-) -> Result<(), crate::transform::lambda_proxy::ProxyError> {
-    match crate::transform::lambda_proxy::reply(response) {
-        Ok(reply) => {
-            // Nothing better to do if the reply fails: the filter has stopped the request.
-            let _ = host.send_reply(&reply);
-            Ok(())
-        }
-        Err(e) => {
-            let id = host.request_header("x-request-id").ok().flatten();
-            let request_id = request_id(host, id.as_deref());
-            let _ = host.send_reply(&plan.responses.render(&e.rejection(), &request_id));
-            Err(e)
-        }
-    }
 }
 
 /// Authorizers whose JWKS should be refreshed now (the filter fetches them in the background);
@@ -450,9 +432,9 @@ fn run_with_body<H: Host>(
         &who,
         now,
     )?;
-    let call_lambda = match outcome {
+    let call = match outcome {
         transform::Outcome::Continue => false,
-        transform::Outcome::CallLambda => true,
+        transform::Outcome::CallIntegration => true,
         transform::Outcome::Reject(rejection) => return Ok(rejection.into()),
         transform::Outcome::Respond(reply) => return Ok(Step::Respond(reply)),
     };
@@ -482,7 +464,7 @@ fn run_with_body<H: Host>(
             host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
         }
     }
-    if call_lambda {
+    if call {
         return Ok(Step::CallIntegration(method_id));
     }
     Ok(Step::Admit)
@@ -634,7 +616,7 @@ fn header_safe(value: &str) -> bool {
 }
 
 /// Envoy's `x-request-id` when it is printable, else one made from the clock.
-fn request_id<H: Host>(host: &H, id: Option<&[u8]>) -> String {
+pub(crate) fn request_id<H: Host>(host: &H, id: Option<&[u8]>) -> String {
     match id {
         Some(id) if !id.is_empty() && id.iter().all(|b| b.is_ascii_graphic()) => {
             String::from_utf8_lossy(id).into_owned()

@@ -12,12 +12,13 @@ use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
+use crate::transform::aws_service::AwsTarget;
 use crate::transform::integration::{IntegrationPlan, RequestBody, ResponsePlan, UriPart};
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
 use crate::transform::vtl::Input;
 
-use super::{Exchange, Headers};
+use super::{Callout, Exchange, Headers};
 
 /// What the request phase keeps for an HTTP integration's response phase.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +67,8 @@ pub(super) struct Caller<'a> {
 
 pub(super) enum Outcome {
     Continue,
-    /// Invoke the method's Lambda function with [`Exchange::integration_event`].
-    CallLambda,
+    /// Call the method's integration with [`Exchange::integration_call`].
+    CallIntegration,
     Reject(Rejection),
     Respond(LocalReply),
 }
@@ -131,8 +132,52 @@ pub(super) fn request<H: Host>(
                 context: &context,
                 body: Some(body),
             };
-            exchange.integration_event = Some(lambda_proxy::event(&request));
-            Ok(Outcome::CallLambda)
+            let Some(target) = &integration.lambda else {
+                return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
+            };
+            exchange.integration_call = Some(Callout {
+                cluster: target.cluster.clone(),
+                headers: vec![
+                    (":method".into(), "POST".into()),
+                    (":path".into(), target.path.clone()),
+                    (":authority".into(), target.authority.clone()),
+                    ("content-type".into(), "application/json".into()),
+                    ("x-amz-invocation-type".into(), "RequestResponse".into()),
+                ],
+                body: lambda_proxy::event(&request),
+                timeout_ms: target.timeout_ms,
+            });
+            Ok(Outcome::CallIntegration)
+        }
+        IntegrationType::Aws => {
+            let Some(target) = &integration.aws else {
+                return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
+            };
+            let input = params.input(body, &context, vars);
+            let service_body = match integration.request_body(content_type) {
+                RequestBody::Passthrough => body.to_vec(),
+                RequestBody::Unsupported => {
+                    return Ok(Outcome::Reject(Rejection::new(ResponseType::UnsupportedMediaType)))
+                }
+                RequestBody::Template(t) => match t.render(&input) {
+                    Ok(out) => out.into_bytes(),
+                    Err(_) => {
+                        return Ok(Outcome::Reject(Rejection::new(
+                            ResponseType::ApiConfigurationError,
+                        )))
+                    }
+                },
+            };
+            exchange.integration_call =
+                Some(service_call(integration, target, &input, service_body));
+            exchange.response = Some(Box::new(ResponseState {
+                method: method_id,
+                params,
+                context,
+                accept: headers.get("accept").map(<[u8]>::to_vec),
+                selected: None,
+            }));
+            Ok(Outcome::CallIntegration)
         }
         IntegrationType::Mock => {
             let input = params.input(body, &context, vars);
@@ -280,23 +325,7 @@ fn apply_mappings<H: Host>(
         }
     }
     let mut target = match &integration.uri_path {
-        Some(parts) => {
-            let mut out = String::new();
-            for part in parts {
-                match part {
-                    UriPart::Text(t) => out.push_str(t),
-                    UriPart::Param(name) => {
-                        let value = path_values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-                        crate::auth::sigv4::encode::uri_encode_into(
-                            &mut out,
-                            value.map(String::as_bytes).unwrap_or_default(),
-                            true,
-                        );
-                    }
-                }
-            }
-            out
-        }
+        Some(parts) => fill_path(parts, &path_values),
         None => String::from_utf8_lossy(path).into_owned(),
     };
     let mut pairs: Vec<String> = Vec::new();
@@ -313,17 +342,87 @@ fn apply_mappings<H: Host>(
             }
         }
     }
-    for (name, value) in &mapped_query {
-        let mut pair = crate::auth::sigv4::encode::uri_encode(name.as_bytes());
-        pair.push('=');
-        pair.push_str(&crate::auth::sigv4::encode::uri_encode(value.as_bytes()));
-        pairs.push(pair);
+    pairs.extend(encoded_pairs(&mapped_query));
+    append_query(&mut target, &pairs);
+    host.set_request_header(":path", Some(target.as_bytes()))
+}
+
+/// A path template with its `{name}` parameters filled (percent-encoded; `/` kept).
+fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            UriPart::Text(t) => out.push_str(t),
+            UriPart::Param(name) => {
+                let value = values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+                crate::auth::sigv4::encode::uri_encode_into(
+                    &mut out,
+                    value.map(String::as_bytes).unwrap_or_default(),
+                    true,
+                );
+            }
+        }
     }
+    out
+}
+
+fn encoded_pairs(pairs: &[(String, String)]) -> Vec<String> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let mut pair = crate::auth::sigv4::encode::uri_encode(name.as_bytes());
+            pair.push('=');
+            pair.push_str(&crate::auth::sigv4::encode::uri_encode(value.as_bytes()));
+            pair
+        })
+        .collect()
+}
+
+/// Adds `a=1&b=2` to a path that may have a query already.
+fn append_query(target: &mut String, pairs: &[String]) {
     if !pairs.is_empty() {
-        target.push('?');
+        target.push(if target.contains('?') { '&' } else { '?' });
         target.push_str(&pairs.join("&"));
     }
-    host.set_request_header(":path", Some(target.as_bytes()))
+}
+
+/// The service request of an AWS integration: the action's path and headers, the mapped
+/// headers, query parameters and path parameters, and the body.
+fn service_call(
+    integration: &IntegrationPlan,
+    target: &AwsTarget,
+    input: &Input<'_>,
+    body: Vec<u8>,
+) -> Callout {
+    let parsed = body_json(integration.request_mappings.iter().map(|m| &m.source), input.body);
+    let mut headers: Vec<(String, String)> = target.headers.clone();
+    let mut query = Vec::new();
+    let mut path_values: Vec<(&str, String)> = Vec::new();
+    for m in &integration.request_mappings {
+        let values = mapping::evaluate(&m.source, input, parsed.as_ref());
+        match &m.target {
+            Target::Header(name) if !values.is_empty() => {
+                headers.retain(|(n, _)| n != name);
+                headers.push((name.clone(), values.join(",")));
+            }
+            Target::Query(name) => query.extend(values.into_iter().map(|v| (name.clone(), v))),
+            Target::Path(name) => {
+                if let Some(v) = values.into_iter().next() {
+                    path_values.push((name, v));
+                }
+            }
+            Target::Header(_) => {}
+        }
+    }
+    let mut path = fill_path(&target.path, &path_values);
+    append_query(&mut path, &encoded_pairs(&query));
+    let mut all = vec![
+        (":method".to_string(), target.method.clone()),
+        (":path".to_string(), path),
+        (":authority".to_string(), target.authority.clone()),
+    ];
+    all.extend(headers);
+    Callout { cluster: target.cluster.clone(), headers: all, body, timeout_ms: target.timeout_ms }
 }
 
 /// Headers an HTTP (non-proxy) integration keeps although nothing maps them: the body's framing
@@ -524,4 +623,41 @@ fn apply_response<H: Host>(
         let _ =
             host.set_response_header("content-length", Some(new_body.len().to_string().as_bytes()));
     }
+}
+
+/// An AWS service's answer through the selected integration response: its status, header
+/// mappings and template (passed through, with its content type, when the integration has no
+/// responses; AWS's 500 when none matches).
+pub(super) fn service_reply(
+    plan: &Plan,
+    state: &ResponseState,
+    response: &super::CalloutResponse,
+) -> Result<LocalReply, Rejection> {
+    let config_error = || Rejection::new(ResponseType::ApiConfigurationError);
+    let integration =
+        plan.method(state.method).and_then(|m| m.integration.as_ref()).ok_or_else(config_error)?;
+    let backend_headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.starts_with(':'))
+        .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    let content_type = backend_headers.iter().find(|(n, _)| n == "content-type").cloned();
+    let (status, mut headers, body) = if integration.responses.is_empty() {
+        (response.status, Vec::new(), response.body.clone())
+    } else {
+        let selected =
+            integration.select_response(&response.status.to_string()).ok_or_else(config_error)?;
+        let vars = &plan.stage_variables;
+        let method_input = state.params.input(&response.body, &state.context, vars);
+        let backend =
+            Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
+        let (headers, body) =
+            render_response(selected, &backend, &method_input, state.accept.as_deref())?;
+        (selected.status.unwrap_or(response.status), headers, body)
+    };
+    if !headers.iter().any(|(n, _)| n == "content-type") {
+        headers.extend(content_type);
+    }
+    Ok(with_request_id(LocalReply { status, headers, body }, &state.context))
 }

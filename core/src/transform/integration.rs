@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::config::{
     ConfigError, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
 };
+use crate::transform::aws_service::AwsTarget;
 use crate::transform::mapping::{self, Mapping, Target};
 use crate::transform::vtl::Template;
 
@@ -22,6 +23,8 @@ pub struct IntegrationPlan {
     pub responses: Vec<ResponsePlan>,
     /// AWS_PROXY: the function to invoke.
     pub lambda: Option<LambdaTarget>,
+    /// AWS: the service request.
+    pub aws: Option<AwsTarget>,
 }
 
 /// A Lambda function behind an Envoy cluster, as the Invoke API addresses it.
@@ -114,17 +117,46 @@ impl IntegrationPlan {
             &integration.request_parameters,
             &format!("{path}.request_parameters"),
         )?;
-        let uri_path = match &integration.uri {
-            Some(uri) => {
-                Some(parse_uri_path(uri).map_err(|r| ConfigError::new(format!("{path}.uri"), r))?)
+        let uri = integration.uri.as_deref();
+        let (uri_path, aws) = match (kind, uri) {
+            (IntegrationType::Http | IntegrationType::HttpProxy, Some(uri)) => {
+                let parts =
+                    parse_uri_path(uri).map_err(|r| ConfigError::new(format!("{path}.uri"), r))?;
+                (Some(parts), None)
             }
-            None => None,
+            (IntegrationType::Aws, Some(uri)) => {
+                let target = AwsTarget::compile(
+                    uri,
+                    &integration.http_method,
+                    integration.cluster.as_deref(),
+                    integration.timeout_ms,
+                    path,
+                )?;
+                (None, Some(target))
+            }
+            (IntegrationType::Aws, None) => {
+                return Err(ConfigError::new(
+                    format!("{path}.uri"),
+                    "an AWS integration names its service action: arn:aws:apigateway:REGION:SERVICE:action/ACTION",
+                ))
+            }
+            (IntegrationType::Mock, Some(_)) => {
+                return Err(ConfigError::new(format!("{path}.uri"), "a MOCK integration calls nothing"))
+            }
+            // A Lambda proxy's URI (the function's ARN) is informational: `function` is called.
+            _ => (None, None),
         };
+        if kind != IntegrationType::Aws && integration.cluster.is_some() {
+            return Err(ConfigError::new(
+                format!("{path}.cluster"),
+                "only AWS integrations name a service cluster (Envoy routes the others)",
+            ));
+        }
         for m in &request_mappings {
             if let Target::Path(name) = &m.target {
-                let used = uri_path
-                    .as_ref()
-                    .is_some_and(|parts| parts.contains(&UriPart::Param(name.clone())));
+                let param = UriPart::Param(name.clone());
+                let used = uri_path.as_ref().is_some_and(|parts| parts.contains(&param))
+                    || aws.as_ref().is_some_and(|t| t.path.contains(&param));
                 if !used {
                     return Err(ConfigError::new(
                         format!("{path}.request_parameters.integration.request.path.{name}"),
@@ -155,6 +187,7 @@ impl IntegrationPlan {
             passthrough: integration.passthrough_behavior,
             responses,
             lambda,
+            aws,
         })
     }
 
@@ -200,7 +233,8 @@ impl IntegrationPlan {
 
     /// Whether the response phase has work: integration responses to apply.
     pub fn maps_responses(&self) -> bool {
-        self.kind == IntegrationType::Http && !self.responses.is_empty()
+        matches!(self.kind, IntegrationType::Http | IntegrationType::Aws)
+            && !self.responses.is_empty()
     }
 }
 
@@ -322,6 +356,11 @@ fn parse_uri_path(uri: &str) -> Result<Vec<UriPart>, String> {
         .ok_or_else(|| format!("`{uri}` is not an http:// or https:// URI"))?;
     let path = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
     let path = path.split('?').next().unwrap_or("/");
+    split_path_template(path).map_err(|why| format!("`{uri}` {why}"))
+}
+
+/// `/a/{b}/c` split at its `{name}` (or greedy `{name+}`) parameters.
+pub(crate) fn split_path_template(path: &str) -> Result<Vec<UriPart>, String> {
     let mut parts = Vec::new();
     let mut remaining = path;
     while let Some(open) = remaining.find('{') {
@@ -329,12 +368,12 @@ fn parse_uri_path(uri: &str) -> Result<Vec<UriPart>, String> {
             .get(open..)
             .and_then(|s| s.find('}'))
             .map(|c| c + open)
-            .ok_or_else(|| format!("`{uri}` has an unclosed `{{`"))?;
+            .ok_or_else(|| "has an unclosed `{`".to_string())?;
         let text = remaining.get(..open).unwrap_or_default();
         let name = remaining.get(open + 1..close).unwrap_or_default();
         let name = name.strip_suffix('+').unwrap_or(name);
         if name.is_empty() {
-            return Err(format!("`{uri}` has an empty `{{}}`"));
+            return Err("has an empty `{}`".to_string());
         }
         if !text.is_empty() {
             parts.push(UriPart::Text(text.to_string()));

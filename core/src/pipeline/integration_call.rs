@@ -1,0 +1,101 @@
+//! Integrations Tollgate calls itself (a Lambda proxy function, an AWS service action) rather
+//! than letting Envoy route the request: the call to make, and the client's answer from what
+//! came back.
+
+use crate::auth::custom::InvokeResponse;
+use crate::config::IntegrationType;
+use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::host::Host;
+use crate::plan::Plan;
+use crate::routes::MethodId;
+use crate::transform::lambda_proxy;
+
+use super::{request_id, transform, Exchange};
+
+/// A request to an Envoy cluster (pseudo-headers `:method`, `:path`, `:authority` included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Callout {
+    pub cluster: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout_ms: u32,
+}
+
+/// What came back: status 0 (no headers) when the call failed or timed out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CalloutResponse {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+}
+
+impl CalloutResponse {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// The largest answer read from an integration (Lambda's 6 MB; AWS's 10 MB payload limit for
+/// services).
+pub const MAX_CALLOUT_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+
+/// After [`super::Flow::CallIntegration`]: answers the client from the integration's answer
+/// (AWS's 502 / 504 when it is not one). `Err` says what went wrong, for the log.
+pub fn on_integration_response<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &Exchange,
+    method: MethodId,
+    response: &CalloutResponse,
+) -> Result<(), String> {
+    let kind = plan.method(method).and_then(|m| m.integration.as_ref()).map(|i| i.kind);
+    let answer = match kind {
+        Some(IntegrationType::AwsProxy) => {
+            let invoke = InvokeResponse {
+                status: response.status,
+                function_error: response.header("x-amz-function-error").map(<[u8]>::to_vec),
+                body: response.body.clone(),
+            };
+            lambda_proxy::reply(&invoke).map_err(|e| (e.rejection(), format!("{e:?}")))
+        }
+        Some(IntegrationType::Aws) => service_reply(plan, exchange, response),
+        _ => Err((
+            Rejection::new(ResponseType::ApiConfigurationError),
+            "the method calls no integration".to_string(),
+        )),
+    };
+    match answer {
+        Ok(reply) => {
+            // Nothing better to do if the reply fails: the filter has stopped the request.
+            let _ = host.send_reply(&reply);
+            Ok(())
+        }
+        Err((rejection, why)) => {
+            let id = host.request_header("x-request-id").ok().flatten();
+            let request_id = request_id(host, id.as_deref());
+            let _ = host.send_reply(&plan.responses.render(&rejection, &request_id));
+            Err(why)
+        }
+    }
+}
+
+/// An AWS service's answer through the integration responses (passed through when the
+/// integration has none).
+fn service_reply(
+    plan: &Plan,
+    exchange: &Exchange,
+    response: &CalloutResponse,
+) -> Result<LocalReply, (Rejection, String)> {
+    if matches!(response.status, 0 | 504) {
+        return Err((
+            Rejection::new(ResponseType::IntegrationTimeout),
+            "the service did not answer in time".into(),
+        ));
+    }
+    let Some(state) = exchange.response.as_deref() else {
+        return Err((Rejection::new(ResponseType::ApiConfigurationError), "no state".into()));
+    };
+    transform::service_reply(plan, state, response).map_err(|rejection| {
+        (rejection, format!("no integration response for {}", response.status))
+    })
+}
