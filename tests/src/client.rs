@@ -165,3 +165,12 @@ pub fn assert_gateway_error(
     assert_eq!(r.header("content-type"), Some("application/json"), "{case}");
     assert!(r.header("x-amzn-requestid").is_some_and(|id| id.len() >= 32), "{case}: request id");
 }
+
+/// The response in `bytes` once it is complete (for tests that drive a socket themselves).
+pub fn parse_complete(bytes: &[u8]) -> Option<Response> {
+    if complete(bytes) {
+        parse(bytes)
+    } else {
+        None
+    }
+}

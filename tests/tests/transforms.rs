@@ -189,8 +189,38 @@ fn validation_templates_and_mappings_end_to_end() {
     assert_eq!(r.header("x-mock"), Some("yes"));
     assert_eq!(upstream_requests(&envoy), before);
 
-    // Past AWS's 10 MB payload limit: 413 with AWS's body.
-    let big = vec![b' '; 10 * 1024 * 1024 + 1];
+    // Past AWS's 10 MB payload limit: 413 with AWS's body, answered from the declared length
+    // before any of the body is read (so the client is not sending when the answer comes).
+    let r = declared_length_only(port, "/upload", 10 * 1024 * 1024 + 1);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.json(), json!({"message": "Request Too Long"}));
+    assert_eq!(r.header("x-amzn-errortype"), Some("RequestTooLargeException"));
+    // A body just under the limit is read and validated (it is not JSON: 400).
+    let big = vec![b'x'; 10 * 1024 * 1024 - 1];
     let r = request(port, "POST", b"/upload", &[("content-type", b"application/json")], &big);
-    assert_gateway_error(&r, 413, "Request Too Long", "RequestTooLargeException", "oversized");
+    assert_eq!((r.status, r.json()["message"].clone()), (400, json!("Invalid request body")));
+}
+
+/// `POST path` announcing `length` bytes and sending none, then the response.
+fn declared_length_only(port: u16, path: &str, length: usize) -> tollgate_e2e::Response {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: api.example.com\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        if let Some(r) = tollgate_e2e::client::parse_complete(&bytes) {
+            return r;
+        }
+    }
+    panic!("no response: {}", String::from_utf8_lossy(&bytes));
 }
