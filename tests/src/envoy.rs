@@ -22,6 +22,9 @@ pub struct EnvoyOptions {
     pub env: Vec<(String, String)>,
     /// Extra STATIC clusters, each one loopback endpoint: (cluster name, port).
     pub clusters: Vec<(String, u16)>,
+    /// Extra clusters whose requests Envoy signs with `aws_request_signing` (an upstream HTTP
+    /// filter): (cluster name, port, service, region).
+    pub signed_clusters: Vec<(String, u16, String, String)>,
 }
 
 impl EnvoyOptions {
@@ -32,6 +35,7 @@ impl EnvoyOptions {
             concurrency: 2,
             env: Vec::new(),
             clusters: Vec::new(),
+            signed_clusters: Vec::new(),
         }
     }
 
@@ -39,6 +43,13 @@ impl EnvoyOptions {
     /// callouts: `dispatch_http_call` names a cluster).
     pub fn cluster(mut self, name: &str, port: u16) -> Self {
         self.clusters.push((name.to_string(), port));
+        self
+    }
+
+    /// Adds a cluster like [`cluster`](Self::cluster) whose requests Envoy signs for `service`
+    /// in `region` (credentials from Envoy's environment: set them with [`env`](Self::env)).
+    pub fn signed_cluster(mut self, name: &str, port: u16, service: &str, region: &str) -> Self {
+        self.signed_clusters.push((name.into(), port, service.into(), region.into()));
         self
     }
 
@@ -96,6 +107,11 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
     }
     let clusters: Vec<Value> = std::iter::once(static_cluster("upstream", opts.upstream_port))
         .chain(opts.clusters.iter().map(|(name, port)| static_cluster(name, *port)))
+        .chain(
+            opts.signed_clusters
+                .iter()
+                .map(|(name, port, service, region)| signed_cluster(name, *port, service, region)),
+        )
         .collect();
     json!({
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
@@ -148,6 +164,29 @@ fn static_cluster(name: &str, port: u16) -> Value {
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
     })
+}
+
+/// A STATIC cluster whose requests Envoy signs with SigV4 (`aws_request_signing` as an upstream
+/// HTTP filter), as Tollgate's AWS integrations reach real AWS services.
+fn signed_cluster(name: &str, port: u16, service: &str, region: &str) -> Value {
+    let mut cluster = static_cluster(name, port);
+    cluster["typed_extension_protocol_options"] = json!({
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http_protocol_options": {}},
+            "http_filters": [
+                {"name": "envoy.filters.http.aws_request_signing", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning",
+                    "service_name": service,
+                    "region": region,
+                    "use_unsigned_payload": false,
+                }},
+                {"name": "envoy.filters.http.upstream_codec", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
+            ],
+        },
+    });
+    cluster
 }
 
 impl Envoy {

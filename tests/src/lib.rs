@@ -6,6 +6,7 @@ pub mod client;
 pub mod envoy;
 pub mod jwt;
 pub mod lambda;
+pub mod moto;
 pub mod sigv4;
 
 use std::io::{BufRead, BufReader};
@@ -88,4 +89,17 @@ impl Upstream {
         let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         Upstream { port, _process: Process { child } }
     }
+}
+
+/// The Tollgate config embedded in `examples/{example}/envoy.yaml` (the block scalar after the
+/// first `value: |`), so a test runs exactly what the example ships.
+pub fn example_config(example: &str) -> serde_json::Value {
+    let path = root().join("examples").join(example).join("envoy.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = yaml.lines().skip_while(|l| l.trim() != "value: |").skip(1).peekable();
+    let indent = lines.peek().map(|l| l.len() - l.trim_start().len()).expect("a config block");
+    let block: Vec<&str> = lines
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent)
+        .collect();
+    serde_json::from_str(&block.join("\n")).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

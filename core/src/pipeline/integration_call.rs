@@ -44,7 +44,7 @@ pub const MAX_CALLOUT_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 pub fn on_integration_response<H: Host>(
     plan: &Plan,
     host: &mut H,
-    exchange: &Exchange,
+    exchange: &mut Exchange,
     method: MethodId,
     response: &CalloutResponse,
 ) -> Result<(), String> {
@@ -64,6 +64,9 @@ pub fn on_integration_response<H: Host>(
             "the method calls no integration".to_string(),
         )),
     };
+    // The reply is the client's answer already: the response phase, which this local reply
+    // also passes through, must not apply the integration response a second time.
+    exchange.response = None;
     match answer {
         Ok(reply) => {
             // Nothing better to do if the reply fails: the filter has stopped the request.

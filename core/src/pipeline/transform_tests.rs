@@ -222,3 +222,61 @@ fn config_errors_name_the_method_and_field() {
         assert_eq!(err.path, path, "{err}");
     }
 }
+
+#[test]
+fn aws_service_integrations_build_the_call_and_map_the_answer() {
+    let config = json!({
+        "api": {"id": "items"},
+        "methods": [{
+            "resource": "/items/{id}", "http_method": "GET",
+            "integration": {
+                "type": "AWS", "uri": "arn:aws:apigateway:us-east-1:dynamodb:action/GetItem",
+                "cluster": "dynamodb",
+                "request_parameters": {"integration.request.header.x-trace": "method.request.header.x-trace"},
+                "request_templates": {"application/json":
+                    "{\"TableName\": \"items\", \"Key\": {\"id\": {\"S\": \"$input.params('id')\"}}}"},
+                "responses": {
+                    "default": {"status_code": "200", "response_templates": {"application/json":
+                        "#set($item = $input.path('$.Item'))\n#if($item == \"\")\n{\"missing\": true}\n#else\n{\"name\": \"$item.name.S\"}\n#end\n"}},
+                    "4\\d{2}": {"status_code": "400", "response_templates": {"application/json":
+                        "{\"message\": \"$input.path('$.message')\"}"}},
+                },
+            },
+        }],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let call = |answer: (u16, &str)| {
+        let mut host = MemoryHost::request("GET", "/items/7")
+            .with_header("x-trace", "t-1")
+            .with_header("accept", "*/*");
+        let mut exchange = Exchange::default();
+        let flow =
+            on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
+        assert_eq!(flow, Flow::CallIntegration(0));
+        let request = exchange.integration_call.clone().unwrap();
+        let response = CalloutResponse {
+            status: answer.0,
+            headers: vec![("content-type".into(), b"application/x-amz-json-1.0".to_vec())],
+            body: answer.1.as_bytes().to_vec(),
+        };
+        on_integration_response(&plan, &mut host, &mut exchange, 0, &response).unwrap();
+        assert!(exchange.response.is_none(), "the local reply is not mapped again");
+        let reply = host.reply.unwrap();
+        (request, reply.status, serde_json::from_slice::<Value>(&reply.body).unwrap())
+    };
+    let (request, status, body) =
+        call((200, r#"{"Item": {"id": {"S": "7"}, "name": {"S": "Lamp"}}}"#));
+    assert_eq!(request.cluster, "dynamodb");
+    let header = |n: &str| request.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(header(":path"), Some("/"));
+    assert_eq!(header(":authority"), Some("dynamodb.us-east-1.amazonaws.com"));
+    assert_eq!(header("x-amz-target"), Some("DynamoDB_20120810.GetItem"));
+    assert_eq!(header("x-trace"), Some("t-1"));
+    let sent: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(sent, json!({"TableName": "items", "Key": {"id": {"S": "7"}}}));
+    assert_eq!((status, body), (200, json!({"name": "Lamp"})));
+    assert_eq!(call((200, "{}")).1, 200);
+    assert_eq!(call((200, "{}")).2, json!({"missing": true}));
+    let (_, status, body) = call((400, r#"{"message": "Requested resource not found"}"#));
+    assert_eq!((status, body), (400, json!({"message": "Requested resource not found"})));
+}
