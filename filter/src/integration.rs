@@ -23,14 +23,18 @@ pub fn dispatch(call: &Callout) -> Result<u32, String> {
 
 /// The answer; status 0 when the call failed (no response headers).
 pub fn response(body_size: usize) -> CalloutResponse {
+    read(body_size, MAX_CALLOUT_RESPONSE_BYTES)
+}
+
+/// The answer with its body read up to `cap` bytes (and one more, to tell it is too large).
+pub fn read(body_size: usize, cap: usize) -> CalloutResponse {
     let headers = hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default();
     let status = headers
         .iter()
         .find(|(n, _)| n == ":status")
         .and_then(|(_, v)| std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()))
         .unwrap_or(0);
-    // One byte past the cap is enough to tell that the answer is too large.
-    let size = body_size.min(MAX_CALLOUT_RESPONSE_BYTES + 1);
+    let size = body_size.min(cap.saturating_add(1));
     let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, size)
         .ok()
         .flatten()

@@ -85,6 +85,25 @@ fn config() -> Value {
                 },
             },
             {
+                "resource": "/files/{proxy+}", "http_method": "ANY",
+                "integration": {
+                    "type": "HTTP_PROXY",
+                    "uri": "http://storage.internal/buckets/main/{proxy}",
+                    "request_parameters": {"integration.request.path.proxy": "method.request.path.proxy"},
+                },
+            },
+            {
+                "resource": "/orders/{orderId}/lines/{line}", "http_method": "GET",
+                "integration": {
+                    "type": "HTTP_PROXY",
+                    "uri": "http://orders.internal/v2/orders/{id}/items/{item}",
+                    "request_parameters": {
+                        "integration.request.path.id": "method.request.path.orderId",
+                        "integration.request.path.item": "method.request.path.line",
+                    },
+                },
+            },
+            {
                 "resource": "/upload", "http_method": "POST",
                 "request_validator": "all",
                 "request_models": {"application/json": "NewPet"},
@@ -180,6 +199,16 @@ fn validation_templates_and_mappings_end_to_end() {
     assert_eq!(seen["headers"]["x-page-size"], "5");
     assert_eq!(seen["headers"]["x-other"], "kept");
     assert_eq!(seen["path"], "/pets?limit=5");
+
+    // HTTP_PROXY with the integration URI's path: a greedy path and named path parameters are
+    // substituted (decoded, then encoded once), the query passes through.
+    let r = request(port, "PUT", b"/files/docs/2026/a%20b.txt?v=2", &[], b"data");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["path"], "/buckets/main/docs/2026/a%20b.txt?v=2");
+    assert_eq!(r.json()["method"], "PUT");
+    assert_eq!(r.json()["body"], "data");
+    let r = get(port, "/orders/o-17/lines/3", &[]);
+    assert_eq!(r.json()["path"], "/v2/orders/o-17/items/3");
 
     // MOCK: the integration response answers, no upstream.
     let before = upstream_requests(&envoy);

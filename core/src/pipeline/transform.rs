@@ -31,6 +31,12 @@ pub struct ResponseState {
     selected: Option<usize>,
 }
 
+impl ResponseState {
+    fn new(method: MethodId, params: Params, context: Value, accept: Option<Vec<u8>>) -> Self {
+        ResponseState { method, params, context, accept, selected: None }
+    }
+}
+
 /// The method request's parameters as templates and mappings see them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params {
@@ -154,29 +160,15 @@ pub(super) fn request<H: Host>(
                 return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
             };
             let input = params.input(body, &context, vars);
-            let service_body = match integration.request_body(content_type) {
-                RequestBody::Passthrough => body.to_vec(),
-                RequestBody::Unsupported => {
-                    return Ok(Outcome::Reject(Rejection::new(ResponseType::UnsupportedMediaType)))
-                }
-                RequestBody::Template(t) => match t.render(&input) {
-                    Ok(out) => out.into_bytes(),
-                    Err(_) => {
-                        return Ok(Outcome::Reject(Rejection::new(
-                            ResponseType::ApiConfigurationError,
-                        )))
-                    }
-                },
+            let service_body = match templated_body(integration, content_type, &input) {
+                Ok(rendered) => rendered.map_or_else(|| body.to_vec(), String::into_bytes),
+                Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
             exchange.integration_call =
                 Some(service_call(integration, target, &input, service_body));
-            exchange.response = Some(Box::new(ResponseState {
-                method: method_id,
-                params,
-                context,
-                accept: headers.get("accept").map(<[u8]>::to_vec),
-                selected: None,
-            }));
+            let accept = headers.get("accept").map(<[u8]>::to_vec);
+            exchange.response =
+                Some(Box::new(ResponseState::new(method_id, params, context, accept)));
             Ok(Outcome::CallIntegration)
         }
         IntegrationType::Mock => {
@@ -189,19 +181,11 @@ pub(super) fn request<H: Host>(
         IntegrationType::Http | IntegrationType::HttpProxy => {
             let proxy = integration.kind == IntegrationType::HttpProxy;
             let input = params.input(body, &context, vars);
-            let new_body = match (proxy, integration.request_body(content_type)) {
-                (true, _) | (false, RequestBody::Passthrough) => None,
-                (false, RequestBody::Unsupported) => {
-                    return Ok(Outcome::Reject(Rejection::new(ResponseType::UnsupportedMediaType)))
-                }
-                (false, RequestBody::Template(t)) => match t.render(&input) {
-                    Ok(out) => Some(out),
-                    Err(_) => {
-                        return Ok(Outcome::Reject(Rejection::new(
-                            ResponseType::ApiConfigurationError,
-                        )))
-                    }
-                },
+            let rendered =
+                if proxy { Ok(None) } else { templated_body(integration, content_type, &input) };
+            let new_body = match rendered {
+                Ok(rendered) => rendered,
+                Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
             apply_mappings(integration, host, headers, &input, query, path, proxy)?;
             if let Some(new_body) = new_body {
@@ -216,16 +200,29 @@ pub(super) fn request<H: Host>(
                 }
             }
             if integration.maps_responses() {
-                exchange.response = Some(Box::new(ResponseState {
-                    method: method_id,
-                    params,
-                    context,
-                    accept: headers.get("accept").map(<[u8]>::to_vec),
-                    selected: None,
-                }));
+                let accept = headers.get("accept").map(<[u8]>::to_vec);
+                exchange.response =
+                    Some(Box::new(ResponseState::new(method_id, params, context, accept)));
             }
             Ok(Outcome::Continue)
         }
+    }
+}
+
+/// The request template's output for this Content-Type (`None`: pass the body through), or
+/// 415 when the passthrough behaviour refuses; a template that cannot render is a 500.
+fn templated_body(
+    integration: &IntegrationPlan,
+    content_type: Option<&[u8]>,
+    input: &Input<'_>,
+) -> Result<Option<String>, Rejection> {
+    match integration.request_body(content_type) {
+        RequestBody::Passthrough => Ok(None),
+        RequestBody::Unsupported => Err(Rejection::new(ResponseType::UnsupportedMediaType)),
+        RequestBody::Template(t) => t
+            .render(input)
+            .map(Some)
+            .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError)),
     }
 }
 
