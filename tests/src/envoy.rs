@@ -25,6 +25,8 @@ pub struct EnvoyOptions {
     /// Extra clusters whose requests Envoy signs with `aws_request_signing` (an upstream HTTP
     /// filter): (cluster name, port, service, region).
     pub signed_clusters: Vec<(String, u16, String, String)>,
+    /// Terminate TLS on the listener with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl EnvoyOptions {
@@ -36,6 +38,7 @@ impl EnvoyOptions {
             env: Vec::new(),
             clusters: Vec::new(),
             signed_clusters: Vec::new(),
+            tls: None,
         }
     }
 
@@ -50,6 +53,12 @@ impl EnvoyOptions {
     /// in `region` (credentials from Envoy's environment: set them with [`env`](Self::env)).
     pub fn signed_cluster(mut self, name: &str, port: u16, service: &str, region: &str) -> Self {
         self.signed_clusters.push((name.into(), port, service.into(), region.into()));
+        self
+    }
+
+    /// Serves HTTPS (and `wss://`) only, with this certificate chain and key.
+    pub fn tls(mut self, cert: PathBuf, key: PathBuf) -> Self {
+        self.tls = Some((cert, key));
         self
     }
 
@@ -113,7 +122,7 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                 .map(|(name, port, service, region)| signed_cluster(name, *port, service, region)),
         )
         .collect();
-    json!({
+    let mut config = json!({
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": [{
@@ -139,7 +148,10 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                         "route_config": {"virtual_hosts": [{
                             "name": "api",
                             "domains": ["*"],
-                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
+                            "routes": [{"match": {"prefix": "/"}, "route": {
+                                "cluster": "upstream",
+                                "upgrade_configs": [{"upgrade_type": "websocket"}],
+                            }}],
                         }]},
                         "http_filters": [
                             tollgate,
@@ -151,7 +163,20 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
             }],
             "clusters": clusters,
         },
-    })
+    });
+    if let Some((cert, key)) = &opts.tls {
+        config["static_resources"]["listeners"][0]["filter_chains"][0]["transport_socket"] = json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": {"tls_certificates": [{
+                    "certificate_chain": {"filename": cert},
+                    "private_key": {"filename": key},
+                }]},
+            },
+        });
+    }
+    config
 }
 
 /// A STATIC cluster with one loopback endpoint.

@@ -8,6 +8,7 @@ pub mod jwt;
 pub mod lambda;
 pub mod moto;
 pub mod sigv4;
+pub mod ws;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -5,13 +5,20 @@
 //! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets`.
 //! - `files` serves the files under `--dir` as JSON (a JWKS endpoint): `GET /x/y` answers
 //!   `D/x/y` as it is on disk at that moment (tests rewrite it to rotate keys), 404 otherwise.
+//! - `websocket` is a chat room: every connection is a WebSocket; the server first sends
+//!   `{"welcome": {"path", "headers"}}` (the upgrade request as it arrived), then broadcasts each
+//!   text message to every member (the sender too) as `{"from", "text"}`, `from` being the
+//!   caller's API key id or authorizer principal; binary messages are echoed to the sender.
 //!
 //! Prints `listening on 127.0.0.1:PORT` once ready (port 0 picks a free one).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tungstenite::{Message, WebSocket};
 
 use serde_json::{json, Map, Value};
 
@@ -33,7 +40,7 @@ fn main() {
             "--mode" => mode = args.next().unwrap_or_default(),
             "--dir" => dir = args.next().map(PathBuf::from),
             other => {
-                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore|files] [--dir D]");
+                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore|files|websocket] [--dir D]");
                 std::process::exit(2);
             }
         }
@@ -42,8 +49,9 @@ fn main() {
         ("echo", None) => Mode::Echo,
         ("petstore", None) => Mode::Petstore,
         ("files", Some(dir)) => Mode::Files(dir),
+        ("websocket", None) => Mode::WebSocket(Room::default()),
         _ => {
-            eprintln!("--mode is echo, petstore or files; --dir goes with files (only)");
+            eprintln!("--mode is echo, petstore, files or websocket; --dir goes with files (only)");
             std::process::exit(2);
         }
     };
@@ -52,7 +60,10 @@ fn main() {
     let mode = Arc::new(mode);
     for stream in listener.incoming().flatten() {
         let mode = Arc::clone(&mode);
-        std::thread::spawn(move || serve(stream, &mode));
+        std::thread::spawn(move || match &*mode {
+            Mode::WebSocket(room) => chat(stream, room),
+            other => serve(stream, other),
+        });
     }
 }
 
@@ -60,6 +71,87 @@ enum Mode {
     Echo,
     Petstore,
     Files(PathBuf),
+    WebSocket(Room),
+}
+
+type Member = Arc<Mutex<WebSocket<TcpStream>>>;
+
+/// The members of the chat, by connection number.
+#[derive(Default)]
+struct Room {
+    members: Mutex<Vec<(u64, Member)>>,
+    next: AtomicU64,
+}
+
+impl Room {
+    fn broadcast(&self, message: &Message) {
+        let members: Vec<Member> = self
+            .members
+            .lock()
+            .map(|m| m.iter().map(|(_, w)| Arc::clone(w)).collect())
+            .unwrap_or_default();
+        for member in members {
+            if let Ok(mut ws) = member.lock() {
+                let _ = ws.send(message.clone());
+            }
+        }
+    }
+}
+
+/// One chat member: the upgrade, the welcome, then messages until the close.
+fn chat(stream: TcpStream, room: &Room) {
+    let _ = stream.set_nodelay(true);
+    let Ok(write_half) = stream.try_clone() else { return };
+    let mut upgrade = (String::new(), Map::new());
+    let callback = |req: &tungstenite::handshake::server::Request,
+                    resp: tungstenite::handshake::server::Response| {
+        upgrade.0 = req.uri().to_string();
+        for (name, value) in req.headers() {
+            upgrade.1.insert(
+                name.as_str().to_string(),
+                Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            );
+        }
+        Ok(resp)
+    };
+    let Ok(mut reader) = tungstenite::accept_hdr(stream, callback) else { return };
+    let (path, headers) = upgrade;
+    let from = ["x-tollgate-api-key-id", "x-tollgate-authorizer-principal-id"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| "anonymous".into());
+    let writer: Member = Arc::new(Mutex::new(WebSocket::from_raw_socket(
+        write_half,
+        tungstenite::protocol::Role::Server,
+        None,
+    )));
+    let welcome = json!({"welcome": {"path": path, "headers": headers}}).to_string();
+    if writer.lock().map(|mut w| w.send(Message::text(welcome))).is_err() {
+        return;
+    }
+    let id = room.next.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut members) = room.members.lock() {
+        members.push((id, Arc::clone(&writer)));
+    }
+    loop {
+        match reader.read() {
+            Ok(Message::Text(text)) => {
+                let line = json!({"from": from, "text": text.as_str()}).to_string();
+                room.broadcast(&Message::text(line));
+            }
+            Ok(Message::Binary(bytes)) => {
+                if let Ok(mut w) = writer.lock() {
+                    let _ = w.send(Message::Binary(bytes));
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let _ = reader.flush();
+    }
+    if let Ok(mut members) = room.members.lock() {
+        members.retain(|(m, _)| *m != id);
+    }
 }
 
 fn serve(stream: TcpStream, mode: &Mode) {
@@ -77,6 +169,7 @@ fn serve(stream: TcpStream, mode: &Mode) {
                 (status, body.to_string())
             }
             Mode::Files(dir) => file_answer(dir, &request),
+            Mode::WebSocket(_) => (400, json!({"message": "WebSocket only"}).to_string()),
         };
         let head = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
