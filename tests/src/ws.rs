@@ -92,7 +92,7 @@ pub fn open(
     path: &str,
     headers: &[(&str, &str)],
     tls: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<Socket, tungstenite::Error> {
+) -> Result<Socket, Box<tungstenite::Error>> {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let mut request = format!("{scheme}://localhost:{port}{path}").into_client_request()?;
     for (name, value) in headers {
@@ -102,9 +102,9 @@ pub fn open(
     let stream = connect(port, tls).map_err(tungstenite::Error::Io)?;
     match tungstenite::client(request, stream) {
         Ok((socket, _)) => Ok(socket),
-        Err(tungstenite::HandshakeError::Failure(e)) => Err(e),
+        Err(tungstenite::HandshakeError::Failure(e)) => Err(Box::new(e)),
         Err(tungstenite::HandshakeError::Interrupted(_)) => {
-            Err(tungstenite::Error::Io(std::io::Error::other("handshake interrupted")))
+            Err(Box::new(tungstenite::Error::Io(std::io::Error::other("handshake interrupted"))))
         }
     }
 }

@@ -35,8 +35,8 @@ fn config() -> Value {
 }
 
 /// The gateway's answer to an upgrade it refused.
-fn refused(result: Result<ws::Socket, tungstenite::Error>) -> (u16, Value) {
-    match result {
+fn refused(result: Result<ws::Socket, Box<tungstenite::Error>>) -> (u16, Value) {
+    match result.map_err(|e| *e) {
         Err(tungstenite::Error::Http(response)) => {
             let body = response.body().clone().unwrap_or_default();
             (response.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))

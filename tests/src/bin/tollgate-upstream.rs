@@ -99,6 +99,8 @@ impl Room {
 }
 
 /// One chat member: the upgrade, the welcome, then messages until the close.
+// The handshake callback's error type is tungstenite's (an HTTP response).
+#[allow(clippy::result_large_err)]
 fn chat(stream: TcpStream, room: &Room) {
     let _ = stream.set_nodelay(true);
     let Ok(write_half) = stream.try_clone() else { return };
@@ -126,7 +128,11 @@ fn chat(stream: TcpStream, room: &Room) {
         None,
     )));
     let welcome = json!({"welcome": {"path": path, "headers": headers}}).to_string();
-    if writer.lock().map(|mut w| w.send(Message::text(welcome))).is_err() {
+    let sent = match writer.lock() {
+        Ok(mut w) => w.send(Message::text(welcome)).is_ok(),
+        Err(_) => false,
+    };
+    if !sent {
         return;
     }
     let id = room.next.fetch_add(1, Ordering::Relaxed);
