@@ -56,6 +56,7 @@ cli:
 	cargo build --release -p tollgate-cli -p tollgate-e2e --bins
 
 run: setup filter cli
+	scripts/dev-cert
 	scripts/run-example petstore
 
 test: setup filter lint test-native test-wasm test-e2e

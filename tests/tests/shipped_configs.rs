@@ -31,6 +31,10 @@ fn shipped_envoy_configs_validate() {
     assert!(configs.len() >= 2, "expected envoy/envoy.yaml and the examples, found {configs:?}");
     let wasm = wasm_path().to_string_lossy().into_owned();
     let dir = scratch_dir("validate");
+    // The HTTPS listeners read the local certificate `make run` makes: make it the same way.
+    let cert = Command::new(root().join("scripts/dev-cert")).output().expect("run scripts/dev-cert");
+    assert!(cert.status.success(), "scripts/dev-cert: {}", String::from_utf8_lossy(&cert.stderr));
+    let certs = root().join(".tools/certs/").to_string_lossy().into_owned();
     for (i, config) in configs.iter().enumerate() {
         // Point the filter at the freshly built module (shipped configs name it relative to the
         // repository root, or where Docker mounts it).
@@ -40,7 +44,8 @@ fn shipped_envoy_configs_validate() {
             .replace(
                 "filename: target/wasm32-wasip1/release/tollgate_filter.wasm",
                 &format!("filename: {wasm}"),
-            );
+            )
+            .replace("filename: .tools/certs/", &format!("filename: {certs}"));
         assert!(
             text.contains("failure_policy: FAIL_CLOSED"),
             "{}: set the wasm failure_policy",
@@ -51,6 +56,15 @@ fn shipped_envoy_configs_validate() {
             "{}: without allow_on_headers_stop_iteration a signed request body never reaches the filter",
             config.display()
         );
+        // Every route to an upstream carries WebSocket upgrades (the filter authenticates and
+        // meters the upgrade request like any other).
+        for line in text.lines().filter(|l| l.trim_start().starts_with("route: {cluster:")) {
+            assert!(
+                line.contains("upgrade_configs: [{upgrade_type: websocket}]"),
+                "{}: a route without WebSocket upgrades: {line}",
+                config.display()
+            );
+        }
         let copy = dir.join(format!("{i}.yaml"));
         std::fs::write(&copy, text).expect("write copy");
         let out = Command::new(envoy_bin())
