@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tollgate_core::apikey::hash_key_hex;
-use tollgate_core::plan::Plan;
+use tollgate_core::deployment::Deployment;
 
 #[derive(Parser)]
 #[command(name = "tollgate", version, about = "API Gateway behaviour for Envoy")]
@@ -53,12 +53,15 @@ fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Validate { config } => {
             let bytes = read_input(&config)?;
-            let plan = Plan::from_json(&bytes).map_err(|e| format!("{}: {e}", config.display()))?;
+            let deployment =
+                Deployment::from_json(&bytes).map_err(|e| format!("{}: {e}", config.display()))?;
+            let plan = deployment.primary().ok_or("no stage")?;
+            let stages: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
             println!(
-                "{}: ok (api {}, stage {}, {} methods, {} api keys)",
+                "{}: ok (api {}, stages {}, {} methods, {} api keys)",
                 config.display(),
                 plan.api_id,
-                plan.stage,
+                stages.join(", "),
                 plan.methods.len(),
                 plan.keys.len()
             );

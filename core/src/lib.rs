@@ -7,6 +7,7 @@
 pub mod apikey;
 pub mod auth;
 pub mod config;
+pub mod deployment;
 pub mod gateway_response;
 pub mod host;
 pub mod pipeline;

@@ -61,6 +61,9 @@ pub struct Plan {
     pub stage_variables: std::collections::BTreeMap<String, String>,
     /// The API's models (JSON Schema draft 4), compiled once.
     pub models: Models,
+    /// Some integration URI names the upstream cluster (`x-tollgate-cluster`): a client's own
+    /// value of that header is removed from every request.
+    pub routes_by_uri: bool,
 }
 
 impl Plan {
@@ -134,6 +137,9 @@ impl Plan {
         let source_vpce_header =
             trusted_header(&trusted.source_vpce, "trusted_headers.source_vpce")?;
         let source_vpc_header = trusted_header(&trusted.source_vpc, "trusted_headers.source_vpc")?;
+        let routes_by_uri = methods
+            .iter()
+            .any(|m| m.integration.as_ref().is_some_and(|i| i.uri_authority.is_some()));
         let mut keys = KeyIndex::compile(&config.api_keys)?;
         assign_plans(&mut keys, &limits, config)?;
         Ok(Plan {
@@ -160,6 +166,7 @@ impl Plan {
             api_key_source: config.api_key_source,
             stage_variables: config.stage.variables.clone(),
             models,
+            routes_by_uri,
         })
     }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
+use tollgate_core::deployment::Deployment;
 use tollgate_core::pipeline::{self, Worker};
 use tollgate_core::plan::Plan;
 
@@ -33,7 +34,7 @@ proxy_wasm::main! {{
 /// What every request of this plugin shares: the compiled plan, the metric ids, and the
 /// worker's own state (leases, cached keys and tokens) across requests.
 pub(crate) struct Shared {
-    plan: Plan,
+    deployment: Deployment,
     metrics: Metrics,
     worker: RefCell<Worker>,
 }
@@ -67,8 +68,17 @@ impl Context for Root {
                 body.as_deref(),
                 now_seconds(),
             );
-            jwks::log_result(&shared.plan, authorizer, &result);
+            if let Some(plan) = shared.deployment.primary() {
+                jwks::log_result(plan, authorizer, &result);
+            }
         }
+    }
+}
+
+impl Shared {
+    /// The plan every stage shares the authorizers and keys of.
+    pub(crate) fn primary(&self) -> Option<&Plan> {
+        self.deployment.primary()
     }
 }
 
@@ -86,12 +96,16 @@ impl RootContext for Root {
                 return false;
             }
         };
-        let plan = match Plan::from_json(&bytes) {
-            Ok(plan) => plan,
+        let deployment = match Deployment::from_json(&bytes) {
+            Ok(deployment) => deployment,
             Err(e) => {
                 log::error!("invalid configuration: {e}");
                 return false;
             }
+        };
+        let Some(plan) = deployment.primary() else {
+            log::error!("invalid configuration: no stage");
+            return false;
         };
         let metrics = match Metrics::define() {
             Ok(m) => m,
@@ -100,10 +114,11 @@ impl RootContext for Root {
                 return false;
             }
         };
+        let stages: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
         log::info!(
-            "api {} stage {}: {} methods, {} api keys, {} IAM credentials, {} token authorizers",
+            "api {} stages {}: {} methods, {} api keys, {} IAM credentials, {} token authorizers",
             plan.api_id,
-            plan.stage,
+            stages.join(","),
             plan.methods.len(),
             plan.keys.len(),
             plan.iam.len(),
@@ -112,7 +127,7 @@ impl RootContext for Root {
         if plan.authorizers.iter().any(|a| a.jwks_uri.is_some()) {
             self.set_tick_period(TICK);
         }
-        self.shared = Some(Rc::new(Shared { plan, metrics, worker: RefCell::default() }));
+        self.shared = Some(Rc::new(Shared { deployment, metrics, worker: RefCell::default() }));
         self.refreshing.clear();
         true
     }
@@ -120,13 +135,14 @@ impl RootContext for Root {
     /// Fetches the JWKS that are due (first load, refresh interval, retry after a failure).
     fn on_tick(&mut self) {
         let Some(shared) = self.shared.clone() else { return };
+        let Some(plan) = shared.primary() else { return };
         let now = now_seconds();
         let due = match shared.worker.try_borrow_mut() {
-            Ok(mut worker) => pipeline::jwks_refresh_due(&shared.plan, &mut worker, now),
+            Ok(mut worker) => pipeline::jwks_refresh_due(plan, &mut worker, now),
             Err(_) => return,
         };
         for authorizer in due {
-            match jwks::dispatch(&shared.plan, authorizer) {
+            match jwks::dispatch(plan, authorizer) {
                 Ok(token) => {
                     self.refreshing.insert(token, authorizer);
                 }
@@ -134,7 +150,7 @@ impl RootContext for Root {
                     if let Ok(mut worker) = shared.worker.try_borrow_mut() {
                         let result =
                             pipeline::on_background_keys(&mut worker, authorizer, None, now);
-                        jwks::log_result(&shared.plan, authorizer, &result.map_err(|_| e));
+                        jwks::log_result(plan, authorizer, &result.map_err(|_| e));
                     }
                 }
             }

@@ -8,18 +8,21 @@ use tollgate_core::host::Outcome;
 
 pub struct Metrics {
     allowed: u32,
+    /// Requests a stage's canary served (`tollgate.requests.canary`).
+    pub canary: u32,
     rejected: Vec<(ResponseType, u32)>,
 }
 
 impl Metrics {
     pub fn define() -> Result<Self, Status> {
         let allowed = hostcalls::define_metric(MetricType::Counter, "tollgate.requests.allowed")?;
+        let canary = hostcalls::define_metric(MetricType::Counter, "tollgate.requests.canary")?;
         let mut rejected = Vec::with_capacity(ResponseType::ALL.len());
         for kind in ResponseType::ALL {
             let name = format!("tollgate.requests.{}", kind.name().to_ascii_lowercase());
             rejected.push((kind, hostcalls::define_metric(MetricType::Counter, &name)?));
         }
-        Ok(Metrics { allowed, rejected })
+        Ok(Metrics { allowed, canary, rejected })
     }
 
     pub fn id(&self, outcome: Outcome) -> Option<u32> {

@@ -3,9 +3,12 @@
 
 use std::rc::Rc;
 
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType};
+use proxy_wasm::types::{Action, BufferType, MapType};
+use tollgate_core::deployment::{Request as StageRequest, Selected};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
+use tollgate_core::host::Host;
 use tollgate_core::pipeline::{self, Exchange, Flow, ResponseFlow, Worker};
 use tollgate_core::plan::Plan;
 use tollgate_core::routes::MethodId;
@@ -35,6 +38,8 @@ pub struct Request {
     awaiting_response_body: bool,
     /// The callout this request waits for, by token.
     waiting: Option<(u32, Callout)>,
+    /// The stage (and side) serving this request, chosen with its headers.
+    selected: Option<Selected>,
 }
 
 impl Request {
@@ -46,7 +51,60 @@ impl Request {
             body_size: 0,
             awaiting_response_body: false,
             waiting: None,
+            selected: None,
         }
+    }
+
+    /// The plan of this request's stage (the first stage's before one is chosen).
+    fn plan<'a>(&self, shared: &'a Shared) -> Option<&'a Plan> {
+        match &self.selected {
+            Some(selected) => shared.deployment.plan(selected),
+            None => shared.primary(),
+        }
+    }
+
+    /// Chooses the stage from the route name, the path or the selection header, and the canary
+    /// side at random. `Err`: no stage, answered `Missing Authentication Token`.
+    fn select_stage(&mut self) -> Result<(), Action> {
+        let Some(shared) = self.shared.clone() else { return Ok(()) };
+        let deployment = &shared.deployment;
+        let read = |name: &str| {
+            hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
+        };
+        let several = deployment.needs_route_name();
+        let route = if several {
+            hostcalls::get_property(vec!["xds", "route_name"]).ok().flatten()
+        } else {
+            None
+        };
+        let path = if several { read(":path") } else { None };
+        let header = deployment.selection_header().and_then(read);
+        let now = WasmHost::new(&shared.metrics).now_nanos();
+        let roll = shared.worker.try_borrow_mut().map_or(50.0, |mut w| w.roll(now));
+        let request = StageRequest {
+            route_name: route.as_deref(),
+            path: path.as_deref().unwrap_or_default(),
+            header: header.as_deref(),
+        };
+        let Some(selected) = deployment.select(&request, roll) else {
+            return Err(self.reject(ResponseType::MissingAuthenticationToken));
+        };
+        if let Some(stage) = deployment.stages.get(selected.stage) {
+            if several {
+                self.exchange.response_headers.push(("x-tollgate-stage", stage.name.clone()));
+            }
+            if stage.canary.is_some() {
+                self.exchange
+                    .response_headers
+                    .push(("x-tollgate-canary", selected.canary.to_string()));
+            }
+        }
+        if selected.canary {
+            let _ = hostcalls::increment_metric(shared.metrics.canary, 1);
+        }
+        self.exchange.base_path = selected.base_path.clone();
+        self.selected = Some(selected);
+        Ok(())
     }
 
     /// Runs `step` with this worker's state and translates the answer into an action.
@@ -64,6 +122,14 @@ impl Request {
             );
             return Action::Pause;
         };
+        let Some(plan) = self.plan(&shared) else {
+            let _ = proxy_wasm::hostcalls::send_http_response(
+                500,
+                vec![],
+                Some(b"{\"message\":\"Internal server error\"}"),
+            );
+            return Action::Pause;
+        };
         let mut host = WasmHost::with_body(&shared.metrics, self.body_size);
         // One VM runs one callback at a time, so the borrow cannot be taken twice; if it were, a
         // fresh worker state (no leases, no cached keys) keeps the request correct.
@@ -73,34 +139,34 @@ impl Request {
             Ok(w) => w,
             Err(_) => &mut fresh,
         };
-        let mut flow = step(&shared.plan, worker, &mut host, &mut self.exchange);
+        let mut flow = step(plan, worker, &mut host, &mut self.exchange);
         // A callout that cannot even start is answered at once as a failed one.
         if let Flow::FetchKeys(authorizer) = flow {
-            match jwks::dispatch(&shared.plan, authorizer) {
+            match jwks::dispatch(plan, authorizer) {
                 Ok(token) => self.waiting = Some((token, Callout::Jwks(authorizer))),
                 Err(e) => {
                     log::error!("{e}");
                     let (next, result) = pipeline::on_keys_fetched(
-                        &shared.plan,
+                        plan,
                         worker,
                         &mut host,
                         &mut self.exchange,
                         authorizer,
                         None,
                     );
-                    jwks::log_result(&shared.plan, authorizer, &result);
+                    jwks::log_result(plan, authorizer, &result);
                     flow = next;
                 }
             }
         }
         if let Flow::CallAuthorizer(authorizer) = flow {
             let event = self.exchange.authorizer_event.take().unwrap_or_default();
-            match lambda::dispatch(&shared.plan, authorizer, &event) {
+            match lambda::dispatch(plan, authorizer, &event) {
                 Ok(token) => self.waiting = Some((token, Callout::Authorizer(authorizer))),
                 Err(e) => {
                     log::error!("{e}");
                     flow = pipeline::on_authorizer_response(
-                        &shared.plan,
+                        plan,
                         worker,
                         &mut host,
                         &mut self.exchange,
@@ -118,11 +184,7 @@ impl Request {
                     let failed = Default::default();
                     let exchange = &mut self.exchange;
                     if let Err(e) = pipeline::on_integration_response(
-                        &shared.plan,
-                        &mut host,
-                        exchange,
-                        method,
-                        &failed,
+                        plan, &mut host, exchange, method, &failed,
                     ) {
                         log::warn!("integration: {e}");
                     }
@@ -203,6 +265,9 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if let Err(action) = self.select_stage() {
+            return action;
+        }
         self.decide(|plan, worker, host, exchange| {
             pipeline::on_request_headers(plan, worker, host, exchange, end_of_stream)
         })
@@ -244,13 +309,9 @@ impl HttpContext for Request {
         if self.exchange.response_headers.is_empty() && self.exchange.response.is_none() {
             return Action::Continue;
         }
+        let Some(plan) = self.plan(&shared) else { return Action::Continue };
         let mut host = WasmHost::new(&shared.metrics);
-        match pipeline::on_response_headers(
-            &shared.plan,
-            &mut host,
-            &mut self.exchange,
-            end_of_stream,
-        ) {
+        match pipeline::on_response_headers(plan, &mut host, &mut self.exchange, end_of_stream) {
             ResponseFlow::Continue => Action::Continue,
             ResponseFlow::NeedBody => {
                 self.awaiting_response_body = true;
@@ -277,8 +338,9 @@ impl HttpContext for Request {
                     return Action::Continue;
                 }
             };
+        let Some(plan) = self.plan(&shared) else { return Action::Continue };
         let mut host = WasmHost::with_body(&shared.metrics, body_size);
-        pipeline::on_response_body(&shared.plan, &mut host, &mut self.exchange, &body);
+        pipeline::on_response_body(plan, &mut host, &mut self.exchange, &body);
         Action::Continue
     }
 }

@@ -32,7 +32,8 @@ fn shipped_envoy_configs_validate() {
     let wasm = wasm_path().to_string_lossy().into_owned();
     let dir = scratch_dir("validate");
     // The HTTPS listeners read the local certificate `make run` makes: make it the same way.
-    let cert = Command::new(root().join("scripts/dev-cert")).output().expect("run scripts/dev-cert");
+    let cert =
+        Command::new(root().join("scripts/dev-cert")).output().expect("run scripts/dev-cert");
     assert!(cert.status.success(), "scripts/dev-cert: {}", String::from_utf8_lossy(&cert.stderr));
     let certs = root().join(".tools/certs/").to_string_lossy().into_owned();
     for (i, config) in configs.iter().enumerate() {

@@ -30,8 +30,15 @@ pub const DEFAULT_API_KEY_ID_HEADER: &str = "x-tollgate-api-key-id";
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub api: Api,
+    /// The stage this config serves when it serves one (`stages` empty).
     #[serde(default)]
     pub stage: Stage,
+    /// Several stages of the API (`dev`, `prod`, ...): each request is served by one, chosen as
+    /// `stage_selection` says.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub stage_selection: StageSelection,
     #[serde(default)]
     pub methods: Vec<Method>,
     #[serde(default)]
@@ -141,6 +148,9 @@ pub struct Stage {
     /// Per-method stage throttles keyed like AWS: `/pets/GET`, `/pets/{petId}/*`.
     #[serde(default)]
     pub method_throttles: BTreeMap<String, Throttle>,
+    /// A canary release: this share of the stage's requests sees the overridden variables.
+    #[serde(default)]
+    pub canary: Option<Canary>,
 }
 
 impl Default for Stage {
@@ -150,7 +160,39 @@ impl Default for Stage {
             variables: BTreeMap::new(),
             throttle: None,
             method_throttles: BTreeMap::new(),
+            canary: None,
         }
+    }
+}
+
+/// AWS's `canarySettings`: `percentTraffic` of the stage's requests, chosen at random per
+/// request, run with the stage variables overridden.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    pub percent_traffic: f64,
+    #[serde(default)]
+    pub stage_variable_overrides: BTreeMap<String, String>,
+}
+
+/// How a request's stage is chosen when the config has `stages`: the Envoy route's name when
+/// it names a stage; else the first path segment (`/dev/pets`, execute-api style, the segment
+/// then removed) when `path_prefix`; else the value of `header` (for example `accept-version`);
+/// else `default`. A request no stage is chosen for is 403 `Missing Authentication Token`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSelection {
+    #[serde(default = "default_true")]
+    pub path_prefix: bool,
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+impl Default for StageSelection {
+    fn default() -> Self {
+        StageSelection { path_prefix: true, header: None, default: None }
     }
 }
 

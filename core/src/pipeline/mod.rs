@@ -72,6 +72,25 @@ pub struct Worker {
     pub leases: Leases,
     pub signing_keys: KeyCache,
     pub tokens: TokenState,
+    /// xorshift64 state for canary draws (0: not seeded yet).
+    rng: u64,
+}
+
+impl Worker {
+    /// A uniform draw in [0, 100) for a canary's `percent_traffic`; the first draw seeds the
+    /// generator from the clock.
+    pub fn roll(&mut self, now_nanos: u64) -> f64 {
+        if self.rng == 0 {
+            self.rng = now_nanos | 1;
+        }
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        // The top 53 bits as a fraction of 2^53, scaled to percent.
+        (x >> 11) as f64 / (1u64 << 53) as f64 * 100.0
+    }
 }
 
 /// Per-request state the filter keeps between callbacks.
@@ -91,6 +110,9 @@ pub struct Exchange {
     pub response: Option<Box<ResponseState>>,
     /// The request for the method's integration ([`Flow::CallIntegration`]).
     pub integration_call: Option<Callout>,
+    /// The stage's base path (`/dev`) when the stage came from the path: removed before the
+    /// method is matched and before the request goes upstream.
+    pub base_path: Option<String>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -289,6 +311,20 @@ fn decide<H: Host>(
     Flow::Replied
 }
 
+/// `:path` without the stage's base path (`/dev/pets?x` -> `/pets?x`, `/dev` -> `/`).
+fn routed_target<'a>(target: &'a [u8], base: Option<&str>) -> std::borrow::Cow<'a, [u8]> {
+    let rest = base.and_then(|b| target.strip_prefix(b.as_bytes()));
+    match rest {
+        Some(rest) if rest.is_empty() || rest.starts_with(b"?") => {
+            let mut out = b"/".to_vec();
+            out.extend_from_slice(rest);
+            std::borrow::Cow::Owned(out)
+        }
+        Some(rest) if rest.starts_with(b"/") => std::borrow::Cow::Borrowed(rest),
+        _ => std::borrow::Cow::Borrowed(target),
+    }
+}
+
 /// `:path` split at the first `?`.
 fn split_path(target: &[u8]) -> (&[u8], &[u8]) {
     match target.iter().position(|&b| b == b'?') {
@@ -307,7 +343,8 @@ fn run<H: Host>(
 ) -> Result<Step, HostError> {
     let verb = headers.get(":method").unwrap_or_default();
     let target = headers.get(":path").unwrap_or_default();
-    let (method_id, method) = match match_method(plan, verb, target) {
+    let routed = routed_target(target, exchange.base_path.as_deref());
+    let (method_id, method) = match match_method(plan, verb, &routed) {
         Ok(m) => m,
         Err(rejection) => return Ok(rejection.into()),
     };
@@ -342,7 +379,10 @@ fn run_with_body<H: Host>(
     let verb = headers.get(":method").unwrap_or_default();
     let target = headers.get(":path").unwrap_or_default();
     let now_seconds = i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
-    let (path, query) = split_path(target);
+    // A signature covers the path the client sent; everything else sees it without the stage.
+    let (signed_path, _) = split_path(target);
+    let routed = routed_target(target, exchange.base_path.as_deref());
+    let (path, query) = split_path(&routed);
     let mut token = None;
     let mut lambda: Option<AuthorizerOutput> = None;
     let caller = match method.authorization {
@@ -384,7 +424,13 @@ fn run_with_body<H: Host>(
         }
         AuthorizationType::AwsIam => {
             let Some(body) = body else { return Ok(Step::NeedBody) };
-            let req = sigv4::Request { method: verb, path, query, headers: &headers.0, body };
+            let req = sigv4::Request {
+                method: verb,
+                path: signed_path,
+                query,
+                headers: &headers.0,
+                body,
+            };
             match authenticate_iam(plan, &mut worker.signing_keys, &req, now_seconds) {
                 Ok(credential) => Some(credential),
                 Err(rejection) => return Ok(rejection.into()),
@@ -413,6 +459,14 @@ fn run_with_body<H: Host>(
             Ok(_) => {}
             Err(rejection) => return Ok(rejection.into()),
         }
+    }
+    if exchange.base_path.is_some() {
+        // The upstream gets the path without the stage, as API Gateway's integrations do.
+        host.set_request_header(":path", Some(&routed))?;
+    }
+    if plan.routes_by_uri {
+        // Only an integration URI names the cluster, never the client.
+        host.set_request_header(crate::transform::integration::CLUSTER_HEADER, None)?;
     }
     let who = transform::Caller {
         api_key_id: key.map(|k| k.id.as_str()),

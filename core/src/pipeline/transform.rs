@@ -13,7 +13,9 @@ use crate::host::{Host, HostError};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::transform::aws_service::AwsTarget;
-use crate::transform::integration::{IntegrationPlan, RequestBody, ResponsePlan, UriPart};
+use crate::transform::integration::{
+    IntegrationPlan, RequestBody, ResponsePlan, UriPart, CLUSTER_HEADER,
+};
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
 use crate::transform::vtl::Input;
@@ -325,7 +327,14 @@ fn apply_mappings<H: Host>(
         Some(parts) => fill_path(parts, &path_values),
         None => String::from_utf8_lossy(path).into_owned(),
     };
-    let mut pairs: Vec<String> = Vec::new();
+    if let Some(authority) = &integration.uri_authority {
+        // The URI's host names the Envoy cluster (routes with `cluster_header`), as API Gateway
+        // sends an integration request to the URI's host.
+        let host_only = authority.rsplit_once(':').map_or(authority.as_str(), |(h, _)| h);
+        host.set_request_header(CLUSTER_HEADER, Some(host_only.as_bytes()))?;
+        host.set_request_header(":authority", Some(authority.as_bytes()))?;
+    }
+    let mut pairs: Vec<String> = integration.uri_query.iter().cloned().collect();
     if proxy {
         for (name, value) in crate::auth::sigv4::parse::query_pairs(query) {
             let decoded =

@@ -16,6 +16,11 @@ pub struct IntegrationPlan {
     pub kind: IntegrationType,
     /// The URI's path split at its `{name}` parameters, when a URI is configured.
     pub uri_path: Option<Vec<UriPart>>,
+    /// The URI's host (and port): the request's `:authority`, and its host the Envoy cluster
+    /// named in [`CLUSTER_HEADER`] (routes with `cluster_header` go there).
+    pub uri_authority: Option<String>,
+    /// The URI's query (`a=1&b=2`), sent before any mapped query parameters.
+    pub uri_query: Option<String>,
     pub request_mappings: Vec<Mapping<Target>>,
     /// (media type, template), media types lowercase.
     pub request_templates: Vec<(String, Template)>,
@@ -36,6 +41,9 @@ pub struct LambdaTarget {
     pub path: String,
     pub timeout_ms: u32,
 }
+
+/// The request header that names the Envoy cluster an HTTP integration's URI points at.
+pub const CLUSTER_HEADER: &str = "x-tollgate-cluster";
 
 /// API Gateway's integration timeout: 50 ms to 29 s.
 const MAX_INTEGRATION_TIMEOUT_MS: u32 = 29_000;
@@ -117,11 +125,22 @@ impl IntegrationPlan {
             &integration.request_parameters,
             &format!("{path}.request_parameters"),
         )?;
-        let uri = integration.uri.as_deref();
+        let uri = match &integration.uri {
+            Some(uri) => Some(
+                substitute_stage_variables(uri, stage_variables)
+                    .map_err(|r| ConfigError::new(format!("{path}.uri"), r))?,
+            ),
+            None => None,
+        };
+        let uri = uri.as_deref();
+        let mut uri_authority = None;
+        let mut uri_query = None;
         let (uri_path, aws) = match (kind, uri) {
             (IntegrationType::Http | IntegrationType::HttpProxy, Some(uri)) => {
                 let parts =
                     parse_uri_path(uri).map_err(|r| ConfigError::new(format!("{path}.uri"), r))?;
+                uri_authority = Some(uri_host(uri));
+                uri_query = uri.split_once('?').map(|(_, q)| q.to_string()).filter(|q| !q.is_empty());
                 (Some(parts), None)
             }
             (IntegrationType::Aws, Some(uri)) => {
@@ -182,6 +201,8 @@ impl IntegrationPlan {
         Ok(IntegrationPlan {
             kind,
             uri_path,
+            uri_authority,
+            uri_query,
             request_mappings,
             request_templates,
             passthrough: integration.passthrough_behavior,
@@ -336,6 +357,44 @@ fn templates(
     Ok(out)
 }
 
+/// `${stageVariables.name}` and `$stageVariables.name` replaced by the stage's values; an
+/// undefined variable is an error.
+pub fn substitute_stage_variables(
+    text: &str,
+    variables: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("$stageVariables.").or_else(|| rest.find("${stageVariables.")) {
+        let at = rest.find("${stageVariables.").filter(|b| *b < at).unwrap_or(at);
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let after = rest.get(at..).unwrap_or_default();
+        let (braced, body) = match after.strip_prefix("${stageVariables.") {
+            Some(body) => (true, body),
+            None => (false, after.strip_prefix("$stageVariables.").unwrap_or_default()),
+        };
+        let len = body.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let name = body.get(..len).unwrap_or_default();
+        let mut tail = body.get(len..).unwrap_or_default();
+        if braced {
+            tail = tail.strip_prefix('}').ok_or_else(|| format!("`{text}`: unclosed `${{`"))?;
+        }
+        let value = variables
+            .get(name)
+            .ok_or_else(|| format!("stage variable `{name}` is not defined for this stage"))?;
+        out.push_str(value);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `http://orders-v2:8080/x` -> `orders-v2:8080`.
+fn uri_host(uri: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_string()
+}
+
 /// `Application/JSON; charset=utf-8` -> `application/json`; none -> `application/json`.
 pub fn media_type(content_type: Option<&[u8]>) -> String {
     let text = content_type.map(String::from_utf8_lossy).unwrap_or_default();
@@ -467,6 +526,27 @@ mod tests {
         assert_eq!(media(Some("text/csv, text/html;q=0.9")), "text/html");
         assert_eq!(media(Some("*/*")), "application/json");
         assert_eq!(media(None), "application/json");
+    }
+
+    #[test]
+    fn stage_variables_fill_uris() {
+        let vars: BTreeMap<String, String> =
+            [("host".to_string(), "orders-v2".to_string()), ("v".to_string(), "2".to_string())]
+                .into();
+        assert_eq!(
+            substitute_stage_variables(
+                "http://${stageVariables.host}:8080/v$stageVariables.v/x?a=$stageVariables.v",
+                &vars
+            )
+            .unwrap(),
+            "http://orders-v2:8080/v2/x?a=2"
+        );
+        assert!(substitute_stage_variables("http://${stageVariables.nope}/", &vars)
+            .unwrap_err()
+            .contains("nope"));
+        assert!(substitute_stage_variables("http://${stageVariables.host/", &vars).is_err());
+        assert_eq!(uri_host("http://orders-v2:8080/v2/x"), "orders-v2:8080");
+        assert_eq!(uri_host("https://h"), "h");
     }
 
     #[test]

@@ -1,0 +1,324 @@
+//! An API deployed to one or several stages, each compiled into its own [`Plan`] (and a second
+//! one for its canary), and the choice of the stage for a request: the Envoy route's name, the
+//! first path segment (execute-api style), a version header, or a default.
+
+use crate::config::{Config, ConfigError, Stage, StageSelection};
+use crate::plan::Plan;
+
+#[derive(Debug)]
+pub struct Deployment {
+    pub stages: Vec<StagePlans>,
+    selection: Selection,
+}
+
+#[derive(Debug)]
+pub struct StagePlans {
+    pub name: String,
+    pub plan: Plan,
+    pub canary: Option<CanaryPlan>,
+}
+
+#[derive(Debug)]
+pub struct CanaryPlan {
+    /// 0.0 to 100.0.
+    pub percent: f64,
+    pub plan: Plan,
+}
+
+#[derive(Debug)]
+struct Selection {
+    /// Several stages: a request must be assigned one.
+    several: bool,
+    path_prefix: bool,
+    /// Lowercase header name.
+    header: Option<String>,
+    default: Option<usize>,
+}
+
+/// The stage (and side) serving a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    pub stage: usize,
+    pub canary: bool,
+    /// `/dev` when the stage came from the path: removed before matching and before the
+    /// request goes upstream.
+    pub base_path: Option<String>,
+}
+
+/// What the stage choice may look at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// Envoy's route name (`xds.route_name`), when the filter read it.
+    pub route_name: Option<&'a [u8]>,
+    pub path: &'a [u8],
+    /// The value of the selection header, when one is configured.
+    pub header: Option<&'a [u8]>,
+}
+
+impl Deployment {
+    /// Parses, validates and compiles a config document; `{"env": NAME}` secrets come from the
+    /// process environment.
+    pub fn from_json(bytes: &[u8]) -> Result<Deployment, ConfigError> {
+        Deployment::compile(&Config::from_json(bytes)?, &|name| std::env::var(name).ok())
+    }
+
+    pub fn compile(
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Deployment, ConfigError> {
+        let stages: Vec<(String, Stage)> = if config.stages.is_empty() {
+            vec![("stage".to_string(), config.stage.clone())]
+        } else {
+            if config.stage != Stage::default() {
+                return Err(ConfigError::new(
+                    "stage",
+                    "a config has `stage` (one stage) or `stages` (several), not both",
+                ));
+            }
+            config
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("stages[{i}]"), s.clone()))
+                .collect()
+        };
+        let mut out: Vec<StagePlans> = Vec::with_capacity(stages.len());
+        for (path, stage) in stages {
+            if out.iter().any(|s| s.name == stage.name) {
+                return Err(ConfigError::new(
+                    format!("{path}.name"),
+                    format!("stage `{}` is configured twice", stage.name),
+                ));
+            }
+            let plan = compile_stage(config, &stage, &path, env)?;
+            let canary = match &stage.canary {
+                None => None,
+                Some(c) => {
+                    let field = format!("{path}.canary");
+                    if !(0.0..=100.0).contains(&c.percent_traffic) {
+                        return Err(ConfigError::new(
+                            format!("{field}.percent_traffic"),
+                            format!("{} is not in 0.0-100.0", c.percent_traffic),
+                        ));
+                    }
+                    let mut variant = stage.clone();
+                    variant.canary = None;
+                    variant.variables.extend(c.stage_variable_overrides.clone());
+                    let plan = compile_stage(config, &variant, &field, env)?;
+                    Some(CanaryPlan { percent: c.percent_traffic, plan })
+                }
+            };
+            out.push(StagePlans { name: stage.name.clone(), plan, canary });
+        }
+        let selection =
+            compile_selection(&config.stage_selection, &out, !config.stages.is_empty())?;
+        Ok(Deployment { stages: out, selection })
+    }
+
+    /// The first stage's plan: what every stage has in common (authorizers, keys, API id).
+    pub fn primary(&self) -> Option<&Plan> {
+        self.stages.first().map(|s| &s.plan)
+    }
+
+    /// Whether the stage choice looks at the route name (then the filter reads it).
+    pub fn needs_route_name(&self) -> bool {
+        self.selection.several
+    }
+
+    /// The selection header's name, if the stage choice looks at one.
+    pub fn selection_header(&self) -> Option<&str> {
+        self.selection.header.as_deref().filter(|_| self.selection.several)
+    }
+
+    /// The stage for a request; `roll` (0.0 to 100.0, uniform) decides the canary side. `None`:
+    /// no stage (403 `Missing Authentication Token`).
+    pub fn select(&self, request: &Request<'_>, roll: f64) -> Option<Selected> {
+        let (stage, base_path) = self.stage_of(request)?;
+        let canary = self
+            .stages
+            .get(stage)
+            .and_then(|s| s.canary.as_ref())
+            .is_some_and(|c| roll < c.percent);
+        Some(Selected { stage, canary, base_path })
+    }
+
+    fn stage_of(&self, request: &Request<'_>) -> Option<(usize, Option<String>)> {
+        if !self.selection.several {
+            return Some((0, None));
+        }
+        let by_name = |name: &[u8]| self.stages.iter().position(|s| s.name.as_bytes() == name);
+        if let Some(i) = request.route_name.and_then(by_name) {
+            return Some((i, None));
+        }
+        if self.selection.path_prefix {
+            let rest = request.path.strip_prefix(b"/").unwrap_or_default();
+            let end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
+            let first = rest.get(..end).unwrap_or_default();
+            if let Some(i) = by_name(first) {
+                return Some((i, Some(format!("/{}", String::from_utf8_lossy(first)))));
+            }
+        }
+        if let Some(i) = request.header.and_then(by_name) {
+            return Some((i, None));
+        }
+        self.selection.default.map(|i| (i, None))
+    }
+
+    /// The plan serving a selected request.
+    pub fn plan(&self, selected: &Selected) -> Option<&Plan> {
+        let stage = self.stages.get(selected.stage)?;
+        match (&stage.canary, selected.canary) {
+            (Some(c), true) => Some(&c.plan),
+            _ => Some(&stage.plan),
+        }
+    }
+}
+
+fn compile_stage(
+    config: &Config,
+    stage: &Stage,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, ConfigError> {
+    let mut one = config.clone();
+    one.stages = Vec::new();
+    one.stage = stage.clone();
+    Plan::compile(&one, env).map_err(|e| {
+        // Errors of the stage's own fields name it; the rest are the same for every stage.
+        match e.path.strip_prefix("stage") {
+            Some(rest) if path != "stage" => ConfigError::new(format!("{path}{rest}"), e.reason),
+            _ => e,
+        }
+    })
+}
+
+fn compile_selection(
+    selection: &StageSelection,
+    stages: &[StagePlans],
+    several: bool,
+) -> Result<Selection, ConfigError> {
+    let header = match &selection.header {
+        Some(h) if crate::gateway_response::is_token(h) => Some(h.to_ascii_lowercase()),
+        Some(h) => {
+            return Err(ConfigError::new(
+                "stage_selection.header",
+                format!("`{h}` is not a header name"),
+            ))
+        }
+        None => None,
+    };
+    let default = match &selection.default {
+        Some(name) => Some(stages.iter().position(|s| &s.name == name).ok_or_else(|| {
+            ConfigError::new("stage_selection.default", format!("no stage `{name}`"))
+        })?),
+        None => None,
+    };
+    Ok(Selection { several, path_prefix: selection.path_prefix, header, default })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test;
+    use serde_json::json;
+
+    fn deployment(extra: serde_json::Value) -> Result<Deployment, ConfigError> {
+        let mut config = json!({"api": {"id": "shop"}, "methods": [{"resource": "/pets", "http_method": "GET"}]});
+        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        Deployment::from_json(config.to_string().as_bytes())
+    }
+
+    fn request<'a>(route: Option<&'a str>, path: &'a str, header: Option<&'a str>) -> Request<'a> {
+        Request {
+            route_name: route.map(str::as_bytes),
+            path: path.as_bytes(),
+            header: header.map(str::as_bytes),
+        }
+    }
+
+    #[test]
+    fn one_stage_serves_everything() {
+        let d = deployment(json!({})).unwrap();
+        let s = d.select(&request(None, "/dev/pets", None), 50.0).unwrap();
+        assert_eq!(s, Selected { stage: 0, canary: false, base_path: None });
+        assert_eq!(d.plan(&s).unwrap().stage, "prod");
+        assert!(!d.needs_route_name());
+    }
+
+    #[test]
+    fn stages_come_from_the_route_the_path_a_header_or_the_default() {
+        let d = deployment(json!({
+            "stages": [{"name": "dev", "variables": {"v": "d"}}, {"name": "prod", "variables": {"v": "p"}}, {"name": "v2"}],
+            "stage_selection": {"header": "Accept-Version", "default": "prod"},
+        }))
+        .unwrap();
+        let pick = |route, path, header| {
+            d.select(&request(route, path, header), 99.0)
+                .map(|s| (d.stages[s.stage].name.clone(), s.base_path))
+        };
+        assert_eq!(pick(Some("dev"), "/pets", None), Some(("dev".into(), None)));
+        assert_eq!(
+            pick(Some("other"), "/dev/pets?x=1", None),
+            Some(("dev".into(), Some("/dev".into())))
+        );
+        assert_eq!(pick(None, "/prod", None), Some(("prod".into(), Some("/prod".into()))));
+        assert_eq!(pick(None, "/pets", Some("v2")), Some(("v2".into(), None)));
+        assert_eq!(pick(None, "/pets", None), Some(("prod".into(), None)));
+        assert_eq!(
+            d.plan(&d.select(&request(None, "/dev/x", None), 0.0).unwrap())
+                .unwrap()
+                .stage_variables["v"],
+            "d"
+        );
+        let no_default =
+            deployment(json!({"stages": [{"name": "dev"}, {"name": "prod"}]})).unwrap();
+        assert_eq!(no_default.select(&request(None, "/pets", None), 1.0), None);
+    }
+
+    #[test]
+    fn canaries_take_their_share_with_their_overrides() {
+        let d = deployment(
+            json!({"stages": [{"name": "prod", "variables": {"backend": "v1", "keep": "k"},
+            "canary": {"percent_traffic": 10.0, "stage_variable_overrides": {"backend": "v2"}}}]}),
+        )
+        .unwrap();
+        let side = |roll| {
+            let s = d.select(&request(None, "/prod/pets", None), roll).unwrap();
+            let plan = d.plan(&s).unwrap();
+            (
+                s.canary,
+                plan.stage_variables["backend"].clone(),
+                plan.stage_variables["keep"].clone(),
+            )
+        };
+        assert_eq!(side(9.99), (true, "v2".into(), "k".into()));
+        assert_eq!(side(10.0), (false, "v1".into(), "k".into()));
+    }
+
+    #[test]
+    fn bad_stage_configs_name_the_field() {
+        let cases = [
+            (json!({"stages": [{"name": "a"}, {"name": "a"}]}), "stages[1].name"),
+            (json!({"stages": [{"name": "a b"}]}), "stages[0].name"),
+            (
+                json!({"stages": [{"name": "a", "canary": {"percent_traffic": 120.0}}]}),
+                "stages[0].canary.percent_traffic",
+            ),
+            (
+                json!({"stages": [{"name": "a"}], "stage_selection": {"default": "b"}}),
+                "stage_selection.default",
+            ),
+            (
+                json!({"stages": [{"name": "a"}], "stage_selection": {"header": "a b"}}),
+                "stage_selection.header",
+            ),
+            (json!({"stages": [{"name": "a"}], "stage": {"name": "b"}}), "stage"),
+        ];
+        for (extra, path) in cases {
+            let err = deployment(extra.clone()).unwrap_err();
+            assert_eq!(err.path, path, "{extra}: {err}");
+        }
+    }
+}
