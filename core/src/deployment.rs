@@ -120,6 +120,11 @@ impl Deployment {
         self.stages.first().map(|s| &s.plan)
     }
 
+    /// One stage without a canary: every request is served by it, with nothing to read.
+    pub fn single(&self) -> bool {
+        !self.selection.several && self.stages.iter().all(|s| s.canary.is_none())
+    }
+
     /// Whether the stage choice looks at the route name (then the filter reads it).
     pub fn needs_route_name(&self) -> bool {
         self.selection.several
@@ -184,9 +189,13 @@ fn compile_stage(
     one.stages = Vec::new();
     one.stage = stage.clone();
     Plan::compile(&one, env).map_err(|e| {
-        // Errors of the stage's own fields name it; the rest are the same for every stage.
+        // Errors of the stage's own fields name it; others say which stage they came up in
+        // (a stage variable may be undefined in one stage only).
         match e.path.strip_prefix("stage") {
             Some(rest) if path != "stage" => ConfigError::new(format!("{path}{rest}"), e.reason),
+            _ if path != "stage" => {
+                ConfigError::new(e.path, format!("{} (stage `{}`)", e.reason, stage.name))
+            }
             _ => e,
         }
     })
@@ -295,6 +304,18 @@ mod tests {
         };
         assert_eq!(side(9.99), (true, "v2".into(), "k".into()));
         assert_eq!(side(10.0), (false, "v1".into(), "k".into()));
+    }
+
+    #[test]
+    fn a_variable_missing_in_one_stage_is_an_error_naming_it() {
+        let err = deployment(json!({
+            "stages": [{"name": "dev", "variables": {"host": "orders-dev"}}, {"name": "prod"}],
+            "methods": [{"resource": "/o", "http_method": "GET", "integration":
+                {"type": "HTTP_PROXY", "uri": "http://${stageVariables.host}/o"}}],
+        }))
+        .unwrap_err();
+        assert_eq!(err.path, "methods[0].integration.uri");
+        assert!(err.reason.contains("`host`") && err.reason.contains("stage `prod`"), "{err}");
     }
 
     #[test]

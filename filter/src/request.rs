@@ -68,6 +68,11 @@ impl Request {
     fn select_stage(&mut self) -> Result<(), Action> {
         let Some(shared) = self.shared.clone() else { return Ok(()) };
         let deployment = &shared.deployment;
+        if deployment.single() {
+            // No host call: the request costs what it did before stages existed.
+            self.selected = Some(Selected { stage: 0, canary: false, base_path: None });
+            return Ok(());
+        }
         let read = |name: &str| {
             hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
         };

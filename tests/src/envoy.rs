@@ -27,6 +27,9 @@ pub struct EnvoyOptions {
     pub signed_clusters: Vec<(String, u16, String, String)>,
     /// Terminate TLS on the listener with this certificate chain and key (PEM files).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// A first route that sends requests carrying `x-tollgate-cluster` to that cluster
+    /// (`cluster_header`), as integration URIs choose their upstream.
+    pub cluster_header_routing: bool,
 }
 
 impl EnvoyOptions {
@@ -39,6 +42,7 @@ impl EnvoyOptions {
             clusters: Vec::new(),
             signed_clusters: Vec::new(),
             tls: None,
+            cluster_header_routing: false,
         }
     }
 
@@ -53,6 +57,12 @@ impl EnvoyOptions {
     /// in `region` (credentials from Envoy's environment: set them with [`env`](Self::env)).
     pub fn signed_cluster(mut self, name: &str, port: u16, service: &str, region: &str) -> Self {
         self.signed_clusters.push((name.into(), port, service.into(), region.into()));
+        self
+    }
+
+    /// Lets integration URIs choose the cluster (a `cluster_header` route first).
+    pub fn cluster_header_routing(mut self) -> Self {
+        self.cluster_header_routing = true;
         self
     }
 
@@ -164,6 +174,17 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
             "clusters": clusters,
         },
     });
+    if opts.cluster_header_routing {
+        let routes = &mut config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+            [0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"];
+        if let Some(list) = routes.as_array_mut() {
+            list.insert(0, json!({
+                "match": {"prefix": "/", "headers": [{"name": "x-tollgate-cluster", "present_match": true}]},
+                "route": {"cluster_header": "x-tollgate-cluster",
+                          "upgrade_configs": [{"upgrade_type": "websocket"}]},
+            }));
+        }
+    }
     if let Some((cert, key)) = &opts.tls {
         config["static_resources"]["listeners"][0]["filter_chains"][0]["transport_socket"] = json!({
             "name": "envoy.transport_sockets.tls",

@@ -1,7 +1,8 @@
 //! A real upstream for tests, examples and benchmarks, HTTP/1.1 with keep-alive.
 //!
 //! `tollgate-upstream [--port N] [--mode echo|petstore|files] [--dir D]`
-//! - `echo` (default) answers 200 with what it received as JSON: method, path, headers, body.
+//! - `echo` (default) answers 200 with what it received as JSON: method, path, headers, body
+//!   (and `server`: the `--name N` it was started with, to tell several upstreams apart).
 //! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets`.
 //! - `files` serves the files under `--dir` as JSON (a JWKS endpoint): `GET /x/y` answers
 //!   `D/x/y` as it is on disk at that moment (tests rewrite it to rotate keys), 404 otherwise.
@@ -33,20 +34,22 @@ fn main() {
     let mut port = 0u16;
     let mut mode = String::from("echo");
     let mut dir: Option<PathBuf> = None;
+    let mut name = String::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0),
             "--mode" => mode = args.next().unwrap_or_default(),
             "--dir" => dir = args.next().map(PathBuf::from),
+            "--name" => name = args.next().unwrap_or_default(),
             other => {
-                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore|files|websocket] [--dir D]");
+                eprintln!("unknown argument {other}; usage: tollgate-upstream [--port N] [--mode echo|petstore|files|websocket] [--dir D] [--name N]");
                 std::process::exit(2);
             }
         }
     }
     let mode = match (mode.as_str(), dir) {
-        ("echo", None) => Mode::Echo,
+        ("echo", None) => Mode::Echo(name),
         ("petstore", None) => Mode::Petstore,
         ("files", Some(dir)) => Mode::Files(dir),
         ("websocket", None) => Mode::WebSocket(Room::default()),
@@ -68,7 +71,8 @@ fn main() {
 }
 
 enum Mode {
-    Echo,
+    /// Answers with what it received, and its `--name` as `server` when it has one.
+    Echo(String),
     Petstore,
     Files(PathBuf),
     WebSocket(Room),
@@ -169,7 +173,13 @@ fn serve(stream: TcpStream, mode: &Mode) {
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
         let (status, body) = match mode {
-            Mode::Echo => (200, echo(&request).to_string()),
+            Mode::Echo(name) => {
+                let mut answer = echo(&request);
+                if !name.is_empty() {
+                    answer["server"] = Value::String(name.clone());
+                }
+                (200, answer.to_string())
+            }
             Mode::Petstore => {
                 let (status, body) = petstore_answer(&request);
                 (status, body.to_string())
