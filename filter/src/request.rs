@@ -16,6 +16,9 @@ use tollgate_core::routes::MethodId;
 use crate::host::WasmHost;
 use crate::{integration, jwks, lambda, Shared};
 
+/// Filter state key with the stage serving the request (when the config has several).
+const STAGE_STATE: &str = "tollgate.stage";
+
 /// A callout a request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Callout {
@@ -97,6 +100,8 @@ impl Request {
         if let Some(stage) = deployment.stages.get(selected.stage) {
             if several {
                 self.exchange.response_headers.push(("x-tollgate-stage", stage.name.clone()));
+                // For access logs: %FILTER_STATE(wasm.tollgate.stage:PLAIN)%.
+                let _ = hostcalls::set_property(vec![STAGE_STATE], Some(stage.name.as_bytes()));
             }
             if stage.canary.is_some() {
                 self.exchange

@@ -85,6 +85,13 @@ fn stages_microservices_versions_and_canary() {
     );
     assert_eq!(r.header("x-tollgate-stage"), Some("prod"));
     assert_eq!(get(port, "/dev/orders/7", &key).header("x-tollgate-canary"), None);
+    // The stage is in the access log (filter state `wasm.tollgate.stage`).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = envoy.access_log();
+    assert!(
+        log.lines().any(|l| l.starts_with("/orders/7?release=dev-7 200") && l.ends_with("stage=dev")),
+        "{log}"
+    );
 
     // Three microservices and two API versions behind one listener and one key.
     assert_eq!(seen("/prod/users/42").json()["path"], "/users/42");
