@@ -33,6 +33,7 @@ fn config() -> Value {
             {"name": "prod", "variables": {"orders": "orders-v2", "release": "r41"},
              "canary": {"percent_traffic": 10.0, "stage_variable_overrides": {"release": "r42"}}},
         ],
+        "stage_selection": {"path_prefix": true, "header": "accept-version"},
         "methods": [
             method("/orders/{id}", proxy(
                 "http://${stageVariables.orders}/orders/{id}?release=${stageVariables.release}",
@@ -89,9 +90,17 @@ fn stages_microservices_versions_and_canary() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = envoy.access_log();
     assert!(
-        log.lines().any(|l| l.starts_with("/orders/7?release=dev-7 200") && l.ends_with("stage=dev")),
+        log.lines()
+            .any(|l| l.starts_with("/orders/7?release=dev-7 200") && l.ends_with("stage=dev")),
         "{log}"
     );
+
+    // A stage (version) chosen by header rather than by path.
+    let r = get(port, "/orders/7", &[("x-api-key", "shop-key"), ("accept-version", "dev")]);
+    assert_eq!((r.status, r.json()["server"].clone()), (200, json!("orders-dev")));
+    assert_eq!(r.header("x-tollgate-stage"), Some("dev"));
+    let r = get(port, "/orders/7", &[("x-api-key", "shop-key"), ("accept-version", "qa")]);
+    assert_eq!(r.status, 403, "an unknown version: {}", r.text());
 
     // Three microservices and two API versions behind one listener and one key.
     assert_eq!(seen("/prod/users/42").json()["path"], "/users/42");
