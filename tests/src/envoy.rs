@@ -226,6 +226,10 @@ fn signed_cluster(name: &str, port: u16, service: &str, region: &str) -> Value {
                     "service_name": service,
                     "region": region,
                     "use_unsigned_payload": false,
+                    "credential_provider": {
+                        "custom_credential_provider_chain": true,
+                        "environment_credential_provider": {},
+                    },
                 }},
                 {"name": "envoy.filters.http.upstream_codec", "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
