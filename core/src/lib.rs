@@ -6,6 +6,7 @@
 
 pub mod apikey;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod deployment;
 pub mod gateway_response;

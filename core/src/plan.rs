@@ -6,6 +6,7 @@ use crate::auth::custom::{compile_lambda_authorizers, LambdaAuthorizer};
 use crate::auth::iam::IamPlan;
 use crate::auth::policy::{CompiledPolicy, PolicyKind};
 use crate::auth::token::{compile_authorizers, TokenAuthorizer};
+use crate::cache::CachePlan;
 use crate::config::{ApiKeySource, AuthorizationType, Config, ConfigError};
 use crate::gateway_response::{is_token, GatewayResponses};
 use crate::routes::{MethodId, Router};
@@ -34,6 +35,8 @@ pub struct MethodPlan {
     pub integration: Option<IntegrationPlan>,
     /// A decision needs the whole request body (a signature, a model, a template, a mapping).
     pub needs_body: bool,
+    /// How the method's responses are cached, if they are.
+    pub cache: Option<CachePlan>,
 }
 
 #[derive(Debug)]
@@ -117,6 +120,12 @@ impl Plan {
                 validation,
                 integration,
                 needs_body,
+                cache: CachePlan::compile(
+                    config.stage.cache.as_ref(),
+                    m,
+                    (&config.api.id, &config.stage.name),
+                    &path,
+                )?,
             });
         }
         let header = config.api_key_id_header.to_ascii_lowercase();

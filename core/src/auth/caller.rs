@@ -10,6 +10,8 @@ use crate::gateway_response::{Rejection, ResponseType};
 use crate::plan::Plan;
 
 pub const INVOKE: &str = "execute-api:Invoke";
+/// The action a caller needs to refresh a cached response (`Cache-Control: max-age=0`).
+pub const INVALIDATE_CACHE: &str = "execute-api:InvalidateCache";
 
 /// The gateway response for a refused signature.
 fn sig_rejection(e: &SigError) -> Rejection {
@@ -63,12 +65,23 @@ pub fn authorize_call(
     caller: Option<&CredentialPlan>,
     ctx: &Context<'_>,
 ) -> Result<(), Rejection> {
+    authorize_action(plan, caller, ctx, INVOKE)
+}
+
+/// Whether the caller may do `action` (`execute-api:Invoke`, `execute-api:InvalidateCache`) on
+/// the method, as [`authorize_call`] decides it.
+pub fn authorize_action(
+    plan: &Plan,
+    caller: Option<&CredentialPlan>,
+    ctx: &Context<'_>,
+    action: &str,
+) -> Result<(), Rejection> {
     let path = String::from_utf8_lossy(ctx.path);
     let verb = String::from_utf8_lossy(ctx.http_method);
     let resource =
         method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
     let request = AccessRequest {
-        action: INVOKE,
+        action,
         resource: &resource,
         principal_arn: caller.map(|c| c.principal_arn.as_str()),
         source_ip: ctx.source_ip,
@@ -88,7 +101,7 @@ pub fn authorize_call(
     Err(Rejection::with_message(
         ResponseType::AccessDenied,
         format!(
-            "User: {who} is not authorized to perform: {INVOKE} on resource: {resource}{suffix}"
+            "User: {who} is not authorized to perform: {action} on resource: {resource}{suffix}"
         ),
     ))
 }

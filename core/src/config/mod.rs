@@ -1,6 +1,7 @@
 //! The filter configuration as users write it: one JSON document, `deny_unknown_fields` at every
 //! level, defaults written once here. [`crate::plan::Plan::compile`] validates and compiles it.
 
+mod cache;
 mod error;
 mod iam;
 mod integration;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::gateway_response::ResponseType;
 use crate::throttle::quota::Period;
 
+pub use cache::{MethodCache, StageCache, UnauthorizedStrategy};
 pub use error::ConfigError;
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
 pub use integration::{
@@ -151,6 +153,9 @@ pub struct Stage {
     /// A canary release: this share of the stage's requests sees the overridden variables.
     #[serde(default)]
     pub canary: Option<Canary>,
+    /// The stage's response cache.
+    #[serde(default)]
+    pub cache: Option<StageCache>,
 }
 
 impl Default for Stage {
@@ -161,6 +166,7 @@ impl Default for Stage {
             throttle: None,
             method_throttles: BTreeMap::new(),
             canary: None,
+            cache: None,
         }
     }
 }
@@ -225,6 +231,9 @@ pub struct Method {
     pub request_models: BTreeMap<String, String>,
     #[serde(default)]
     pub integration: Option<Integration>,
+    /// Cache settings over the stage's.
+    #[serde(default)]
+    pub cache: Option<MethodCache>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -21,6 +21,10 @@ pub enum HostError {
 pub enum Outcome {
     Allowed,
     Rejected(ResponseType),
+    /// Answered from the response cache (also counted as allowed).
+    CacheHit,
+    /// A cacheable request the cache could not answer.
+    CacheMiss,
 }
 
 /// Shared data: a value and its version (`cas`).

@@ -5,7 +5,7 @@
 //! translate the returned [`Flow`].
 
 use crate::apikey::{KeyEntry, KeyLookup};
-use crate::auth::caller::{self, authenticate_iam, authorize_call};
+use crate::auth::caller::{self, authenticate_iam};
 use crate::auth::custom::{self, InvokeResponse};
 use crate::auth::iam::CredentialPlan;
 use crate::auth::lambda::{path_parameters, AuthorizerOutput, RequestView};
@@ -28,7 +28,7 @@ mod transform;
 pub use integration_call::{
     on_integration_response, Callout, CalloutResponse, MAX_CALLOUT_RESPONSE_BYTES,
 };
-pub use transform::{ResponseFlow, ResponseState};
+pub use transform::{PendingEntry, ResponseFlow, ResponseState};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
@@ -113,6 +113,8 @@ pub struct Exchange {
     /// The stage's base path (`/dev`) when the stage came from the path: removed before the
     /// method is matched and before the request goes upstream.
     pub base_path: Option<String>,
+    /// A cache miss: the response to store.
+    pub cache: Option<PendingEntry>,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -437,7 +439,9 @@ fn run_with_body<H: Host>(
             }
         }
     };
-    if let Err(rejection) = authorize(plan, host, headers, caller, verb, path, now_seconds)? {
+    if let Err(rejection) =
+        authorize(plan, host, headers, caller, verb, path, now_seconds, caller::INVOKE)?
+    {
         return Ok(rejection.into());
     }
     let presented = match (method.api_key_required, plan.api_key_source) {
@@ -468,7 +472,23 @@ fn run_with_body<H: Host>(
         // Only an integration URI names the cluster, never the client.
         host.set_request_header(crate::transform::integration::CLUSTER_HEADER, None)?;
     }
+    // Only an IAM caller's policies can allow `execute-api:InvalidateCache`.
+    let may_invalidate_cache = method.cache.is_some()
+        && caller.is_some()
+        && crate::cache::wants_refresh(headers.get("cache-control"))
+        && authorize(
+            plan,
+            host,
+            headers,
+            caller,
+            verb,
+            path,
+            now_seconds,
+            caller::INVALIDATE_CACHE,
+        )?
+        .is_ok();
     let who = transform::Caller {
+        may_invalidate_cache,
         api_key_id: key.map(|k| k.id.as_str()),
         principal_arn: caller.map(|c| c.principal_arn.as_str()),
         authorizer: authorizer_context(token.as_ref(), lambda.as_ref()),
@@ -544,6 +564,7 @@ fn authorizer_context(
 
 /// Step 4 through the host: reads the source address and trusted headers only when a policy
 /// will look at them.
+#[allow(clippy::too_many_arguments)]
 fn authorize<H: Host>(
     plan: &Plan,
     host: &H,
@@ -552,6 +573,7 @@ fn authorize<H: Host>(
     verb: &[u8],
     path: &[u8],
     now_seconds: i64,
+    action: &str,
 ) -> Result<Result<(), Rejection>, HostError> {
     if caller.is_none() && plan.resource_policy.is_none() {
         return Ok(Ok(()));
@@ -572,7 +594,7 @@ fn authorize<H: Host>(
         secure_transport: scheme == Some(b"https"),
         now_seconds,
     };
-    Ok(authorize_call(plan, caller, &ctx))
+    Ok(caller::authorize_action(plan, caller, &ctx, action))
 }
 
 /// Step 3 for a CUSTOM method: the Lambda authorizer's answer (from this request's call, the
@@ -702,12 +724,26 @@ pub fn on_response_headers<H: Host>(
         // A header that cannot be added must not fail the response.
         let _ = host.add_response_header(name, value.as_bytes());
     }
-    transform::response_headers(plan, host, exchange, end_of_stream)
+    let flow = transform::response_headers(plan, host, exchange, end_of_stream);
+    if exchange.cache.is_some() {
+        if end_of_stream {
+            if let Some(pending) = exchange.cache.take() {
+                transform::store_response(host, &pending, b"");
+            }
+        } else {
+            return ResponseFlow::NeedBody;
+        }
+    }
+    flow
 }
 
-/// After [`ResponseFlow::NeedBody`]: the backend's whole body.
+/// After [`ResponseFlow::NeedBody`]: the backend's whole body; the client's response is stored
+/// when it is a cache miss.
 pub fn on_response_body<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Exchange, body: &[u8]) {
-    transform::response_body(plan, host, exchange, body);
+    let replaced = transform::response_body(plan, host, exchange, body);
+    if let Some(pending) = exchange.cache.take() {
+        transform::store_response(host, &pending, replaced.as_deref().unwrap_or(body));
+    }
 }
 
 /// Sends the gateway response for a rejection and counts it.

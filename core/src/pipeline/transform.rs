@@ -71,6 +71,8 @@ pub(super) struct Caller<'a> {
     pub api_key_id: Option<&'a str>,
     pub principal_arn: Option<&'a str>,
     pub authorizer: Value,
+    /// The caller may `execute-api:InvalidateCache` this method.
+    pub may_invalidate_cache: bool,
 }
 
 pub(super) enum Outcome {
@@ -95,7 +97,7 @@ pub(super) fn request<H: Host>(
     caller: &Caller<'_>,
     now_nanos: u64,
 ) -> Result<Outcome, HostError> {
-    if method.validation.is_none() && method.integration.is_none() {
+    if method.validation.is_none() && method.integration.is_none() && method.cache.is_none() {
         return Ok(Outcome::Continue);
     }
     let path_text = String::from_utf8_lossy(path);
@@ -120,6 +122,17 @@ pub(super) fn request<H: Host>(
         };
         if let Err(rejection) = validation.check(&plan.models, &request) {
             return Ok(Outcome::Reject(rejection));
+        }
+    }
+    if let Some(cache) = &method.cache {
+        let verb_text = String::from_utf8_lossy(verb);
+        let key =
+            cache.key(&verb_text, &method.resource, (&params.path, &params.query, &params.header));
+        match cached(cache, &key, host, exchange, headers, caller.may_invalidate_cache, now_nanos)?
+        {
+            Ok(Some(reply)) => return Ok(Outcome::Respond(reply)),
+            Ok(None) => {}
+            Err(rejection) => return Ok(Outcome::Reject(rejection)),
         }
     }
     let Some(integration) = &method.integration else { return Ok(Outcome::Continue) };
@@ -209,6 +222,103 @@ pub(super) fn request<H: Host>(
             Ok(Outcome::Continue)
         }
     }
+}
+
+/// The cached answer for a request, or `None` after arranging for the response to be stored
+/// (a miss, or a refresh the caller may ask for). A `Cache-Control: max-age=0` the caller may
+/// not send is refused or ignored, as the stage's strategy says.
+fn cached<H: Host>(
+    cache: &crate::cache::CachePlan,
+    key: &crate::cache::EntryKey,
+    host: &mut H,
+    exchange: &mut Exchange,
+    headers: &Headers,
+    may_invalidate: bool,
+    now_nanos: u64,
+) -> Result<Result<Option<LocalReply>, Rejection>, HostError> {
+    use crate::config::UnauthorizedStrategy;
+    let refresh = crate::cache::wants_refresh(headers.get("cache-control"));
+    let allowed = !cache.require_authorization || may_invalidate;
+    let mut warn = false;
+    if refresh && !allowed {
+        match cache.unauthorized {
+            UnauthorizedStrategy::FailWith403 => {
+                return Ok(Err(Rejection::new(ResponseType::AccessDenied)));
+            }
+            UnauthorizedStrategy::SucceedWithResponseHeader => warn = true,
+            UnauthorizedStrategy::SucceedWithoutResponseHeader => {}
+        }
+    }
+    let warning = "199 tollgate \"Cache-Control max-age=0 ignored: not authorized\"";
+    let now_ms = now_nanos / 1_000_000;
+    if !(refresh && allowed) {
+        if let Some(entry) = crate::cache::lookup(host, key, now_ms)? {
+            host.count(crate::host::Outcome::CacheHit);
+            let mut reply_headers = entry.headers;
+            reply_headers.push(("x-tollgate-cache".into(), "hit".into()));
+            if warn {
+                reply_headers.push(("warning".into(), warning.into()));
+            }
+            if let Some(id) = headers.get("x-request-id") {
+                reply_headers
+                    .push(("x-amzn-requestid".into(), String::from_utf8_lossy(id).into_owned()));
+            }
+            return Ok(Ok(Some(LocalReply {
+                status: entry.status,
+                headers: reply_headers,
+                body: entry.body,
+            })));
+        }
+    }
+    host.count(crate::host::Outcome::CacheMiss);
+    exchange.response_headers.push(("x-tollgate-cache", "miss".into()));
+    if warn {
+        exchange.response_headers.push(("warning", warning.into()));
+    }
+    exchange.cache = Some(PendingEntry {
+        key: key.clone(),
+        ttl_seconds: cache.ttl_seconds,
+        max_bytes: cache.max_entry_bytes,
+    });
+    Ok(Ok(None))
+}
+
+/// A response to store once it is known (a cache miss).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEntry {
+    key: crate::cache::EntryKey,
+    ttl_seconds: u32,
+    max_bytes: u32,
+}
+
+/// Stores the client's response (status 200 only) under the pending entry's key.
+pub(super) fn store_response<H: Host>(host: &mut H, pending: &PendingEntry, body: &[u8]) {
+    let Ok(headers) = host.response_headers() else { return };
+    let status = headers
+        .iter()
+        .find(|(n, _)| n == ":status")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u16>().ok());
+    if status != Some(200) {
+        return;
+    }
+    let entry = crate::cache::Entry {
+        status: 200,
+        headers: headers
+            .into_iter()
+            .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let now_ms = host.now_nanos() / 1_000_000;
+    // A response that cannot be stored is still served.
+    let _ = crate::cache::store(
+        host,
+        &pending.key,
+        &entry,
+        pending.ttl_seconds,
+        pending.max_bytes,
+        now_ms,
+    );
 }
 
 /// The request template's output for this Content-Type (`None`: pass the body through), or
@@ -563,7 +673,7 @@ pub(super) fn response_headers<H: Host>(
     });
     if end_of_stream {
         // Nothing to reshape: the status and header mappings apply without a body.
-        apply_response(plan, host, state, b"", false);
+        let _ = apply_response(plan, host, state, b"", false);
         return ResponseFlow::Continue;
     }
     ResponseFlow::NeedBody
@@ -576,10 +686,9 @@ pub(super) fn response_body<H: Host>(
     host: &mut H,
     exchange: &mut Exchange,
     body: &[u8],
-) {
-    if let Some(state) = exchange.response.as_deref() {
-        apply_response(plan, host, state, body, true);
-    }
+) -> Option<Vec<u8>> {
+    let state = exchange.response.as_deref()?;
+    apply_response(plan, host, state, body, true)
 }
 
 fn apply_response<H: Host>(
@@ -588,7 +697,7 @@ fn apply_response<H: Host>(
     state: &ResponseState,
     body: &[u8],
     has_body: bool,
-) {
+) -> Option<Vec<u8>> {
     let response = plan
         .method(state.method)
         .and_then(|m| m.integration.as_ref())
@@ -628,7 +737,9 @@ fn apply_response<H: Host>(
         let _ = host.set_response_header("transfer-encoding", None);
         let _ =
             host.set_response_header("content-length", Some(new_body.len().to_string().as_bytes()));
+        return Some(new_body);
     }
+    None
 }
 
 /// An AWS service's answer through the selected integration response: its status, header
