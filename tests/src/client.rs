@@ -73,8 +73,13 @@ pub fn try_request(
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     stream.write_all(&raw)?;
-    // Read until the response is complete (content-length or last chunk) rather than until EOF:
-    // after a local reply Envoy may hold the connection for its delayed-close timeout.
+    read_response(&mut stream)
+}
+
+/// Reads one response from `stream`: until it is complete (content-length or last chunk)
+/// rather than until EOF, since after a local reply Envoy may hold the connection for its
+/// delayed-close timeout.
+pub fn read_response(stream: &mut impl Read) -> std::io::Result<Response> {
     let mut bytes = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
@@ -164,13 +169,4 @@ pub fn assert_gateway_error(
     assert_eq!(r.header("x-amzn-errortype"), Some(error_type), "{case}");
     assert_eq!(r.header("content-type"), Some("application/json"), "{case}");
     assert!(r.header("x-amzn-requestid").is_some_and(|id| id.len() >= 32), "{case}: request id");
-}
-
-/// The response in `bytes` once it is complete (for tests that drive a socket themselves).
-pub fn parse_complete(bytes: &[u8]) -> Option<Response> {
-    if complete(bytes) {
-        parse(bytes)
-    } else {
-        None
-    }
 }

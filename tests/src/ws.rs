@@ -15,7 +15,7 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
 use tungstenite::WebSocket;
 
-use crate::client::{parse_complete, Response};
+use crate::client::{read_response, Response};
 
 /// A byte stream a WebSocket can run over: plain TCP or TLS.
 pub trait Stream: Read + Write {}
@@ -137,17 +137,5 @@ pub fn https(
     }
     raw.push_str("\r\n");
     stream.write_all(raw.as_bytes())?;
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&buf[..n]);
-        if let Some(r) = parse_complete(&bytes) {
-            return Ok(r);
-        }
-    }
-    Err(std::io::Error::other(format!("no response: {:?}", String::from_utf8_lossy(&bytes))))
+    read_response(&mut stream)
 }

@@ -232,7 +232,7 @@ fn validation_templates_and_mappings_end_to_end() {
 
 /// `POST path` announcing `length` bytes and sending none, then the response.
 fn declared_length_only(port: u16, path: &str, length: usize) -> tollgate_e2e::Response {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     let head = format!(
@@ -240,16 +240,5 @@ fn declared_length_only(port: u16, path: &str, length: usize) -> tollgate_e2e::R
          content-length: {length}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).unwrap();
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&buf[..n]);
-        if let Some(r) = tollgate_e2e::client::parse_complete(&bytes) {
-            return r;
-        }
-    }
-    panic!("no response: {}", String::from_utf8_lossy(&bytes));
+    tollgate_e2e::client::read_response(&mut stream).expect("a response")
 }
