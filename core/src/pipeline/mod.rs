@@ -491,7 +491,12 @@ fn run_with_body<H: Host>(
         may_invalidate_cache,
         api_key_id: key.map(|k| k.id.as_str()),
         principal_arn: caller.map(|c| c.principal_arn.as_str()),
-        authorizer: authorizer_context(token.as_ref(), lambda.as_ref()),
+        // Only an integration's templates, mappings and events read it.
+        authorizer: if method.integration.is_some() {
+            authorizer_context(token.as_ref(), lambda.as_ref())
+        } else {
+            serde_json::Value::Null
+        },
     };
     let now = host.now_nanos();
     let outcome = transform::request(

@@ -136,9 +136,12 @@ pub(super) fn request<H: Host>(
         }
     }
     let Some(integration) = &method.integration else { return Ok(Outcome::Continue) };
-    let source = host.property(&["source", "address"])?;
-    let context =
-        context(plan, method, headers, (verb, &path_text), source.as_deref(), caller, now_nanos);
+    let context = if integration.reads_context() {
+        let source = host.property(&["source", "address"])?;
+        context(plan, method, headers, (verb, &path_text), source.as_deref(), caller, now_nanos)
+    } else {
+        Value::Null
+    };
     let vars = &plan.stage_variables;
     match integration.kind {
         IntegrationType::AwsProxy => {

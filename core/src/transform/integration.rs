@@ -252,6 +252,16 @@ impl IntegrationPlan {
                 .any(|m| matches!(m.source, crate::transform::mapping::Source::Body(_)))
     }
 
+    /// Whether anything of the integration reads `$context` (templates, integration responses,
+    /// a `context.*` mapping, the Lambda proxy event, a MOCK): if not, the pipeline neither
+    /// builds it nor reads the source address for it.
+    pub fn reads_context(&self) -> bool {
+        !matches!(self.kind, IntegrationType::Http | IntegrationType::HttpProxy)
+            || !self.request_templates.is_empty()
+            || self.maps_responses()
+            || self.request_mappings.iter().any(|m| matches!(m.source, mapping::Source::Context(_)))
+    }
+
     /// Whether the response phase has work: integration responses to apply.
     pub fn maps_responses(&self) -> bool {
         matches!(self.kind, IntegrationType::Http | IntegrationType::Aws)
