@@ -154,7 +154,8 @@ fn stages_microservices_versions_and_canary() {
     }
     let share = canary as f64 / f64::from(total) * 100.0;
     assert!((7.0..=13.0).contains(&share), "canary share {share:.1}% ({canary} of {total})");
-    // The counter: every canary request of the run (and of the checks above, at most two).
+    // The counter: every canary request of the run, and of the seven prod requests before it
+    // (each drew its side too).
     let stats = envoy.prometheus();
     let counted: u64 = stats
         .lines()
@@ -162,5 +163,5 @@ fn stages_microservices_versions_and_canary() {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no canary counter in {stats}"));
-    assert!((canary..=canary + 2).contains(&counted), "{counted} counted, {canary} seen");
+    assert!((canary..=canary + 7).contains(&counted), "{counted} counted, {canary} seen");
 }
