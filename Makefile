@@ -77,7 +77,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter $(BOTOCORE) $(MOTO)
+test-e2e: setup filter cli $(BOTOCORE) $(MOTO)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod spec;
+
 use clap::{Parser, Subcommand};
 use tollgate_core::apikey::hash_key_hex;
 use tollgate_core::deployment::Deployment;
@@ -16,9 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a filter configuration (JSON) with the same code the filter runs.
+    /// Check a spec or filter configuration (JSON or YAML) with the same code the filter runs.
     Validate {
-        /// The config file; `-` reads standard input.
+        /// The spec file; `-` reads standard input.
         config: PathBuf,
     },
     /// Print the SHA-256 of an API key value, for `api_keys[].value_sha256`.
@@ -53,6 +55,10 @@ fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Validate { config } => {
             let bytes = read_input(&config)?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", config.display()))?;
+            let spec = spec::Spec::parse(&config, &text)?;
+            let bytes = serde_json::to_vec(&spec.config).map_err(|e| e.to_string())?;
             let deployment =
                 Deployment::from_json(&bytes).map_err(|e| format!("{}: {e}", config.display()))?;
             let plan = deployment.primary().ok_or("no stage")?;

@@ -38,6 +38,23 @@ pub fn wasm_path() -> PathBuf {
     path
 }
 
+/// The `tollgate` CLI built by `make cli` (`make test-e2e` builds it first).
+pub fn tollgate_cli() -> PathBuf {
+    let path = root().join("target/release/tollgate");
+    assert!(path.exists(), "{} is missing: run `make cli` first", path.display());
+    path
+}
+
+/// Runs the `tollgate` CLI; returns (exit success, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(tollgate_cli()).args(args).output().expect("run tollgate");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A fresh directory for one test's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -1,0 +1,166 @@
+//! The Tollgate spec: the file a user keeps under version control. It is the filter config
+//! (`tollgate_core::config::Config`, exactly what the filter runs) plus one `gateway` section
+//! that only the CLI reads: where Envoy listens, which upstream methods without an integration
+//! URI reach, TLS, the admin listener. JSON or YAML.
+//!
+//! ```yaml
+//! gateway: {listen: "0.0.0.0:10000", upstream: "http://127.0.0.1:8080"}
+//! api: {id: petstore}
+//! methods: [{resource: /pets, http_method: GET, api_key_required: true}]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tollgate_core::config::Config;
+
+/// Settings of the Envoy around the filter; the filter never sees them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    /// `address:port` of the API's listener.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Where methods without an integration URI go (`http://host:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// An HTTPS listener next to the plain one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+    /// `address:port` of the management listener (usage, cache flush); loopback by default.
+    #[serde(default = "default_admin_listen")]
+    pub admin_listen: String,
+    /// `address:port` of Envoy's own admin page.
+    #[serde(default = "default_envoy_admin")]
+    pub envoy_admin: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub listen: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway {
+            listen: default_listen(),
+            upstream: None,
+            tls: None,
+            admin_listen: default_admin_listen(),
+            envoy_admin: default_envoy_admin(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "0.0.0.0:10000".into()
+}
+
+fn default_admin_listen() -> String {
+    "127.0.0.1:9902".into()
+}
+
+fn default_envoy_admin() -> String {
+    "127.0.0.1:9901".into()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub gateway: Gateway,
+    pub config: Config,
+}
+
+/// JSON when the file name ends in `.json` or the text starts with `{`, YAML otherwise.
+pub fn is_json(path: &Path, text: &str) -> bool {
+    path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{')
+}
+
+impl Spec {
+    /// Parses a spec; errors name the field path (`methods[2].http_method`).
+    pub fn parse(path: &Path, text: &str) -> Result<Spec, String> {
+        let mut value: serde_json::Value = if is_json(path, text) {
+            serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?
+        };
+        let gateway = match value.as_object_mut().and_then(|o| o.remove("gateway")) {
+            Some(g) => serde_json::from_value(g)
+                .map_err(|e| format!("{}: gateway: {e}", path.display()))?,
+            None => Gateway::default(),
+        };
+        let bytes = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+        let config = Config::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Spec { gateway, config })
+    }
+
+    pub fn load(path: &Path) -> Result<Spec, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Spec::parse(path, &text)
+    }
+
+    /// The spec as one JSON document, `gateway` first.
+    pub fn to_value(&self) -> Result<serde_json::Value, String> {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "gateway".into(),
+            serde_json::to_value(&self.gateway).map_err(|e| e.to_string())?,
+        );
+        if let serde_json::Value::Object(config) =
+            serde_json::to_value(&self.config).map_err(|e| e.to_string())?
+        {
+            out.extend(config);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+
+    /// Writes the spec in the format its file name asks for, atomically (temp file + rename).
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let value = self.to_value()?;
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n"
+        } else {
+            serde_yaml_ng::to_string(&value).map_err(|e| e.to_string())?
+        };
+        write_atomically(path, text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
+/// reader (Envoy watching the directory) sees the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_specs_read_the_same() {
+        let yaml = "gateway: {listen: '0.0.0.0:8000', upstream: 'http://127.0.0.1:8080'}\n\
+                    api: {id: pets}\nmethods: [{resource: /pets, http_method: GET}]\n";
+        let a = Spec::parse(Path::new("a.yaml"), yaml).unwrap();
+        let json = serde_json::to_string(&a.to_value().unwrap()).unwrap();
+        let b = Spec::parse(Path::new("a.json"), &json).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.gateway.listen, "0.0.0.0:8000");
+        assert_eq!(a.config.methods[0].resource, "/pets");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = Spec::parse(Path::new("s.yaml"), "api: {id: x}\nmethods: [{resource: /a}]\n")
+            .unwrap_err();
+        assert!(err.contains("methods[0]"), "{err}");
+        let err =
+            Spec::parse(Path::new("s.yaml"), "gateway: {lisen: x}\napi: {id: x}\n").unwrap_err();
+        assert!(err.contains("gateway") && err.contains("lisen"), "{err}");
+    }
+}
