@@ -209,6 +209,9 @@ pub struct Method {
     pub resource: String,
     /// `GET`, `POST`, ... or `ANY`.
     pub http_method: String,
+    /// The operation's name (OpenAPI `operationId`), used by generated SDKs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
     #[serde(default)]
     pub api_key_required: bool,
     #[serde(default)]
