@@ -20,7 +20,7 @@ pub fn hash_key_hex(value: &[u8]) -> String {
     hash_key(value).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_hex_hash(hex: &str) -> Option<KeyHash> {
+pub(crate) fn parse_hex_hash(hex: &str) -> Option<KeyHash> {
     if hex.len() != 64 || !hex.is_ascii() {
         return None;
     }

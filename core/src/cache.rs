@@ -85,7 +85,7 @@ impl CachePlan {
         Ok(Some(CachePlan {
             ttl_seconds: ttl,
             key_parameters,
-            prefix: format!("tollgate.cache.{api}.{stage_name}."),
+            prefix: stage_prefix(api, stage_name),
             capacity: stage.capacity,
             max_entry_bytes: stage.max_entry_bytes,
             require_authorization: stage.require_authorization_for_cache_control,
@@ -123,6 +123,26 @@ impl CachePlan {
         let slot = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % self.capacity;
         EntryKey { shared: format!("{}{slot}", self.prefix), digest }
     }
+}
+
+/// Shared-data key prefix of a stage's cache slots.
+pub fn stage_prefix(api: &str, stage: &str) -> String {
+    format!("tollgate.cache.{api}.{stage}.")
+}
+
+/// Empties every slot of a stage's cache (API Gateway's FlushStageCache); the number emptied.
+pub fn flush<H: Host>(host: &mut H, prefix: &str, capacity: u32) -> Result<u32, HostError> {
+    let mut emptied = 0;
+    for slot in 0..capacity {
+        let key = format!("{prefix}{slot}");
+        if let (Some(bytes), _) = host.shared_data(&key)? {
+            if !bytes.is_empty() {
+                host.set_shared_data(&key, &[], None)?;
+                emptied += 1;
+            }
+        }
+    }
+    Ok(emptied)
 }
 
 fn values<'a>(pairs: &'a [(String, String)], name: &str, fold: bool) -> Vec<&'a str> {

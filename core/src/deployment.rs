@@ -2,12 +2,15 @@
 //! one for its canary), and the choice of the stage for a request: the Envoy route's name, the
 //! first path segment (execute-api style), a version header, or a default.
 
+use crate::admin::AdminPlan;
 use crate::config::{Config, ConfigError, Stage, StageSelection};
 use crate::plan::Plan;
 
 #[derive(Debug)]
 pub struct Deployment {
     pub stages: Vec<StagePlans>,
+    /// The management routes, when the config has `admin`.
+    pub admin: Option<AdminPlan>,
     selection: Selection,
 }
 
@@ -112,7 +115,8 @@ impl Deployment {
         }
         let selection =
             compile_selection(&config.stage_selection, &out, !config.stages.is_empty())?;
-        Ok(Deployment { stages: out, selection })
+        let admin = AdminPlan::compile(config)?;
+        Ok(Deployment { stages: out, admin, selection })
     }
 
     /// The first stage's plan: what every stage has in common (authorizers, keys, API id).

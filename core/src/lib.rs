@@ -4,6 +4,7 @@
 //! seam, asks [`pipeline`], and applies the answer. The CLI uses the same [`config`] and [`plan`]
 //! code, so a config the CLI accepts is one the filter accepts.
 
+pub mod admin;
 pub mod apikey;
 pub mod auth;
 pub mod cache;

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
+use tollgate_core::admin;
 use tollgate_core::deployment::{Request as StageRequest, Selected};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
 use tollgate_core::host::Host;
@@ -115,6 +116,35 @@ impl Request {
         self.exchange.base_path = selected.base_path.clone();
         self.selected = Some(selected);
         Ok(())
+    }
+
+    /// Answers the request when it came through the admin listener's route (configs with
+    /// `admin` only: the route name costs one host call per request, which others do not pay).
+    fn management_call(&mut self) -> Option<Action> {
+        let shared = self.shared.clone()?;
+        let plan = shared.deployment.admin.as_ref()?;
+        let route = hostcalls::get_property(vec!["xds", "route_name"]).ok().flatten()?;
+        if route != admin::ROUTE_NAME.as_bytes() {
+            return None;
+        }
+        let read = |name: &str| {
+            hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
+        };
+        let method = read(":method").unwrap_or_default();
+        let path = read(":path").unwrap_or_default();
+        let key = read(admin::KEY_HEADER);
+        let mut host = WasmHost::new(&shared.metrics);
+        let reply = admin::handle(
+            plan,
+            &mut host,
+            &String::from_utf8_lossy(&method),
+            &String::from_utf8_lossy(&path),
+            key.as_deref(),
+        );
+        if let Err(e) = host.send_reply(&reply) {
+            log::warn!("management reply: {e:?}");
+        }
+        Some(Action::Pause)
     }
 
     /// Runs `step` with this worker's state and translates the answer into an action.
@@ -275,6 +305,9 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if let Some(action) = self.management_call() {
+            return action;
+        }
         if let Err(action) = self.select_stage() {
             return action;
         }

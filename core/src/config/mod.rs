@@ -83,6 +83,27 @@ pub struct Config {
     /// Request validators by name, which methods name in `request_validator`.
     #[serde(default)]
     pub request_validators: BTreeMap<String, RequestValidator>,
+    /// Operators' credentials for the management routes (usage, cache flush) that the filter
+    /// serves on the route named `tollgate.admin`; without it there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Admin>,
+}
+
+/// Who may call the management routes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    /// Admin keys, sent in `x-tollgate-admin-key`; only their SHA-256 is kept.
+    #[serde(default)]
+    pub keys: Vec<AdminKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminKey {
+    pub id: String,
+    /// Hex SHA-256 of the key value.
+    pub value_sha256: String,
 }
 
 /// A token bucket: `rate` requests per second (may be fractional), `burst` requests at once.

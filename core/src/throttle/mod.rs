@@ -194,7 +194,7 @@ impl Limits {
                 slots.buckets.push(BucketSlot::new(format!("tg|p|{}|{key_id}", plan.id), limit));
             }
             if let Some((limit, period, offset)) = plan.quota {
-                let key = format!("tg|q|{}|{key_id}", plan.id);
+                let key = quota_key(&plan.id, key_id);
                 slots.quota = Some(QuotaSlot::new(key, limit, period, offset));
             }
         }
@@ -205,6 +205,11 @@ impl Limits {
         slots.buckets.extend(self.account.iter().cloned());
         slots
     }
+}
+
+/// The shared-data key of a key's quota counter in a usage plan (every stage of the plan).
+pub fn quota_key(plan_id: &str, key_id: &str) -> String {
+    format!("tg|q|{plan_id}|{key_id}")
 }
 
 /// Two integers as the 16 bytes stored in shared data (little endian).

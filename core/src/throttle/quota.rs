@@ -65,7 +65,7 @@ fn next_month(y: i64, m: u64) -> (i64, u64) {
 }
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian.
-fn civil_from_days(days: u64) -> (i64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (i64, u64, u64) {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097) as u64;

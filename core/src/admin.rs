@@ -1,0 +1,323 @@
+//! The management routes an operator calls on the admin listener (the Envoy route named
+//! [`ROUTE_NAME`], bound to loopback by the rendered config), answered by the filter from shared
+//! data, in the shape of the API Gateway operations they mirror:
+//!
+//! - `GET /usageplans/{planId}/usage[?keyId=ID]`: GetUsage for the current quota window.
+//! - `DELETE /restapis/{apiId}/stages/{stage}/cache/data`: FlushStageCache.
+//!
+//! Every call needs an admin key (`x-tollgate-admin-key`) of the config's `admin.keys`.
+
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::apikey::{hash_key, parse_hex_hash, KeyHash};
+use crate::config::{Config, ConfigError, StageCache};
+use crate::gateway_response::LocalReply;
+use crate::host::Host;
+use crate::throttle::quota::{civil_from_days, window, Counter, Period};
+
+/// The Envoy route name under which requests are management calls.
+pub const ROUTE_NAME: &str = "tollgate.admin";
+/// The request header with the admin key.
+pub const KEY_HEADER: &str = "x-tollgate-admin-key";
+
+/// The management side of a config, compiled once.
+#[derive(Debug, Clone)]
+pub struct AdminPlan {
+    api_id: String,
+    keys: Vec<KeyHash>,
+    plans: Vec<PlanUsage>,
+    stages: Vec<(String, Option<(String, u32)>)>,
+}
+
+#[derive(Debug, Clone)]
+struct PlanUsage {
+    id: String,
+    quota: Option<(u64, Period, u32)>,
+    /// Ids of the keys in the plan, in config order.
+    keys: Vec<String>,
+}
+
+impl AdminPlan {
+    /// `None` when the config has no `admin` section (no management routes at all).
+    pub fn compile(config: &Config) -> Result<Option<AdminPlan>, ConfigError> {
+        let Some(admin) = &config.admin else { return Ok(None) };
+        let mut keys = Vec::with_capacity(admin.keys.len());
+        for (i, k) in admin.keys.iter().enumerate() {
+            if !crate::throttle::is_id(&k.id) {
+                return Err(ConfigError::new(
+                    format!("admin.keys[{i}].id"),
+                    crate::throttle::ID_RULE,
+                ));
+            }
+            let hash = parse_hex_hash(&k.value_sha256).ok_or_else(|| {
+                ConfigError::new(
+                    format!("admin.keys[{i}].value_sha256"),
+                    "must be 64 hex digits (`tollgate hash-key VALUE` prints them)",
+                )
+            })?;
+            keys.push(hash);
+        }
+        let plans = config
+            .usage_plans
+            .iter()
+            .map(|p| PlanUsage {
+                id: p.id.clone(),
+                quota: p.quota.map(|q| (q.limit, q.period, q.offset)),
+                keys: config
+                    .api_keys
+                    .iter()
+                    .filter(|k| k.usage_plan_ids.contains(&p.id))
+                    .map(|k| k.id.clone())
+                    .collect(),
+            })
+            .collect();
+        let stages = if config.stages.is_empty() {
+            vec![&config.stage]
+        } else {
+            config.stages.iter().collect()
+        };
+        let stages = stages
+            .into_iter()
+            .map(|s| {
+                let slots = s.cache.as_ref().map(|c: &StageCache| {
+                    (crate::cache::stage_prefix(&config.api.id, &s.name), c.capacity)
+                });
+                (s.name.clone(), slots)
+            })
+            .collect();
+        Ok(Some(AdminPlan { api_id: config.api.id.clone(), keys, plans, stages }))
+    }
+
+    fn authorized(&self, presented: Option<&[u8]>) -> bool {
+        let Some(presented) = presented.filter(|p| !p.is_empty()) else { return false };
+        let hash = hash_key(presented);
+        // Every key is compared, in constant time, so timing tells nothing about which matched.
+        self.keys.iter().fold(false, |found, k| found | bool::from(k.ct_eq(&hash)))
+    }
+}
+
+fn reply(status: u16, body: serde_json::Value) -> LocalReply {
+    LocalReply {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+}
+
+fn message(status: u16, text: &str) -> LocalReply {
+    reply(status, json!({ "message": text }))
+}
+
+/// Answers one management call.
+pub fn handle<H: Host>(
+    admin: &AdminPlan,
+    host: &mut H,
+    method: &str,
+    target: &str,
+    admin_key: Option<&[u8]>,
+) -> LocalReply {
+    if !admin.authorized(admin_key) {
+        return message(403, "Forbidden");
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["usageplans", plan, "usage"]) => usage(admin, host, plan, query),
+        ("DELETE", ["restapis", api, "stages", stage, "cache", "data"]) => {
+            flush(admin, host, api, stage)
+        }
+        (_, ["usageplans", _, "usage"]) | (_, ["restapis", _, "stages", _, "cache", "data"]) => {
+            message(405, "Method Not Allowed")
+        }
+        _ => message(404, "Not Found"),
+    }
+}
+
+fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').filter_map(|p| p.split_once('=')).find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+fn date(secs: u64) -> String {
+    let (y, m, d) = civil_from_days(secs / 86_400);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// GetUsage: `[[used, remaining]]` per key of the plan, for the quota window now running.
+fn usage<H: Host>(admin: &AdminPlan, host: &H, plan_id: &str, query: &str) -> LocalReply {
+    let Some(plan) = admin.plans.iter().find(|p| p.id == plan_id) else {
+        return message(404, "Invalid Usage Plan ID specified");
+    };
+    let Some((limit, period, offset)) = plan.quota else {
+        return message(400, "The usage plan has no quota: usage is counted against a quota");
+    };
+    let only = query_value(query, "keyId");
+    if let Some(id) = only {
+        if !plan.keys.iter().any(|k| k == id) {
+            return message(404, "Invalid API Key identifier specified");
+        }
+    }
+    let now = host.now_nanos() / 1_000_000_000;
+    let (start, end) = window(period, offset, now);
+    let mut items = serde_json::Map::new();
+    for key in plan.keys.iter().filter(|k| only.is_none_or(|id| id == k.as_str())) {
+        let slot = crate::throttle::quota_key(&plan.id, key);
+        let used = match host.shared_data(&slot) {
+            Ok((Some(bytes), _)) => Counter::decode(&bytes).map_or(0, |c| c.in_window(start).used),
+            Ok((None, _)) => 0,
+            Err(_) => return message(500, "Internal server error"),
+        };
+        items.insert(key.clone(), json!([[used, limit.saturating_sub(used)]]));
+    }
+    reply(
+        200,
+        json!({
+            "usagePlanId": plan.id,
+            "startDate": date(start),
+            "endDate": date(end.saturating_sub(1)),
+            "quota": {"limit": limit, "period": period, "offset": offset},
+            "items": items,
+        }),
+    )
+}
+
+/// FlushStageCache: empties every slot of the stage's cache (202, as API Gateway answers).
+fn flush<H: Host>(admin: &AdminPlan, host: &mut H, api: &str, stage: &str) -> LocalReply {
+    let found = admin.stages.iter().find(|(name, _)| name == stage);
+    let Some((_, cache)) = found.filter(|_| api == admin.api_id) else {
+        return message(404, "Invalid stage identifier specified");
+    };
+    let Some((prefix, capacity)) = cache else {
+        return message(400, "The stage has no cache to flush");
+    };
+    match crate::cache::flush(host, prefix, *capacity) {
+        Ok(_) => reply(202, json!({})),
+        Err(_) => message(500, "Internal server error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apikey::hash_key_hex;
+    use crate::host::memory::MemoryHost;
+    use crate::test_support::test;
+
+    fn admin(extra: serde_json::Value) -> AdminPlan {
+        let mut config = json!({
+            "api": {"id": "pets"},
+            "stage": {"name": "prod", "cache": {"enabled": true, "capacity": 4}},
+            "api_keys": [
+                {"id": "a", "value_sha256": hash_key_hex(b"ka"), "usage_plan_ids": ["basic"]},
+                {"id": "b", "value_sha256": hash_key_hex(b"kb"), "usage_plan_ids": ["basic"]},
+                {"id": "c", "value_sha256": hash_key_hex(b"kc"), "usage_plan_ids": ["free"]}
+            ],
+            "usage_plans": [
+                {"id": "basic", "quota": {"limit": 100, "period": "DAY"},
+                 "api_stages": [{"api_id": "pets", "stage": "prod"}]},
+                {"id": "free", "api_stages": [{"api_id": "pets", "stage": "prod"}]}
+            ],
+            "admin": {"keys": [{"id": "ops", "value_sha256": hash_key_hex(b"secret")}]}
+        });
+        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        let config: Config = serde_json::from_value(config).unwrap();
+        AdminPlan::compile(&config).unwrap().unwrap()
+    }
+
+    fn body(reply: &LocalReply) -> serde_json::Value {
+        serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    #[test]
+    fn every_call_needs_an_admin_key() {
+        let admin = admin(json!({}));
+        let mut host = MemoryHost::default();
+        for key in [None, Some(&b""[..]), Some(&b"ka"[..]), Some(&b"secreT"[..])] {
+            let r = handle(&admin, &mut host, "GET", "/usageplans/basic/usage", key);
+            assert_eq!((r.status, body(&r)), (403, json!({"message": "Forbidden"})));
+        }
+        let r = handle(&admin, &mut host, "GET", "/usageplans/basic/usage", Some(b"secret"));
+        assert_eq!(r.status, 200);
+    }
+
+    #[test]
+    fn usage_reads_the_quota_counters_of_the_plan_keys() {
+        let admin = admin(json!({}));
+        let mut host = MemoryHost::default();
+        let now = 20_000 * 86_400 + 3600;
+        host.now_nanos = now * 1_000_000_000;
+        let counter = Counter { window_start: 20_000 * 86_400, used: 7 };
+        host.set_shared_data(&crate::throttle::quota_key("basic", "a"), &counter.encode(), None)
+            .unwrap();
+        // Yesterday's count is no usage today.
+        let old = Counter { window_start: 19_999 * 86_400, used: 50 };
+        host.set_shared_data(&crate::throttle::quota_key("basic", "b"), &old.encode(), None)
+            .unwrap();
+        let r = handle(&admin, &mut host, "GET", "/usageplans/basic/usage", Some(b"secret"));
+        let b = body(&r);
+        assert_eq!(b["items"], json!({"a": [[7, 93]], "b": [[0, 100]]}));
+        assert_eq!(
+            (b["startDate"].as_str(), b["endDate"].as_str()),
+            (Some("2024-10-04"), Some("2024-10-04"))
+        );
+        let r =
+            handle(&admin, &mut host, "GET", "/usageplans/basic/usage?keyId=a", Some(b"secret"));
+        assert_eq!(body(&r)["items"], json!({"a": [[7, 93]]}));
+        let r =
+            handle(&admin, &mut host, "GET", "/usageplans/basic/usage?keyId=c", Some(b"secret"));
+        assert_eq!(r.status, 404);
+        let r = handle(&admin, &mut host, "GET", "/usageplans/nope/usage", Some(b"secret"));
+        assert_eq!(
+            (r.status, body(&r)["message"].as_str()),
+            (404, Some("Invalid Usage Plan ID specified"))
+        );
+        let r = handle(&admin, &mut host, "GET", "/usageplans/free/usage", Some(b"secret"));
+        assert_eq!(r.status, 400);
+    }
+
+    #[test]
+    fn flush_empties_the_stage_cache() {
+        let admin = admin(json!({}));
+        let mut host = MemoryHost::default();
+        let prefix = crate::cache::stage_prefix("pets", "prod");
+        host.set_shared_data(&format!("{prefix}2"), b"entry", None).unwrap();
+        let r = handle(
+            &admin,
+            &mut host,
+            "DELETE",
+            "/restapis/pets/stages/prod/cache/data",
+            Some(b"secret"),
+        );
+        assert_eq!(r.status, 202);
+        let (left, _) = host.shared_data(&format!("{prefix}2")).unwrap();
+        assert!(left.unwrap_or_default().is_empty());
+        for (target, status) in [
+            ("/restapis/pets/stages/dev/cache/data", 404),
+            ("/restapis/other/stages/prod/cache/data", 404),
+        ] {
+            assert_eq!(handle(&admin, &mut host, "DELETE", target, Some(b"secret")).status, status);
+        }
+        let r = handle(
+            &admin,
+            &mut host,
+            "GET",
+            "/restapis/pets/stages/prod/cache/data",
+            Some(b"secret"),
+        );
+        assert_eq!(r.status, 405);
+        assert_eq!(handle(&admin, &mut host, "GET", "/keys", Some(b"secret")).status, 404);
+    }
+
+    #[test]
+    fn bad_admin_keys_name_their_field() {
+        let config: Config = serde_json::from_value(json!({
+            "api": {"id": "pets"},
+            "admin": {"keys": [{"id": "ops", "value_sha256": "abc"}]}
+        }))
+        .unwrap();
+        let err = AdminPlan::compile(&config).unwrap_err();
+        assert!(err.to_string().contains("admin.keys[0].value_sha256"), "{err}");
+    }
+}
