@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod manage;
 mod spec;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,47 @@ enum Command {
     Validate {
         /// The spec file; `-` reads standard input.
         config: PathBuf,
+    },
+    /// Manage API keys (create, enable, disable, delete, list).
+    #[command(subcommand)]
+    Keys(manage::KeysCommand),
+    /// Manage usage plans and the keys in them.
+    #[command(subcommand)]
+    Plans(manage::PlansCommand),
+    /// Manage the admin keys of the management routes.
+    #[command(subcommand)]
+    AdminKeys(manage::AdminKeysCommand),
+    /// Apply a spec to a running gateway rendered into DIR (no restart, no failed request).
+    Deploy {
+        spec: PathBuf,
+        /// The directory the gateway was rendered into.
+        #[arg(long = "to", value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Show a usage plan's used and remaining quota per key (GetUsage), from the running gateway.
+    Usage {
+        /// The usage plan.
+        #[arg(long)]
+        plan: String,
+        /// Only this API key.
+        #[arg(long)]
+        key: Option<String>,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: manage::AdminTarget,
+    },
+    /// Flush a stage's response cache on the running gateway (FlushStageCache).
+    FlushCache {
+        /// The stage.
+        #[arg(long)]
+        stage: String,
+        /// The API id (default: the spec's).
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        target: manage::AdminTarget,
     },
     /// Print the SHA-256 of an API key value, for `api_keys[].value_sha256`.
     HashKey {
@@ -72,6 +114,30 @@ fn run(command: Command) -> Result<(), String> {
                 plan.keys.len()
             );
             Ok(())
+        }
+        Command::Keys(command) => manage::keys(command),
+        Command::Plans(command) => manage::plans(command),
+        Command::AdminKeys(command) => manage::admin_keys(command),
+        Command::Deploy { spec, dir } => {
+            let spec = spec::Spec::load(&spec)?;
+            tollgate_core::deployment::Deployment::compile(&spec.config, &|name| {
+                std::env::var(name).ok().or(Some("x".repeat(40)))
+            })
+            .map_err(|e| e.to_string())?;
+            manage::deploy(&dir, &spec.config)?;
+            eprintln!("deployed to {}", dir.display());
+            Ok(())
+        }
+        Command::Usage { plan, key, json, target } => {
+            manage::usage(&target, &plan, key.as_deref(), json)
+        }
+        Command::FlushCache { stage, api, target } => {
+            let api = match (api, target.spec_path()) {
+                (Some(api), _) => api,
+                (None, Some(path)) => spec::Spec::load(path)?.config.api.id,
+                (None, None) => return Err("give --api or --spec".into()),
+            };
+            manage::flush_cache(&target, &api, &stage)
         }
         Command::HashKey { value } => {
             let value = match value {

@@ -9,6 +9,7 @@
 //! methods: [{resource: /pets, http_method: GET, api_key_required: true}]
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,11 @@ pub struct Gateway {
     /// `address:port` of Envoy's own admin page.
     #[serde(default = "default_envoy_admin")]
     pub envoy_admin: String,
+    /// Addresses (`http://host:port`, `https://host`) of the Envoy clusters the config names
+    /// (JWKS, Lambda functions, AWS services, integration hosts), where the config itself does
+    /// not say or says otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clusters: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -51,6 +57,7 @@ impl Default for Gateway {
             tls: None,
             admin_listen: default_admin_listen(),
             envoy_admin: default_envoy_admin(),
+            clusters: BTreeMap::new(),
         }
     }
 }
@@ -128,6 +135,51 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// Saves an edited spec over the file it was loaded from, changing only the top-level
+    /// sections whose meaning changed: the rest keeps the user's own (terse) text.
+    pub fn save_changes(&self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json = is_json(path, &text);
+        let mut raw: serde_json::Value = if json {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        } else {
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        };
+        let old = Spec::parse(path, &text)?.to_value()?;
+        let new = self.to_value()?;
+        let mut bare = serde_json::Map::new();
+        bare.insert(
+            "api".into(),
+            serde_json::to_value(&self.config.api).map_err(|e| e.to_string())?,
+        );
+        let baseline =
+            Spec::parse(Path::new("baseline.json"), &serde_json::Value::Object(bare).to_string())?
+                .to_value()?;
+        let (Some(raw_map), Some(old), Some(new), Some(baseline)) =
+            (raw.as_object_mut(), old.as_object(), new.as_object(), baseline.as_object())
+        else {
+            return self.save(path);
+        };
+        for (key, value) in new {
+            if old.get(key) == Some(value) {
+                continue;
+            }
+            if !raw_map.contains_key(key) && baseline.get(key) == Some(value) {
+                continue;
+            }
+            raw_map.insert(key.clone(), value.clone());
+        }
+        raw_map.retain(|key, _| new.contains_key(key));
+        let out = if json {
+            serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())? + "\n"
+        } else {
+            serde_yaml_ng::to_string(&raw).map_err(|e| e.to_string())?
+        };
+        write_atomically(path, out.as_bytes())
+    }
+}
+
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
 /// reader (Envoy watching the directory) sees the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -152,6 +204,26 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.gateway.listen, "0.0.0.0:8000");
         assert_eq!(a.config.methods[0].resource, "/pets");
+    }
+
+    #[test]
+    fn saving_changes_keeps_the_untouched_sections_as_written() {
+        let dir = std::env::temp_dir().join(format!("tollgate-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("spec.yaml");
+        std::fs::write(&path, "api: {id: pets}\nmethods: [{resource: /a, http_method: GET}]\n")
+            .unwrap();
+        let mut spec = Spec::load(&path).unwrap();
+        spec.config.rate_limit_headers = true;
+        spec.save_changes(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("rate_limit_headers: true"), "{text}");
+        assert!(
+            !text.contains("authorization_type") && !text.contains("account_throttle"),
+            "{text}"
+        );
+        assert_eq!(Spec::load(&path).unwrap(), spec);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -1,0 +1,602 @@
+//! Managing a gateway's keys and usage plans: each command edits the spec (the source of truth),
+//! checks it with the filter's own compiler, saves it atomically and, with `--deploy DIR`, writes
+//! the filter config that the running Envoy watches there (ECDS), so the change is live within
+//! a second without a restart. Usage and cache flushes go to the filter's management routes on
+//! the admin listener.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use tollgate_core::admin::KEY_HEADER;
+use tollgate_core::apikey::hash_key_hex;
+use tollgate_core::config::{
+    Admin, AdminKey, ApiKey, Config, PlanStage, Quota, Throttle, UsagePlan,
+};
+use tollgate_core::deployment::Deployment;
+use tollgate_core::throttle::quota::Period;
+
+use crate::spec::Spec;
+
+/// Where a changed spec is applied.
+#[derive(Args, Debug, Clone)]
+pub struct DeployTarget {
+    /// Also apply the change to the gateway rendered into this directory (`tollgate render`).
+    #[arg(long, value_name = "DIR")]
+    pub deploy: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key; its value is printed once and only its SHA-256 is stored.
+    Create {
+        spec: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A usage plan the key joins (repeatable).
+        #[arg(long = "plan")]
+        plans: Vec<String>,
+        /// Use this value instead of a generated one (at least 20 characters, as on AWS).
+        #[arg(long)]
+        value: Option<String>,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Let a disabled key call again.
+    Enable {
+        spec: PathBuf,
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Refuse a key (403) without deleting it.
+    Disable {
+        spec: PathBuf,
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Delete a key.
+    Delete {
+        spec: PathBuf,
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// List the keys (ids, names, state, plans; never values).
+    List { spec: PathBuf },
+}
+
+/// A plan's limits as flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlanLimits {
+    #[arg(long)]
+    name: Option<String>,
+    /// Steady-state requests per second per key.
+    #[arg(long, requires = "burst")]
+    rate: Option<f64>,
+    /// Requests a key may make at once.
+    #[arg(long, requires = "rate")]
+    burst: Option<u64>,
+    /// Requests per key per period.
+    #[arg(long, requires = "period")]
+    quota: Option<u64>,
+    /// DAY, WEEK or MONTH.
+    #[arg(long, requires = "quota")]
+    period: Option<String>,
+    /// Days after the period's start (WEEK: 0 = Sunday; MONTH: days after the 1st).
+    #[arg(long)]
+    offset: Option<u32>,
+    /// An API stage the plan covers (`stage` of this spec's API, or `api:stage`; repeatable).
+    #[arg(long = "stage")]
+    stages: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlansCommand {
+    /// Create a usage plan (CreateUsagePlan).
+    Create {
+        spec: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        limits: PlanLimits,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Change a usage plan's name, limits or stages (UpdateUsagePlan); other settings stay.
+    Update {
+        spec: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        limits: PlanLimits,
+        /// Remove the plan's throttle.
+        #[arg(long, conflicts_with_all = ["rate", "burst"])]
+        no_throttle: bool,
+        /// Remove the plan's quota.
+        #[arg(long, conflicts_with_all = ["quota", "period"])]
+        no_quota: bool,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Delete a usage plan that no key uses.
+    Delete {
+        spec: PathBuf,
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Add a key to a plan (CreateUsagePlanKey).
+    AddKey {
+        spec: PathBuf,
+        plan: String,
+        key: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Remove a key from a plan (DeleteUsagePlanKey).
+    RemoveKey {
+        spec: PathBuf,
+        plan: String,
+        key: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Move a key from one plan to another in one change (it is never without a plan).
+    MoveKey {
+        spec: PathBuf,
+        key: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// List the plans.
+    List { spec: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminKeysCommand {
+    /// Create an admin key for the management routes; its value is printed once.
+    Create {
+        spec: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+    /// Delete an admin key.
+    Delete {
+        spec: PathBuf,
+        id: String,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
+}
+
+/// How to reach the admin listener.
+#[derive(Args, Debug, Clone)]
+pub struct AdminTarget {
+    /// The admin listener, `http://host:port` (default: the spec's `gateway.admin_listen`, else
+    /// http://127.0.0.1:9902).
+    #[arg(long)]
+    admin: Option<String>,
+    /// The spec whose `gateway.admin_listen` to use.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// The admin key; default: the environment variable TOLLGATE_ADMIN_KEY.
+    #[arg(long, env = "TOLLGATE_ADMIN_KEY", hide_env_values = true)]
+    admin_key: String,
+}
+
+impl AdminTarget {
+    pub fn spec_path(&self) -> Option<&Path> {
+        self.spec.as_deref()
+    }
+}
+
+fn find_key<'a>(config: &'a mut Config, id: &str) -> Result<&'a mut ApiKey, String> {
+    config.api_keys.iter_mut().find(|k| k.id == id).ok_or_else(|| format!("no API key `{id}`"))
+}
+
+fn find_plan<'a>(config: &'a mut Config, id: &str) -> Result<&'a mut UsagePlan, String> {
+    config
+        .usage_plans
+        .iter_mut()
+        .find(|p| p.id == id)
+        .ok_or_else(|| format!("no usage plan `{id}`"))
+}
+
+/// A fresh key value: 40 characters of [A-Za-z0-9] (AWS's format), from the OS's generator.
+pub fn generate_value() -> Result<String, String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes).map_err(|e| format!("random: {e}"))?;
+        // 248 = 4 * 62: rejecting above it keeps every character equally likely.
+        for b in bytes.iter().filter(|&&b| b < 248) {
+            if out.len() < 40 {
+                out.push(char::from(ALPHABET[usize::from(*b) % 62]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the changed config with the filter's compiler, saves the spec, and deploys it.
+fn commit(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String> {
+    // `{"env": NAME}` secrets are the Envoy process's: their absence here is not an error.
+    Deployment::compile(&spec.config, &|name| std::env::var(name).ok().or(Some("x".repeat(40))))
+        .map_err(|e| format!("the change would make an invalid config: {e}"))?;
+    spec.save_changes(path)?;
+    if let Some(dir) = &target.deploy {
+        deploy(dir, &spec.config)?;
+        eprintln!("deployed to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The file in a rendered directory that Envoy watches for the filter's config (ECDS).
+pub const ECDS_FILE: &str = "tollgate.ecds.yaml";
+
+/// Puts `config` into the rendered ECDS file of `dir`, keeping everything else there (the wasm
+/// module, VM settings), and replaces the file atomically: the running Envoy applies it to new
+/// requests, requests in flight finish with the config they started with.
+pub fn deploy(dir: &Path, config: &Config) -> Result<(), String> {
+    let path = dir.join(ECDS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e} (render the gateway there first)", path.display()))?;
+    let mut doc: serde_json::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value = doc
+        .pointer_mut("/resources/0/typed_config/config/configuration/value")
+        .ok_or_else(|| format!("{}: no filter configuration in it", path.display()))?;
+    *value = serde_json::Value::String(serde_json::to_string(config).map_err(|e| e.to_string())?);
+    let out = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    crate::spec::write_atomically(&path, out.as_bytes())
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
+        .map_err(|_| format!("period `{text}` is not DAY, WEEK or MONTH"))
+}
+
+fn plan_stage(spec: &Spec, text: &str) -> PlanStage {
+    let (api, stage) = match text.split_once(':') {
+        Some((api, stage)) => (api.to_string(), stage.to_string()),
+        None => (spec.config.api.id.clone(), text.to_string()),
+    };
+    PlanStage { api_id: api, stage, method_throttles: Default::default() }
+}
+
+fn apply_limits(spec: &Spec, plan: &mut UsagePlan, limits: &PlanLimits) -> Result<(), String> {
+    if let Some(name) = &limits.name {
+        plan.name = name.clone();
+    }
+    if let (Some(rate), Some(burst)) = (limits.rate, limits.burst) {
+        plan.throttle = Some(Throttle { rate, burst });
+    }
+    if let (Some(limit), Some(period)) = (limits.quota, &limits.period) {
+        let offset = limits.offset.or(plan.quota.map(|q| q.offset)).unwrap_or(0);
+        plan.quota = Some(Quota { limit, period: parse_period(period)?, offset });
+    } else if let (Some(offset), Some(q)) = (limits.offset, plan.quota.as_mut()) {
+        q.offset = offset;
+    }
+    if !limits.stages.is_empty() {
+        plan.api_stages = limits.stages.iter().map(|s| plan_stage(spec, s)).collect();
+    }
+    Ok(())
+}
+
+fn default_stages(spec: &Spec) -> Vec<PlanStage> {
+    let names: Vec<String> = if spec.config.stages.is_empty() {
+        vec![spec.config.stage.name.clone()]
+    } else {
+        spec.config.stages.iter().map(|s| s.name.clone()).collect()
+    };
+    names.iter().map(|s| plan_stage(spec, s)).collect()
+}
+
+pub fn keys(command: KeysCommand) -> Result<(), String> {
+    match command {
+        KeysCommand::Create { spec: path, id, name, plans, value, target } => {
+            let mut spec = Spec::load(&path)?;
+            if spec.config.api_keys.iter().any(|k| k.id == id) {
+                return Err(format!("API key `{id}` already exists"));
+            }
+            let value = match value {
+                Some(v) if v.len() < 20 => {
+                    return Err("an API key value needs at least 20 characters".into())
+                }
+                Some(v) => v,
+                None => generate_value()?,
+            };
+            spec.config.api_keys.push(ApiKey {
+                id: id.clone(),
+                name,
+                value_sha256: hash_key_hex(value.as_bytes()),
+                enabled: true,
+                usage_plan_ids: plans,
+            });
+            commit(&path, &spec, &target)?;
+            eprintln!("created API key `{id}`; its value (shown only now):");
+            println!("{value}");
+            Ok(())
+        }
+        KeysCommand::Enable { spec, id, target } => set_enabled(&spec, &id, &target, true),
+        KeysCommand::Disable { spec, id, target } => set_enabled(&spec, &id, &target, false),
+        KeysCommand::Delete { spec: path, id, target } => {
+            let mut spec = Spec::load(&path)?;
+            let before = spec.config.api_keys.len();
+            spec.config.api_keys.retain(|k| k.id != id);
+            if spec.config.api_keys.len() == before {
+                return Err(format!("no API key `{id}`"));
+            }
+            commit(&path, &spec, &target)?;
+            eprintln!("deleted API key `{id}`");
+            Ok(())
+        }
+        KeysCommand::List { spec: path } => {
+            let spec = Spec::load(&path)?;
+            println!("{:<24} {:<8} {:<24} NAME", "ID", "STATE", "PLANS");
+            for k in &spec.config.api_keys {
+                let state = if k.enabled { "enabled" } else { "disabled" };
+                println!("{:<24} {:<8} {:<24} {}", k.id, state, k.usage_plan_ids.join(","), k.name);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn set_enabled(path: &Path, id: &str, target: &DeployTarget, enabled: bool) -> Result<(), String> {
+    let mut spec = Spec::load(path)?;
+    find_key(&mut spec.config, id)?.enabled = enabled;
+    commit(path, &spec, target)?;
+    eprintln!("API key `{id}` {}", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+pub fn plans(command: PlansCommand) -> Result<(), String> {
+    match command {
+        PlansCommand::Create { spec: path, id, limits, target } => {
+            let mut spec = Spec::load(&path)?;
+            if spec.config.usage_plans.iter().any(|p| p.id == id) {
+                return Err(format!("usage plan `{id}` already exists"));
+            }
+            let mut plan = UsagePlan {
+                id: id.clone(),
+                name: String::new(),
+                throttle: None,
+                quota: None,
+                api_stages: default_stages(&spec),
+            };
+            apply_limits(&spec, &mut plan, &limits)?;
+            spec.config.usage_plans.push(plan);
+            commit(&path, &spec, &target)?;
+            eprintln!("created usage plan `{id}`");
+            Ok(())
+        }
+        PlansCommand::Update { spec: path, id, limits, no_throttle, no_quota, target } => {
+            let mut spec = Spec::load(&path)?;
+            let snapshot = spec.clone();
+            let plan = find_plan(&mut spec.config, &id)?;
+            apply_limits(&snapshot, plan, &limits)?;
+            if no_throttle {
+                plan.throttle = None;
+            }
+            if no_quota {
+                plan.quota = None;
+            }
+            commit(&path, &spec, &target)?;
+            eprintln!("updated usage plan `{id}`");
+            Ok(())
+        }
+        PlansCommand::Delete { spec: path, id, target } => {
+            let mut spec = Spec::load(&path)?;
+            find_plan(&mut spec.config, &id)?;
+            let users: Vec<&str> = spec
+                .config
+                .api_keys
+                .iter()
+                .filter(|k| k.usage_plan_ids.contains(&id))
+                .map(|k| k.id.as_str())
+                .collect();
+            if !users.is_empty() {
+                return Err(format!(
+                    "usage plan `{id}` still has keys ({}): remove them first",
+                    users.join(", ")
+                ));
+            }
+            spec.config.usage_plans.retain(|p| p.id != id);
+            commit(&path, &spec, &target)?;
+            eprintln!("deleted usage plan `{id}`");
+            Ok(())
+        }
+        PlansCommand::AddKey { spec: path, plan, key, target } => {
+            let mut spec = Spec::load(&path)?;
+            find_plan(&mut spec.config, &plan)?;
+            let entry = find_key(&mut spec.config, &key)?;
+            if entry.usage_plan_ids.contains(&plan) {
+                return Err(format!("API key `{key}` is already in usage plan `{plan}`"));
+            }
+            entry.usage_plan_ids.push(plan.clone());
+            commit(&path, &spec, &target)?;
+            eprintln!("added API key `{key}` to usage plan `{plan}`");
+            Ok(())
+        }
+        PlansCommand::RemoveKey { spec: path, plan, key, target } => {
+            let mut spec = Spec::load(&path)?;
+            let entry = find_key(&mut spec.config, &key)?;
+            if !entry.usage_plan_ids.contains(&plan) {
+                return Err(format!("API key `{key}` is not in usage plan `{plan}`"));
+            }
+            entry.usage_plan_ids.retain(|p| *p != plan);
+            commit(&path, &spec, &target)?;
+            eprintln!("removed API key `{key}` from usage plan `{plan}`");
+            Ok(())
+        }
+        PlansCommand::MoveKey { spec: path, key, from, to, target } => {
+            let mut spec = Spec::load(&path)?;
+            find_plan(&mut spec.config, &to)?;
+            let entry = find_key(&mut spec.config, &key)?;
+            let Some(slot) = entry.usage_plan_ids.iter_mut().find(|p| **p == from) else {
+                return Err(format!("API key `{key}` is not in usage plan `{from}`"));
+            };
+            *slot = to.clone();
+            commit(&path, &spec, &target)?;
+            eprintln!("moved API key `{key}` from usage plan `{from}` to `{to}`");
+            Ok(())
+        }
+        PlansCommand::List { spec: path } => {
+            let spec = Spec::load(&path)?;
+            println!("{:<16} {:<16} {:<22} {:<6} STAGES", "ID", "THROTTLE", "QUOTA", "KEYS");
+            for p in &spec.config.usage_plans {
+                let throttle =
+                    p.throttle.map_or("-".into(), |t| format!("{}/s burst {}", t.rate, t.burst));
+                let quota =
+                    p.quota.map_or("-".into(), |q| format!("{} per {:?}", q.limit, q.period));
+                let keys = spec
+                    .config
+                    .api_keys
+                    .iter()
+                    .filter(|k| k.usage_plan_ids.contains(&p.id))
+                    .count();
+                let stages: Vec<String> =
+                    p.api_stages.iter().map(|s| format!("{}:{}", s.api_id, s.stage)).collect();
+                println!(
+                    "{:<16} {:<16} {:<22} {:<6} {}",
+                    p.id,
+                    throttle,
+                    quota,
+                    keys,
+                    stages.join(",")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn admin_keys(command: AdminKeysCommand) -> Result<(), String> {
+    match command {
+        AdminKeysCommand::Create { spec: path, id, target } => {
+            let mut spec = Spec::load(&path)?;
+            let admin = spec.config.admin.get_or_insert_with(Admin::default);
+            if admin.keys.iter().any(|k| k.id == id) {
+                return Err(format!("admin key `{id}` already exists"));
+            }
+            let value = generate_value()?;
+            admin
+                .keys
+                .push(AdminKey { id: id.clone(), value_sha256: hash_key_hex(value.as_bytes()) });
+            commit(&path, &spec, &target)?;
+            eprintln!("created admin key `{id}`; its value (shown only now; `export TOLLGATE_ADMIN_KEY=...`):");
+            println!("{value}");
+            Ok(())
+        }
+        AdminKeysCommand::Delete { spec: path, id, target } => {
+            let mut spec = Spec::load(&path)?;
+            let admin = spec.config.admin.get_or_insert_with(Admin::default);
+            let before = admin.keys.len();
+            admin.keys.retain(|k| k.id != id);
+            if admin.keys.len() == before {
+                return Err(format!("no admin key `{id}`"));
+            }
+            commit(&path, &spec, &target)?;
+            eprintln!("deleted admin key `{id}`");
+            Ok(())
+        }
+    }
+}
+
+/// One HTTP/1.1 request to the admin listener; (status, body).
+fn call(target: &AdminTarget, method: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+    let base = match (&target.admin, &target.spec) {
+        (Some(url), _) => url.clone(),
+        (None, Some(spec)) => format!("http://{}", Spec::load(spec)?.gateway.admin_listen),
+        (None, None) => "http://127.0.0.1:9902".into(),
+    };
+    let authority = base
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{base}: the admin listener is reached with http://host:port"))?
+        .trim_end_matches('/');
+    let connect = authority.replace("0.0.0.0", "127.0.0.1");
+    let mut stream =
+        TcpStream::connect(&connect).map_err(|e| format!("admin listener {connect}: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\n{KEY_HEADER}: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        target.admin_key
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| format!("admin listener: {e}"))?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| format!("admin listener: {e}"))?;
+    let split =
+        raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("admin listener: no HTTP response")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("admin listener: no HTTP status")?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+fn checked(status: u16, body: &[u8]) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let message = value["message"].as_str().unwrap_or("no message");
+        return Err(format!("the gateway answered {status}: {message}"));
+    }
+    Ok(value)
+}
+
+/// GetUsage: a plan's (or one key's) used and remaining quota in the window now running.
+pub fn usage(
+    target: &AdminTarget,
+    plan: &str,
+    key: Option<&str>,
+    json: bool,
+) -> Result<(), String> {
+    let mut path = format!("/usageplans/{plan}/usage");
+    if let Some(key) = key {
+        path.push_str(&format!("?keyId={key}"));
+    }
+    let (status, body) = call(target, "GET", &path)?;
+    let value = checked(status, &body)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!(
+        "usage plan {plan}: quota {} per {} ({} to {})",
+        value["quota"]["limit"],
+        value["quota"]["period"].as_str().unwrap_or("?"),
+        value["startDate"].as_str().unwrap_or("?"),
+        value["endDate"].as_str().unwrap_or("?")
+    );
+    println!("{:<24} {:>10} {:>10}", "KEY", "USED", "REMAINING");
+    if let Some(items) = value["items"].as_object() {
+        for (key, days) in items {
+            println!("{:<24} {:>10} {:>10}", key, days[0][0], days[0][1]);
+        }
+    }
+    Ok(())
+}
+
+/// FlushStageCache.
+pub fn flush_cache(target: &AdminTarget, api: &str, stage: &str) -> Result<(), String> {
+    let (status, body) =
+        call(target, "DELETE", &format!("/restapis/{api}/stages/{stage}/cache/data"))?;
+    checked(status, &body)?;
+    eprintln!("flushed the cache of stage `{stage}`");
+    Ok(())
+}
