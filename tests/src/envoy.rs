@@ -30,6 +30,9 @@ pub struct EnvoyOptions {
     /// A first route that sends requests carrying `x-tollgate-cluster` to that cluster
     /// (`cluster_header`), as integration URIs choose their upstream.
     pub cluster_header_routing: bool,
+    /// A second listener whose one route is named `tollgate.admin`: the filter's management
+    /// routes (the Envoy's `management_port`).
+    pub management: bool,
 }
 
 impl EnvoyOptions {
@@ -43,6 +46,7 @@ impl EnvoyOptions {
             signed_clusters: Vec::new(),
             tls: None,
             cluster_header_routing: false,
+            management: false,
         }
     }
 
@@ -66,6 +70,12 @@ impl EnvoyOptions {
         self
     }
 
+    /// Adds the management listener (see [`EnvoyOptions::management`]).
+    pub fn management(mut self) -> Self {
+        self.management = true;
+        self
+    }
+
     /// Serves HTTPS (and `wss://`) only, with this certificate chain and key.
     pub fn tls(mut self, cert: PathBuf, key: PathBuf) -> Self {
         self.tls = Some((cert, key));
@@ -83,6 +93,8 @@ pub struct Envoy {
     pub port: u16,
     pub admin_port: u16,
     pub dir: PathBuf,
+    /// The management listener's port (0 without one).
+    pub management_port: u16,
     process: Process,
 }
 
@@ -185,6 +197,18 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
             }));
         }
     }
+    if opts.management {
+        let mut admin = config["static_resources"]["listeners"][0].clone();
+        admin["name"] = json!("management");
+        let hcm = &mut admin["filter_chains"][0]["filters"][0]["typed_config"];
+        hcm["stat_prefix"] = json!("management");
+        hcm["route_config"] = json!({"virtual_hosts": [{"name": "management", "domains": ["*"],
+            "routes": [{"name": "tollgate.admin", "match": {"prefix": "/"},
+                        "direct_response": {"status": 404}}]}]});
+        if let Some(list) = config["static_resources"]["listeners"].as_array_mut() {
+            list.push(admin);
+        }
+    }
     if let Some((cert, key)) = &opts.tls {
         config["static_resources"]["listeners"][0]["filter_chains"][0]["transport_socket"] = json!({
             "name": "envoy.transport_sockets.tls",
@@ -285,15 +309,24 @@ impl Envoy {
             if try_get(admin_port, "/ready").is_none_or(|r| r.status != 200) {
                 continue;
             }
-            let port = try_get(admin_port, "/listeners?format=json")
-                .map(|r| r.json())
-                .and_then(|v| {
-                    v["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
-                        .as_u64()
+            let listeners = try_get(admin_port, "/listeners?format=json").map(|r| r.json());
+            let port_of = |name: &str| {
+                listeners.as_ref().and_then(|v| {
+                    v["listener_statuses"]
+                        .as_array()?
+                        .iter()
+                        .find(|l| l["name"] == name)
+                        .and_then(|l| l["local_address"]["socket_address"]["port_value"].as_u64())
                 })
-                .and_then(|p| u16::try_from(p).ok());
+            };
+            let port = port_of("gateway").and_then(|p| u16::try_from(p).ok());
+            let management_port = port_of("management").and_then(|p| u16::try_from(p).ok());
             if let Some(port) = port {
-                return Ok(Envoy { port, admin_port, dir, process });
+                if opts.management && management_port.is_none() {
+                    continue;
+                }
+                let management_port = management_port.unwrap_or(0);
+                return Ok(Envoy { port, admin_port, dir, management_port, process });
             }
         }
     }

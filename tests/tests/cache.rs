@@ -130,3 +130,52 @@ fn responses_are_cached_as_configured() {
     };
     assert_eq!((counter("tollgate_cache_hit"), counter("tollgate_cache_miss")), (10, 8));
 }
+
+#[test]
+fn an_operator_flushes_a_stage_cache_through_the_management_listener() {
+    let mut config = config();
+    config["admin"] =
+        json!({"keys": [{"id": "ops", "value_sha256": sha("ops-admin-key-0123456789")}]});
+    let upstream = Upstream::start(UPSTREAM, "echo");
+    let envoy = Envoy::start(&EnvoyOptions::new(config, upstream.port).management())
+        .unwrap_or_else(|l| panic!("{l}"));
+    let key = ("x-api-key", "cache-key");
+    assert_eq!(get(envoy.port, "/pets?type=dog", &[key]).header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(get(envoy.port, "/pets?type=dog", &[key]).header("x-tollgate-cache"), Some("hit"));
+
+    let admin = format!("http://127.0.0.1:{}", envoy.management_port);
+    let flush = |admin_key: &str| {
+        tollgate_e2e::run_cli(&[
+            "flush-cache",
+            "--admin",
+            &admin,
+            "--api",
+            "cached",
+            "--stage",
+            "prod",
+            "--admin-key",
+            admin_key,
+        ])
+    };
+    // A wrong admin key is refused, and the entry stays.
+    let (ok, _, err) = flush("not-the-admin-key");
+    assert!(!ok && err.contains("403") && err.contains("Forbidden"), "{err}");
+    assert_eq!(get(envoy.port, "/pets?type=dog", &[key]).header("x-tollgate-cache"), Some("hit"));
+    // The operator's flush empties the stage: the next request goes upstream again.
+    let (ok, _, err) = flush("ops-admin-key-0123456789");
+    assert!(ok, "{err}");
+    let before = upstream_requests(&envoy);
+    assert_eq!(get(envoy.port, "/pets?type=dog", &[key]).header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(upstream_requests(&envoy), before + 1);
+
+    // The management routes are not on the API's listener, even with the admin key.
+    let r = request(
+        envoy.port,
+        "DELETE",
+        b"/restapis/cached/stages/prod/cache/data",
+        &[("x-tollgate-admin-key", b"ops-admin-key-0123456789")],
+        b"",
+    );
+    assert_eq!((r.status, r.json()), (403, json!({"message": "Missing Authentication Token"})));
+    assert_eq!(get(envoy.port, "/pets?type=dog", &[key]).header("x-tollgate-cache"), Some("hit"));
+}
