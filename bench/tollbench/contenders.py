@@ -105,6 +105,8 @@ class Contender:
     request: Callable[[Setup, int], Request] = key_request
     # (setup, port) -> [(what, Request, text in the body)]: what it must refuse (when `denies`).
     refusals: Callable[[Setup, int], list] = key_refusals
+    # The route goes to an origin listener rather than answering directly (see envoy.bootstrap).
+    origin: bool = False
 
     def request_for(self, setup, port):
         return self.request(setup, port)
@@ -466,6 +468,29 @@ def tollgate_plan(setup):
     return [tollgate_filter(setup, tollgate_plan_config(setup.keys))]
 
 
+def tollgate_cache(setup):
+    """The key check with the stage cache on: after the first request every `GET /pets` is a
+    hit answered by the filter from shared data (the route's answer is never asked again)."""
+    config = tollgate_config(setup.keys)
+    config["stage"]["cache"] = {"enabled": True, "ttl_seconds": 3600}
+    return [tollgate_filter(setup, config)]
+
+
+def envoy_cache(setup):
+    """Envoy's own cache filter (in-memory `SimpleHttpCache`) in front of the origin route, whose
+    answer carries `cache-control: max-age=3600`: after the first request every `GET /pets` is
+    a hit. No key check: the cache alone."""
+    cache = {
+        "name": "envoy.filters.http.cache",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.cache.v3.CacheConfig",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig"},
+        },
+    }
+    return [cache]
+
+
 def tollgate_sigv4(setup):
     return [tollgate_filter(setup, tollgate_sigv4_config())]
 
@@ -553,6 +578,10 @@ CONTENDERS = [
               tollgate_transform, denies=(400,),
               notes="body buffered, validated (draft 4), reshaped by a VTL template with #foreach",
               request=transform_request, refusals=transform_refusals),
+    Contender("tollgate_cache", "Tollgate: API key + response cache hit", tollgate_cache, denies=(403,),
+              notes="key check, then the cached answer read from shared data", origin=True),
+    Contender("envoy_cache", "Envoy native: cache filter hit (no key check)", envoy_cache,
+              notes="SimpleHttpCache; the origin answers with cache-control max-age=3600", origin=True),
     Contender("native", "Envoy native: api_key_auth + local_ratelimit", native_key_ratelimit,
               denies=(401, 403), notes="plain-text key table, client id forwarded"),
     Contender("lua", "Lua: key table check", lua_keys, denies=(403,),

@@ -21,9 +21,19 @@ ROUTER = {
 BODY = '{"ok":true}\n'
 
 
-def bootstrap(http_filters):
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bootstrap(http_filters, origin=False):
     """A bootstrap with one listener (free port), the given filters before the router, and a
-    direct_response route for every path."""
+    direct_response route for every path. With `origin`, the route instead goes to a second
+    listener of the same Envoy that gives that answer (for filters that need a cluster behind
+    the route, like Envoy's cache filter, which fetches misses itself)."""
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "bench",
@@ -43,7 +53,7 @@ def bootstrap(http_filters):
         },
         "http_filters": list(http_filters) + [ROUTER],
     }
-    return {
+    config = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": [
@@ -61,6 +71,29 @@ def bootstrap(http_filters):
             ]
         },
     }
+    if origin:
+        port = free_port()
+        answer = json.loads(json.dumps(hcm))
+        answer["stat_prefix"] = "origin"
+        answer["http_filters"] = [ROUTER]
+        # Cacheable for an hour, so that Envoy's cache filter (which fetches misses itself,
+        # past the filters behind it) stores it.
+        answer["route_config"]["virtual_hosts"][0]["routes"][0]["response_headers_to_add"] = [
+            {"header": {"key": "cache-control", "value": "max-age=3600"}}]
+        resources = config["static_resources"]
+        resources["listeners"].append({
+            "name": "origin",
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+            "filter_chains": [{"filters": [
+                {"name": "envoy.filters.network.http_connection_manager", "typed_config": answer}]}],
+        })
+        resources["clusters"] = [{
+            "name": "origin", "type": "STATIC", "connect_timeout": "1s",
+            "load_assignment": {"cluster_name": "origin", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+        }]
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0] = {"match": {"prefix": "/"}, "route": {"cluster": "origin"}}
+    return config
 
 
 def http_get(port, path, headers=None, timeout=5.0):
@@ -141,7 +174,8 @@ class Envoy:
             time.sleep(0.005)
         _, body = http_get(self.admin_port, "/listeners?format=json")
         listeners = json.loads(body)["listener_statuses"]
-        self.port = listeners[0]["local_address"]["socket_address"]["port_value"]
+        bench = next(l for l in listeners if l["name"] == "bench")
+        self.port = bench["local_address"]["socket_address"]["port_value"]
         return self
 
     def log(self):
