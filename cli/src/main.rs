@@ -3,7 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod locate;
 mod manage;
+mod openapi;
+mod render;
+mod run;
+mod sdk;
 mod spec;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +28,36 @@ enum Command {
     Validate {
         /// The spec file; `-` reads standard input.
         config: PathBuf,
+    },
+    /// Turn an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML, with API Gateway's
+    /// x-amazon-apigateway-* extensions) into a spec; what the gateway cannot do is reported.
+    Import {
+        /// The OpenAPI or Swagger file; `-` reads standard input.
+        file: PathBuf,
+        /// The spec to write (YAML, or JSON for `.json`); standard output (YAML) by default.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Fail (and write nothing) when any part of the document cannot be honoured.
+        #[arg(long)]
+        strict: bool,
+        /// The stage name (default: the document's base path, else `prod`).
+        #[arg(long)]
+        stage: Option<String>,
+    },
+    /// Write a spec's API as OpenAPI 3.0 or Swagger 2.0 (YAML, or JSON for `.json`).
+    Export {
+        spec: PathBuf,
+        /// The stage whose base path the document names (default: the spec's first).
+        #[arg(long)]
+        stage: Option<String>,
+        #[arg(long, value_enum)]
+        format: openapi::export::Format,
+        /// Add the x-amazon-apigateway-* extensions (integrations, authorizers, validators, ...).
+        #[arg(long, value_enum)]
+        extensions: Option<openapi::export::Extensions>,
+        /// The file to write; standard output (YAML) by default.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Manage API keys (create, enable, disable, delete, list).
     #[command(subcommand)]
@@ -65,6 +100,13 @@ enum Command {
         #[command(flatten)]
         target: manage::AdminTarget,
     },
+    /// Write the Envoy bootstrap (envoy.yaml) and the filter config (tollgate.ecds.yaml) for a
+    /// spec; rendering again into the same directory updates a running Envoy's filter config.
+    Render(render::RenderArgs),
+    /// Render a spec and run Envoy on it in the foreground.
+    Run(run::RunArgs),
+    /// Generate a client SDK (TypeScript or Python) for a spec's API, one method per operation.
+    Sdk(sdk::SdkArgs),
     /// Print the SHA-256 of an API key value, for `api_keys[].value_sha256`.
     HashKey {
         /// The key value; read from standard input when absent (keeps it out of shell history).
@@ -99,10 +141,7 @@ fn run(command: Command) -> Result<(), String> {
             let bytes = read_input(&config)?;
             let text =
                 String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", config.display()))?;
-            let spec = spec::Spec::parse(&config, &text)?;
-            let bytes = serde_json::to_vec(&spec.config).map_err(|e| e.to_string())?;
-            let deployment =
-                Deployment::from_json(&bytes).map_err(|e| format!("{}: {e}", config.display()))?;
+            let (_, deployment): (spec::Spec, Deployment) = locate::check_spec(&config, &text)?;
             let plan = deployment.primary().ok_or("no stage")?;
             let stages: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
             println!(
@@ -115,15 +154,19 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Import { file, out, strict, stage } => {
+            openapi::import_command(&file, out.as_deref(), strict, stage)
+        }
+        Command::Export { spec, stage, format, extensions, out } => {
+            let options =
+                openapi::export::Options { stage, format, extensions: extensions.is_some() };
+            openapi::export_command(&spec, &options, out.as_deref())
+        }
         Command::Keys(command) => manage::keys(command),
         Command::Plans(command) => manage::plans(command),
         Command::AdminKeys(command) => manage::admin_keys(command),
         Command::Deploy { spec, dir } => {
             let spec = spec::Spec::load(&spec)?;
-            tollgate_core::deployment::Deployment::compile(&spec.config, &|name| {
-                std::env::var(name).ok().or(Some("x".repeat(40)))
-            })
-            .map_err(|e| e.to_string())?;
             manage::deploy(&dir, &spec.config)?;
             eprintln!("deployed to {}", dir.display());
             Ok(())
@@ -139,6 +182,9 @@ fn run(command: Command) -> Result<(), String> {
             };
             manage::flush_cache(&target, &api, &stage)
         }
+        Command::Render(args) => render::command(args),
+        Command::Run(args) => run::command(args),
+        Command::Sdk(args) => sdk::command(args),
         Command::HashKey { value } => {
             let value = match value {
                 Some(v) => v,

@@ -15,7 +15,6 @@ use tollgate_core::apikey::hash_key_hex;
 use tollgate_core::config::{
     Admin, AdminKey, ApiKey, Config, PlanStage, Quota, Throttle, UsagePlan,
 };
-use tollgate_core::deployment::Deployment;
 use tollgate_core::throttle::quota::Period;
 
 use crate::spec::Spec;
@@ -233,8 +232,7 @@ pub fn generate_value() -> Result<String, String> {
 
 /// Checks the changed config with the filter's compiler, saves the spec, and deploys it.
 fn commit(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String> {
-    // `{"env": NAME}` secrets are the Envoy process's: their absence here is not an error.
-    Deployment::compile(&spec.config, &|name| std::env::var(name).ok().or(Some("x".repeat(40))))
+    crate::render::ecds::check(&spec.config)
         .map_err(|e| format!("the change would make an invalid config: {e}"))?;
     spec.save_changes(path)?;
     if let Some(dir) = &target.deploy {
@@ -244,24 +242,21 @@ fn commit(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String>
     Ok(())
 }
 
-/// The file in a rendered directory that Envoy watches for the filter's config (ECDS).
-pub const ECDS_FILE: &str = "tollgate.ecds.yaml";
-
-/// Puts `config` into the rendered ECDS file of `dir`, keeping everything else there (the wasm
-/// module, VM settings), and replaces the file atomically: the running Envoy applies it to new
-/// requests, requests in flight finish with the config they started with.
+/// Writes `config` as the filter config of the gateway rendered into `dir` (its ECDS file, with
+/// the wasm module it already runs), replacing the file atomically: the running Envoy applies
+/// it to new requests, requests in flight finish with the config they started with, and
+/// counters in shared data carry on. The config is checked first: a bad one never lands.
 pub fn deploy(dir: &Path, config: &Config) -> Result<(), String> {
-    let path = dir.join(ECDS_FILE);
+    let path = dir.join(crate::render::ECDS_FILE);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("{}: {e} (render the gateway there first)", path.display()))?;
-    let mut doc: serde_json::Value =
+    let doc: serde_json::Value =
         serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let value = doc
-        .pointer_mut("/resources/0/typed_config/config/configuration/value")
-        .ok_or_else(|| format!("{}: no filter configuration in it", path.display()))?;
-    *value = serde_json::Value::String(serde_json::to_string(config).map_err(|e| e.to_string())?);
-    let out = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    crate::spec::write_atomically(&path, out.as_bytes())
+    let wasm = doc
+        .pointer("/resources/0/typed_config/config/vm_config/code/local/filename")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| format!("{}: no wasm module named in it", path.display()))?;
+    crate::render::write_ecds(dir, config, Path::new(wasm)).map(|_| ())
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {

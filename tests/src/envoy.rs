@@ -3,7 +3,7 @@
 //! clusters a test names, e.g. a JWKS server the filter calls out to), an access log with
 //! Tollgate's filter state, and the admin interface on a free port.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,9 @@ pub struct EnvoyOptions {
     pub env: Vec<(String, String)>,
     /// Extra STATIC clusters, each one loopback endpoint: (cluster name, port).
     pub clusters: Vec<(String, u16)>,
+    /// Extra STATIC clusters speaking HTTP/2 (gRPC services, e.g. the rate-limit service):
+    /// (cluster name, port).
+    pub grpc_clusters: Vec<(String, u16)>,
     /// Extra clusters whose requests Envoy signs with `aws_request_signing` (an upstream HTTP
     /// filter): (cluster name, port, service, region).
     pub signed_clusters: Vec<(String, u16, String, String)>,
@@ -43,6 +46,7 @@ impl EnvoyOptions {
             concurrency: 2,
             env: Vec::new(),
             clusters: Vec::new(),
+            grpc_clusters: Vec::new(),
             signed_clusters: Vec::new(),
             tls: None,
             cluster_header_routing: false,
@@ -54,6 +58,13 @@ impl EnvoyOptions {
     /// callouts: `dispatch_http_call` names a cluster).
     pub fn cluster(mut self, name: &str, port: u16) -> Self {
         self.clusters.push((name.to_string(), port));
+        self
+    }
+
+    /// Adds an HTTP/2 cluster `name` with the one endpoint `127.0.0.1:port` (for the filter's
+    /// `dispatch_grpc_call`).
+    pub fn grpc_cluster(mut self, name: &str, port: u16) -> Self {
+        self.grpc_clusters.push((name.to_string(), port));
         self
     }
 
@@ -138,6 +149,7 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
     }
     let clusters: Vec<Value> = std::iter::once(static_cluster("upstream", opts.upstream_port))
         .chain(opts.clusters.iter().map(|(name, port)| static_cluster(name, *port)))
+        .chain(opts.grpc_clusters.iter().map(|(name, port)| grpc_cluster(name, *port)))
         .chain(
             opts.signed_clusters
                 .iter()
@@ -236,6 +248,18 @@ fn static_cluster(name: &str, port: u16) -> Value {
     })
 }
 
+/// A STATIC cluster with one loopback endpoint that speaks HTTP/2 (gRPC).
+fn grpc_cluster(name: &str, port: u16) -> Value {
+    let mut cluster = static_cluster(name, port);
+    cluster["typed_extension_protocol_options"] = json!({
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http2_protocol_options": {}},
+        },
+    });
+    cluster
+}
+
 /// A STATIC cluster whose requests Envoy signs with SigV4 (`aws_request_signing` as an upstream
 /// HTTP filter), as Tollgate's AWS integrations reach real AWS services.
 fn signed_cluster(name: &str, port: u16, service: &str, region: &str) -> Value {
@@ -271,13 +295,31 @@ impl Envoy {
         let access_log = dir.join("access.log");
         let bootstrap = bootstrap(opts, &access_log.to_string_lossy());
         std::fs::write(&config, bootstrap.to_string()).map_err(|e| e.to_string())?;
+        let management = opts.management.then_some("management");
+        Envoy::launch(dir, &config, opts.concurrency, &opts.env, ("gateway", management))
+    }
+
+    /// Starts Envoy on a bootstrap that `tollgate render` wrote: `port` is its `api` listener's,
+    /// `management_port` its `admin` listener's.
+    pub fn start_file(config: &Path, concurrency: u32) -> Result<Envoy, String> {
+        Envoy::launch(scratch_dir("envoy"), config, concurrency, &[], ("api", Some("admin")))
+    }
+
+    /// Runs Envoy on `config` until it is ready and its listeners (API, management) are bound.
+    fn launch(
+        dir: PathBuf,
+        config: &Path,
+        concurrency: u32,
+        env: &[(String, String)],
+        (api, management): (&str, Option<&str>),
+    ) -> Result<Envoy, String> {
         let admin_file = dir.join("admin.address");
         let log = dir.join("envoy.log");
         let child = Command::new(envoy_bin())
             .arg("-c")
-            .arg(&config)
-            .args(["--concurrency", &opts.concurrency.to_string()])
-            .envs(opts.env.iter().map(|(name, value)| (name, value)))
+            .arg(config)
+            .args(["--concurrency", &concurrency.to_string()])
+            .envs(env.iter().map(|(name, value)| (name, value)))
             .arg("--admin-address-path")
             .arg(&admin_file)
             .arg("--log-path")
@@ -319,10 +361,10 @@ impl Envoy {
                         .and_then(|l| l["local_address"]["socket_address"]["port_value"].as_u64())
                 })
             };
-            let port = port_of("gateway").and_then(|p| u16::try_from(p).ok());
-            let management_port = port_of("management").and_then(|p| u16::try_from(p).ok());
+            let port = port_of(api).and_then(|p| u16::try_from(p).ok());
+            let management_port = management.and_then(port_of).and_then(|p| u16::try_from(p).ok());
             if let Some(port) = port {
-                if opts.management && management_port.is_none() {
+                if management.is_some() && management_port.is_none() {
                     continue;
                 }
                 let management_port = management_port.unwrap_or(0);

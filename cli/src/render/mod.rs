@@ -1,0 +1,263 @@
+//! `tollgate render SPEC --out DIR`: the Envoy bootstrap for a spec (`DIR/envoy.yaml`) and the
+//! filter's config (`DIR/tollgate.ecds.yaml`, which a running Envoy reloads).
+//!
+//! The bootstrap has the API listener (routes per method, then catch-alls, all through the
+//! Tollgate filter and the router), an HTTPS listener when `gateway.tls` is set, the admin
+//! listener (route `tollgate.admin`, answered by the filter), Envoy's admin page, and the
+//! clusters the config names. The filter itself is not inline: both listeners take it from the
+//! ECDS file, so changing keys, plans or methods needs no restart; listeners, routes and
+//! clusters do.
+
+mod clusters;
+pub mod ecds;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::spec::{write_atomically, Spec, Tls};
+
+pub use clusters::UPSTREAM;
+pub use ecds::{write_ecds, ECDS_FILE};
+
+/// The bootstrap file in the rendered directory.
+pub const BOOTSTRAP_FILE: &str = "envoy.yaml";
+/// Names of the listeners.
+pub const API_LISTENER: &str = "api";
+pub const TLS_LISTENER: &str = "api_tls";
+pub const ADMIN_LISTENER: &str = "admin";
+
+/// 11 MiB: room for the 10 MB payload limit while the filter buffers a body (Envoy's default
+/// is 1 MiB, past which Envoy answers 413 itself).
+pub const BUFFER_LIMIT: u64 = 11 * 1024 * 1024;
+
+/// Where the filter is when `--wasm` and `TOLLGATE_WASM` do not say (`make filter` builds it).
+const DEFAULT_WASM: &str = "target/wasm32-wasip1/release/tollgate_filter.wasm";
+
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// The spec (YAML or JSON).
+    pub spec: PathBuf,
+    /// The directory to write envoy.yaml and tollgate.ecds.yaml to (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The built filter (default: $TOLLGATE_WASM, else ./target/wasm32-wasip1/release/tollgate_filter.wasm).
+    #[arg(long)]
+    pub wasm: Option<PathBuf>,
+}
+
+pub fn command(args: RenderArgs) -> Result<(), String> {
+    let spec = load(&args.spec)?;
+    let wasm = wasm_path(args.wasm.as_deref())?;
+    let written = write(&spec, &args.out, &wasm)?;
+    let bootstrap = written.dir.join(BOOTSTRAP_FILE);
+    println!("wrote {} and {}", bootstrap.display(), written.dir.join(ECDS_FILE).display());
+    match written.bootstrap {
+        Change::New => println!("start Envoy with: envoy -c {}", bootstrap.display()),
+        Change::Same => println!("a running Envoy applies the new filter config now"),
+        Change::Changed => println!(
+            "{BOOTSTRAP_FILE} changed (listeners, routes or clusters): restart Envoy for it; \
+             a running Envoy applies the new filter config now"
+        ),
+    }
+    Ok(())
+}
+
+/// Loads a spec; relative TLS file names are taken from the spec's directory.
+pub fn load(path: &Path) -> Result<Spec, String> {
+    let mut spec = Spec::load(path)?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    if let Some(tls) = &mut spec.gateway.tls {
+        for file in [&mut tls.cert, &mut tls.key] {
+            if file.is_relative() {
+                *file = absolute(&base.join(&*file))?;
+            }
+        }
+    }
+    Ok(spec)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The filter: `explicit`, else `$TOLLGATE_WASM`, else the `make filter` output under the
+/// current directory; absolute.
+pub fn wasm_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    let (path, from) = match (explicit, std::env::var_os("TOLLGATE_WASM")) {
+        (Some(p), _) => (p.to_path_buf(), "--wasm"),
+        (None, Some(p)) => (PathBuf::from(p), "TOLLGATE_WASM"),
+        (None, None) => (PathBuf::from(DEFAULT_WASM), "the default"),
+    };
+    let path = absolute(&path)?;
+    if !path.is_file() {
+        return Err(format!(
+            "the Tollgate filter is not at {} ({from}): build it with `make filter`, or name it \
+             with --wasm or TOLLGATE_WASM",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// What became of `envoy.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Same,
+    Changed,
+}
+
+#[derive(Debug)]
+pub struct Written {
+    /// The directory, absolute.
+    pub dir: PathBuf,
+    pub bootstrap: Change,
+}
+
+/// Writes `dir/tollgate.ecds.yaml`, then `dir/envoy.yaml`, each atomically.
+pub fn write(spec: &Spec, dir: &Path, wasm: &Path) -> Result<Written, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = absolute(dir)?;
+    let text = bootstrap(spec, &dir)?;
+    write_ecds(&dir, &spec.config, wasm)?;
+    let path = dir.join(BOOTSTRAP_FILE);
+    let bootstrap = match std::fs::read_to_string(&path) {
+        Ok(old) if old == text => Change::Same,
+        Ok(_) => Change::Changed,
+        Err(_) => Change::New,
+    };
+    if bootstrap != Change::Same {
+        write_atomically(&path, text.as_bytes())?;
+    }
+    Ok(Written { dir, bootstrap })
+}
+
+/// The bootstrap (`envoy.yaml`) for `spec`, its filter config in `dir/tollgate.ecds.yaml`.
+pub fn bootstrap(spec: &Spec, dir: &Path) -> Result<String, String> {
+    let value = bootstrap_value(spec, dir)?;
+    let yaml = serde_yaml_ng::to_string(&value).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# Envoy bootstrap for API `{}`, written by `tollgate render`: render again rather than\n\
+         # edit. The Tollgate filter's config is in {ECDS_FILE} next to this file.\n{yaml}",
+        spec.config.api.id
+    ))
+}
+
+pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
+    let gateway = &spec.gateway;
+    let config = &spec.config;
+    let deployment = ecds::check(config)?;
+    let clusters = clusters::collect(gateway, config, &deployment)?;
+    let has_upstream = clusters.iter().any(|c| c.name == UPSTREAM);
+    let listen = socket_address("gateway.listen", &gateway.listen)?;
+    let admin_listen = socket_address("gateway.admin_listen", &gateway.admin_listen)?;
+    let envoy_admin = socket_address("gateway.envoy_admin", &gateway.envoy_admin)?;
+    let tls_listen = match &gateway.tls {
+        Some(tls) => Some(socket_address("gateway.tls.listen", &tls.listen)?),
+        None => None,
+    };
+    let mut taken: Vec<(&str, SocketAddr)> = vec![
+        ("gateway.listen", listen),
+        ("gateway.admin_listen", admin_listen),
+        ("gateway.envoy_admin", envoy_admin),
+    ];
+    taken.extend(tls_listen.map(|a| ("gateway.tls.listen", a)));
+    for (i, (name, addr)) in taken.iter().enumerate() {
+        if let Some((other, _)) = taken[..i]
+            .iter()
+            .find(|(_, a)| a.port() != 0 && a.port() == addr.port() && a.ip() == addr.ip())
+        {
+            return Err(format!("{name} and {other} are both {addr}"));
+        }
+    }
+    let api_routes = routes::api_routes(config, has_upstream);
+    let mut listeners =
+        vec![listener(API_LISTENER, listen, hcm(API_LISTENER, api_routes.clone(), dir), None)];
+    if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
+        listeners.push(listener(TLS_LISTENER, addr, hcm(API_LISTENER, api_routes, dir), Some(tls)));
+    }
+    listeners.push(listener(
+        ADMIN_LISTENER,
+        admin_listen,
+        hcm("tollgate_admin", routes::admin_routes(), dir),
+        None,
+    ));
+    let clusters: Vec<Value> =
+        clusters.iter().map(clusters::envoy_cluster).collect::<Result<_, _>>()?;
+    Ok(json!({
+        // ECDS needs a node identity.
+        "node": {"id": format!("tollgate-{}", config.api.id), "cluster": "tollgate"},
+        "admin": {"address": socket(envoy_admin)},
+        "static_resources": {"listeners": listeners, "clusters": clusters},
+    }))
+}
+
+fn socket_address(field: &str, text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!("{field}: `{text}` is not IP:PORT (for example 0.0.0.0:10000 or [::]:10000)")
+    })
+}
+
+fn socket(addr: SocketAddr) -> Value {
+    json!({"socket_address": {"address": addr.ip().to_string(), "port_value": addr.port()}})
+}
+
+/// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
+fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path) -> Value {
+    let format = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
+                  %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
+                  stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% \
+                  key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% %DURATION%ms\n";
+    json!({
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": stat_prefix,
+            "access_log": [{
+                "name": "envoy.access_loggers.stdout",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                    "log_format": {"text_format_source": {"inline_string": format}},
+                },
+            }],
+            "route_config": {"name": stat_prefix, "virtual_hosts": [{
+                "name": stat_prefix,
+                "domains": ["*"],
+                "routes": routes,
+            }]},
+            "http_filters": [
+                ecds::http_filter(dir),
+                {"name": "envoy.filters.http.router", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+            ],
+        },
+    })
+}
+
+fn listener(name: &str, addr: SocketAddr, hcm: Value, tls: Option<&Tls>) -> Value {
+    let mut chain = json!({"filters": [hcm]});
+    if let Some(tls) = tls {
+        chain["transport_socket"] = json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": {"tls_certificates": [{
+                    "certificate_chain": {"filename": tls.cert},
+                    "private_key": {"filename": tls.key},
+                }]},
+            },
+        });
+    }
+    json!({
+        "name": name,
+        "address": socket(addr),
+        "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
+        "filter_chains": [chain],
+    })
+}
+
+#[cfg(test)]
+mod tests;
