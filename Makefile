@@ -23,7 +23,7 @@ BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
 
 export TOLLGATE_ENVOY := $(abspath $(ENVOY))
 
-.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e typescript bench clean
+.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e typescript bench soak clean
 
 all: filter cli
 
@@ -92,6 +92,11 @@ test-e2e: setup filter cli $(BOTOCORE) $(MOTO) $(TSC)
 
 bench: setup filter cli
 	bench/run
+
+# 10 minutes of mixed load (SOAK_SECONDS), memory sampled; writes bench/results/soak/<time>/.
+soak: setup filter cli
+	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib
+	target/release/tollgate-soak
 
 clean:
 	cargo clean

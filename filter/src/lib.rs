@@ -124,17 +124,18 @@ impl RootContext for Root {
             plan.iam.len(),
             plan.authorizers.len()
         );
-        if plan.authorizers.iter().any(|a| a.jwks_uri.is_some()) {
-            self.set_tick_period(TICK);
-        }
+        // Every second: JWKS refreshes that are due, and the VM's memory gauge.
+        self.set_tick_period(TICK);
         self.shared = Some(Rc::new(Shared { deployment, metrics, worker: RefCell::default() }));
         self.refreshing.clear();
         true
     }
 
-    /// Fetches the JWKS that are due (first load, refresh interval, retry after a failure).
+    /// Fetches the JWKS that are due (first load, refresh interval, retry after a failure), and
+    /// reports the VM's memory.
     fn on_tick(&mut self) {
         let Some(shared) = self.shared.clone() else { return };
+        shared.metrics.record_memory();
         let Some(plan) = shared.primary() else { return };
         let now = now_seconds();
         let due = match shared.worker.try_borrow_mut() {

@@ -12,6 +12,9 @@ pub struct Metrics {
     pub canary: u32,
     cache_hit: u32,
     cache_miss: u32,
+    /// The wasm VM's linear memory, in bytes (`tollgate.wasm.memory_bytes`; every worker's VM
+    /// sets it each second, so it shows the last one to report).
+    memory: u32,
     rejected: Vec<(ResponseType, u32)>,
 }
 
@@ -21,12 +24,24 @@ impl Metrics {
         let canary = hostcalls::define_metric(MetricType::Counter, "tollgate.requests.canary")?;
         let cache_hit = hostcalls::define_metric(MetricType::Counter, "tollgate.cache.hit")?;
         let cache_miss = hostcalls::define_metric(MetricType::Counter, "tollgate.cache.miss")?;
+        let memory = hostcalls::define_metric(MetricType::Gauge, "tollgate.wasm.memory_bytes")?;
         let mut rejected = Vec::with_capacity(ResponseType::ALL.len());
         for kind in ResponseType::ALL {
             let name = format!("tollgate.requests.{}", kind.name().to_ascii_lowercase());
             rejected.push((kind, hostcalls::define_metric(MetricType::Counter, &name)?));
         }
-        Ok(Metrics { allowed, canary, cache_hit, cache_miss, rejected })
+        Ok(Metrics { allowed, canary, cache_hit, cache_miss, memory, rejected })
+    }
+
+    /// Sets the memory gauge to the size of this VM's linear memory.
+    pub fn record_memory(&self) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let bytes = core::arch::wasm32::memory_size(0).saturating_mul(65_536);
+            let _ = hostcalls::record_metric(self.memory, u64::try_from(bytes).unwrap_or(u64::MAX));
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.memory;
     }
 
     pub fn id(&self, outcome: Outcome) -> Option<u32> {
