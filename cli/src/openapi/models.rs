@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Version;
 
-const MODELS_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
+use tollgate_core::validate::schema;
 
 /// Where a version keeps its schemas, as a `$ref` prefix.
 fn schemas_ref(version: Version) -> &'static str {
@@ -94,44 +94,20 @@ pub fn export_schema(schema: &Value, version: Version) -> Value {
 }
 
 /// `https://apigateway.amazonaws.com/restapis/{api}/models/{name}[#inner]`, the name
-/// percent-encoded.
+/// percent-encoded (the address the filter's validator gives each model).
 fn model_url(api: &str, name: &str, inner: &str) -> String {
-    let mut url = format!("{MODELS_PREFIX}{api}/models/");
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            url.push(char::from(byte));
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
+    let url = schema::model_url(api, name);
+    if inner.is_empty() {
+        url
+    } else {
+        format!("{url}#{inner}")
     }
-    if !inner.is_empty() {
-        url.push('#');
-        url.push_str(inner);
-    }
-    url
 }
 
 /// (model name, pointer inside) of a model address.
 fn model_name_of(url: &str) -> Option<(String, String)> {
-    let rest = url
-        .strip_prefix(MODELS_PREFIX)
-        .or_else(|| url.strip_prefix("http://apigateway.amazonaws.com/restapis/"))?;
-    let (rest, inner) = match rest.split_once('#') {
-        Some((rest, inner)) => (rest, inner.to_string()),
-        None => (rest, String::new()),
-    };
-    let (_, name) = rest.split_once("/models/")?;
-    let mut bytes = Vec::with_capacity(name.len());
-    let mut iter = name.bytes();
-    while let Some(b) = iter.next() {
-        if b == b'%' {
-            let hex = [iter.next()?, iter.next()?];
-            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            bytes.push(b);
-        }
-    }
-    Some((String::from_utf8(bytes).ok()?, inner))
+    let (base, inner) = url.split_once('#').unwrap_or((url, ""));
+    Some((schema::model_name_of(base)?, inner.to_string()))
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ impl boon::UrlLoader for ModelLoader {
 }
 
 /// `https://apigateway.amazonaws.com/restapis/{api}/models/{name}`, the name percent-encoded.
-fn model_url(api: &str, name: &str) -> String {
+pub fn model_url(api: &str, name: &str) -> String {
     let mut url = format!("{MODELS_PREFIX}{api}/models/");
     for byte in name.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
@@ -208,7 +208,7 @@ fn model_url(api: &str, name: &str) -> String {
 }
 
 /// The model name in an API Gateway model address (any `{api}`, `http` or `https`), if it is one.
-fn model_name_of(url: &str) -> Option<String> {
+pub fn model_name_of(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix(MODELS_PREFIX)
         .or_else(|| url.strip_prefix("http://apigateway.amazonaws.com/restapis/"))?;
