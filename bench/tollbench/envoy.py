@@ -29,7 +29,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def bootstrap(http_filters, origin=False):
+def bootstrap(http_filters, origin=False, grpc_clusters=()):
     """A bootstrap with one listener (free port), the given filters before the router, and a
     direct_response route for every path. With `origin`, the route instead goes to a second
     listener of the same Envoy that gives that answer (for filters that need a cluster behind
@@ -93,6 +93,16 @@ def bootstrap(http_filters, origin=False):
                 "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
         }]
         hcm["route_config"]["virtual_hosts"][0]["routes"][0] = {"match": {"prefix": "/"}, "route": {"cluster": "origin"}}
+    # HTTP/2 clusters (name, port) for the filter's gRPC calls (the rate-limit service).
+    for name, port in grpc_clusters:
+        config["static_resources"].setdefault("clusters", []).append({
+            "name": name, "type": "STATIC", "connect_timeout": "1s",
+            "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}}}},
+            "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+        })
     return config
 
 

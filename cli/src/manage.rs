@@ -93,6 +93,10 @@ pub struct PlanLimits {
     /// An API stage the plan covers (`stage` of this spec's API, or `api:stage`; repeatable).
     #[arg(long = "stage")]
     stages: Vec<String>,
+    /// Count the plan for the whole Envoy fleet in the rate-limit service (`true`/`false`;
+    /// needs the spec's `rate_limit_service`).
+    #[arg(long)]
+    global: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,6 +289,9 @@ fn apply_limits(spec: &Spec, plan: &mut UsagePlan, limits: &PlanLimits) -> Resul
     } else if let (Some(offset), Some(q)) = (limits.offset, plan.quota.as_mut()) {
         q.offset = offset;
     }
+    if let Some(global) = limits.global {
+        plan.global = global;
+    }
     if !limits.stages.is_empty() {
         plan.api_stages = limits.stages.iter().map(|s| plan_stage(spec, s)).collect();
     }
@@ -372,6 +379,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
                 throttle: None,
                 quota: None,
                 api_stages: default_stages(&spec),
+                global: false,
             };
             apply_limits(&spec, &mut plan, &limits)?;
             spec.config.usage_plans.push(plan);

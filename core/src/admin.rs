@@ -5,6 +5,9 @@
 //! - `GET /usageplans/{planId}/usage[?keyId=ID]`: GetUsage for the current quota window.
 //! - `DELETE /restapis/{apiId}/stages/{stage}/cache/data`: FlushStageCache.
 //!
+//! GetUsage of a global usage plan is asked of the rate-limit service ([`global_usage_call`]):
+//! the fleet's count, kept in its store.
+//!
 //! Every call needs an admin key (`x-tollgate-admin-key`) of the config's `admin.keys`.
 
 use serde_json::json;
@@ -14,6 +17,7 @@ use crate::apikey::{hash_key, parse_hex_hash, KeyHash};
 use crate::config::{Config, ConfigError, StageCache};
 use crate::gateway_response::LocalReply;
 use crate::host::Host;
+use crate::throttle::global::{self, GlobalService};
 use crate::throttle::quota::{civil_from_days, window, Counter, Period};
 
 /// The Envoy route name under which requests are management calls.
@@ -27,7 +31,10 @@ pub struct AdminPlan {
     api_id: String,
     keys: Vec<KeyHash>,
     plans: Vec<PlanUsage>,
+    /// Every API key id, sorted (usage of a key that has left a plan is still its usage).
+    key_ids: Vec<String>,
     stages: Vec<(String, Option<(String, u32)>)>,
+    service: Option<GlobalService>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +43,8 @@ struct PlanUsage {
     quota: Option<(u64, Period, u32)>,
     /// Ids of the keys in the plan, in config order.
     keys: Vec<String>,
+    /// Counted by the rate-limit service.
+    global: bool,
 }
 
 impl AdminPlan {
@@ -70,8 +79,11 @@ impl AdminPlan {
                     .filter(|k| k.usage_plan_ids.contains(&p.id))
                     .map(|k| k.id.clone())
                     .collect(),
+                global: p.global,
             })
             .collect();
+        let mut key_ids: Vec<String> = config.api_keys.iter().map(|k| k.id.clone()).collect();
+        key_ids.sort_unstable();
         let stages = if config.stages.is_empty() {
             vec![&config.stage]
         } else {
@@ -86,7 +98,11 @@ impl AdminPlan {
                 (s.name.clone(), slots)
             })
             .collect();
-        Ok(Some(AdminPlan { api_id: config.api.id.clone(), keys, plans, stages }))
+        let service = match &config.rate_limit_service {
+            Some(s) => Some(GlobalService::compile(s)?),
+            None => None,
+        };
+        Ok(Some(AdminPlan { api_id: config.api.id.clone(), keys, plans, key_ids, stages, service }))
     }
 
     fn authorized(&self, presented: Option<&[u8]>) -> bool {
@@ -143,42 +159,135 @@ fn date(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// GetUsage: `[[used, remaining]]` per key of the plan, for the quota window now running.
-fn usage<H: Host>(admin: &AdminPlan, host: &H, plan_id: &str, query: &str) -> LocalReply {
+/// What a GetUsage reads: the plan, its quota and the keys asked for.
+struct UsageTarget<'a> {
+    plan: &'a PlanUsage,
+    quota: (u64, Period, u32),
+    keys: Vec<&'a String>,
+}
+
+fn usage_target<'a>(
+    admin: &'a AdminPlan,
+    plan_id: &str,
+    query: &str,
+) -> Result<UsageTarget<'a>, LocalReply> {
     let Some(plan) = admin.plans.iter().find(|p| p.id == plan_id) else {
-        return message(404, "Invalid Usage Plan ID specified");
+        return Err(message(404, "Invalid Usage Plan ID specified"));
     };
-    let Some((limit, period, offset)) = plan.quota else {
-        return message(400, "The usage plan has no quota: usage is counted against a quota");
+    let Some(quota) = plan.quota else {
+        return Err(message(400, "The usage plan has no quota: usage is counted against a quota"));
     };
-    let only = query_value(query, "keyId");
-    if let Some(id) = only {
-        if !plan.keys.iter().any(|k| k == id) {
-            return message(404, "Invalid API Key identifier specified");
-        }
-    }
-    let now = host.now_nanos() / 1_000_000_000;
-    let (start, end) = window(period, offset, now);
+    let keys = match query_value(query, "keyId") {
+        // A key moved to another plan keeps what it used in this one.
+        Some(id) => match admin.key_ids.binary_search_by(|k| k.as_str().cmp(id)) {
+            Ok(i) => admin.key_ids.get(i).into_iter().collect(),
+            Err(_) => return Err(message(404, "Invalid API Key identifier specified")),
+        },
+        None => plan.keys.iter().collect(),
+    };
+    Ok(UsageTarget { plan, quota, keys })
+}
+
+/// The GetUsage answer for `used` per key.
+fn usage_reply_for(target: &UsageTarget<'_>, used: &[u64], start: u64, end: u64) -> LocalReply {
+    let (limit, period, offset) = target.quota;
     let mut items = serde_json::Map::new();
-    for key in plan.keys.iter().filter(|k| only.is_none_or(|id| id == k.as_str())) {
-        let slot = crate::throttle::quota_key(&plan.id, key);
-        let used = match host.shared_data(&slot) {
-            Ok((Some(bytes), _)) => Counter::decode(&bytes).map_or(0, |c| c.in_window(start).used),
-            Ok((None, _)) => 0,
-            Err(_) => return message(500, "Internal server error"),
-        };
-        items.insert(key.clone(), json!([[used, limit.saturating_sub(used)]]));
+    for (key, used) in target.keys.iter().zip(used) {
+        items.insert((*key).clone(), json!([[used, limit.saturating_sub(*used)]]));
     }
     reply(
         200,
         json!({
-            "usagePlanId": plan.id,
+            "usagePlanId": target.plan.id,
             "startDate": date(start),
             "endDate": date(end.saturating_sub(1)),
             "quota": {"limit": limit, "period": period, "offset": offset},
             "items": items,
         }),
     )
+}
+
+/// GetUsage: `[[used, remaining]]` per key of the plan, for the quota window now running.
+fn usage<H: Host>(admin: &AdminPlan, host: &H, plan_id: &str, query: &str) -> LocalReply {
+    let target = match usage_target(admin, plan_id, query) {
+        Ok(target) => target,
+        Err(reply) => return reply,
+    };
+    let (_, period, offset) = target.quota;
+    let now = host.now_nanos() / 1_000_000_000;
+    let (start, end) = window(period, offset, now);
+    let mut used = Vec::with_capacity(target.keys.len());
+    for key in &target.keys {
+        let slot = crate::throttle::quota_key(&target.plan.id, key);
+        used.push(match host.shared_data(&slot) {
+            Ok((Some(bytes), _)) => Counter::decode(&bytes).map_or(0, |c| c.in_window(start).used),
+            Ok((None, _)) => 0,
+            Err(_) => return message(500, "Internal server error"),
+        });
+    }
+    usage_reply_for(&target, &used, start, end)
+}
+
+/// A GetUsage of a global plan, asked of the rate-limit service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageCall {
+    pub cluster: String,
+    pub timeout_ms: u32,
+    /// The encoded `RateLimitRequest` (counts nothing).
+    pub body: Vec<u8>,
+    plan: String,
+    query: String,
+    window: (u64, u64),
+}
+
+/// `Some` for an authorized GetUsage of a global plan that can be answered: send
+/// [`UsageCall::body`] to the service and answer with [`global_usage_reply`]. Every other
+/// call is answered by [`handle`].
+pub fn global_usage_call(
+    admin: &AdminPlan,
+    method: &str,
+    target: &str,
+    admin_key: Option<&[u8]>,
+    now_secs: u64,
+) -> Option<UsageCall> {
+    let service = admin.service.as_ref()?;
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ("GET", ["usageplans", plan_id, "usage"]) = (method, segments.as_slice()) else {
+        return None;
+    };
+    if !admin.plans.iter().any(|p| p.id == *plan_id && p.global) || !admin.authorized(admin_key) {
+        return None;
+    }
+    let found = usage_target(admin, plan_id, query).ok()?;
+    let (_, period, offset) = found.quota;
+    let (start, end) = window(period, offset, now_secs);
+    let keys: Vec<&str> = found.keys.iter().map(|k| k.as_str()).collect();
+    Some(UsageCall {
+        cluster: service.cluster.clone(),
+        timeout_ms: service.timeout_ms,
+        body: global::usage_request(service, plan_id, &keys, start),
+        plan: (*plan_id).to_string(),
+        query: query.to_string(),
+        window: (start, end),
+    })
+}
+
+/// The GetUsage answer from the service's `response` (`None`: the call failed: 503).
+pub fn global_usage_reply(
+    admin: &AdminPlan,
+    call: &UsageCall,
+    response: Option<&[u8]>,
+) -> LocalReply {
+    let Ok(target) = usage_target(admin, &call.plan, &call.query) else {
+        return message(500, "Internal server error");
+    };
+    let Some(remaining) = global::usage_answer(response, target.keys.len()) else {
+        return message(503, "The rate-limit service did not answer");
+    };
+    let limit = target.quota.0;
+    let used: Vec<u64> = remaining.iter().map(|r| limit.saturating_sub(*r)).collect();
+    usage_reply_for(&target, &used, call.window.0, call.window.1)
 }
 
 /// FlushStageCache: empties every slot of the stage's cache (202, as API Gateway answers).
@@ -265,8 +374,12 @@ mod tests {
         let r =
             handle(&admin, &mut host, "GET", "/usageplans/basic/usage?keyId=a", Some(b"secret"));
         assert_eq!(body(&r)["items"], json!({"a": [[7, 93]]}));
+        // A key outside the plan (moved out, or never in it) has its count in this plan.
         let r =
             handle(&admin, &mut host, "GET", "/usageplans/basic/usage?keyId=c", Some(b"secret"));
+        assert_eq!((r.status, body(&r)["items"].clone()), (200, json!({"c": [[0, 100]]})));
+        let r =
+            handle(&admin, &mut host, "GET", "/usageplans/basic/usage?keyId=zz", Some(b"secret"));
         assert_eq!(r.status, 404);
         let r = handle(&admin, &mut host, "GET", "/usageplans/nope/usage", Some(b"secret"));
         assert_eq!(

@@ -137,18 +137,49 @@ impl Router {
         }
     }
 
-    /// The method for `verb` on `path` (query string ignored), if any.
+    /// The method for `verb` on `path` (query string ignored), if any. A path with a dot
+    /// segment names no resource (see [`has_dot_segment`]).
     pub fn find(&self, verb: &[u8], path: &[u8]) -> Option<MethodId> {
         let path = match path.iter().position(|&b| b == b'?') {
             Some(end) => path.get(..end).unwrap_or(path),
             None => path,
         };
+        if has_dot_segment(path) {
+            return None;
+        }
         let path = path.strip_prefix(b"/")?;
         let path = path.strip_suffix(b"/").unwrap_or(path);
         let segments: Vec<&[u8]> =
             if path.is_empty() { Vec::new() } else { path.split(|&b| b == b'/').collect() };
         find_in(&self.root, &segments, verb)
     }
+}
+
+/// Whether `path` has a `.` or `..` segment, literal or percent-encoded (`%2e%2e`, `..%2f`,
+/// `%252e%252e`, with `/` or a backslash as separator): an upstream that decodes and
+/// normalises such a path would serve another resource than the one matched (and authorised)
+/// here, so such paths match no method.
+fn has_dot_segment(path: &[u8]) -> bool {
+    let dots = |p: &[u8]| {
+        p.split(|&b| b == b'/' || b == b'\\').any(|segment| segment == b"." || segment == b"..")
+    };
+    // Most paths have no `%`: no allocation for them.
+    if dots(path) {
+        return true;
+    }
+    let decode = crate::auth::sigv4::encode::percent_decode;
+    let mut path = path.to_vec();
+    // A few rounds of decoding (double, triple encoding); each round only shrinks the path.
+    for _ in 0..3 {
+        if !path.contains(&b'%') {
+            return false;
+        }
+        path = decode(&path);
+        if dots(&path) {
+            return true;
+        }
+    }
+    false
 }
 
 fn find_in(node: &Node, segments: &[&[u8]], verb: &[u8]) -> Option<MethodId> {
@@ -220,6 +251,30 @@ mod tests {
         assert_eq!(r.find(b"GET", b"/a/b/d"), Some(1));
         assert_eq!(r.find(b"GET", b"/a/b/e"), Some(2));
         assert_eq!(r.find(b"GET", b"/a/\xff/d"), Some(1));
+    }
+
+    #[test]
+    fn dot_segments_match_nothing() {
+        let r = router(&[("GET", "/pets/{petId}"), ("GET", "/public/{proxy+}"), ("GET", "/admin")]);
+        for path in [
+            "/public/../admin",
+            "/public/./x",
+            "/public/%2e%2e/admin",
+            "/public/%2E./admin",
+            "/public/..%2fadmin",
+            "/public/..%5cadmin",
+            "/public/..\\admin",
+            "/pets/..%2f..%2fadmin",
+            "/public/%252e%252e/admin",
+            "/%2e%2e/admin",
+            "/public/x/..",
+        ] {
+            assert_eq!(r.find(b"GET", path.as_bytes()), None, "{path}");
+        }
+        for path in ["/public/a..b", "/public/.well-known/x", "/public/...", "/pets/%2e1", "/admin"]
+        {
+            assert!(r.find(b"GET", path.as_bytes()).is_some(), "{path}");
+        }
     }
 
     #[test]

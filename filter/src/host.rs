@@ -15,16 +15,24 @@ pub struct WasmHost<'a> {
     /// Size of the buffered body of the callback in progress (request or response), which a
     /// body replacement replaces whole.
     body_size: usize,
+    /// The request headers went on upstream: Envoy no longer lends them (it answers
+    /// BadArgument, on which the SDK's getters panic), so reads fail here instead.
+    headers_gone: bool,
 }
 
 impl<'a> WasmHost<'a> {
     pub fn new(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics, body_size: 0 }
+        WasmHost { metrics, body_size: 0, headers_gone: false }
     }
 
     /// A host for a body callback with `body_size` bytes buffered.
     pub fn with_body(metrics: &'a Metrics, body_size: usize) -> Self {
-        WasmHost { metrics, body_size }
+        WasmHost { metrics, body_size, headers_gone: false }
+    }
+
+    /// A host for a callback after the request headers continued upstream.
+    pub fn after_request_headers(metrics: &'a Metrics) -> Self {
+        WasmHost { metrics, body_size: 0, headers_gone: true }
     }
 }
 
@@ -37,10 +45,16 @@ fn err(call: &'static str) -> impl FnOnce(Status) -> HostError {
 
 impl Host for WasmHost<'_> {
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        if self.headers_gone {
+            return Err(HostError::Call { call: "get_header", status: "headers gone".into() });
+        }
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(err("get_header"))
     }
 
     fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        if self.headers_gone {
+            return Err(HostError::Call { call: "get_headers", status: "headers gone".into() });
+        }
         hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(err("get_headers"))
     }
 

@@ -6,6 +6,7 @@ mod integration;
 mod jwks;
 mod lambda;
 mod metrics;
+mod ratelimit;
 mod request;
 
 use std::cell::RefCell;

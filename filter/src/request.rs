@@ -15,7 +15,7 @@ use tollgate_core::plan::Plan;
 use tollgate_core::routes::MethodId;
 
 use crate::host::WasmHost;
-use crate::{integration, jwks, lambda, Shared};
+use crate::{integration, jwks, lambda, ratelimit, Shared};
 
 /// Filter state key with the stage serving the request (when the config has several).
 const STAGE_STATE: &str = "tollgate.stage";
@@ -29,6 +29,8 @@ enum Callout {
     Authorizer(usize),
     /// A call to this method's AWS_PROXY function.
     Integration(MethodId),
+    /// A call to the rate-limit service (a global usage plan).
+    RateLimit,
 }
 
 pub struct Request {
@@ -44,6 +46,13 @@ pub struct Request {
     waiting: Option<(u32, Callout)>,
     /// The stage (and side) serving this request, chosen with its headers.
     selected: Option<Selected>,
+    /// A GetUsage of a global plan waiting for the rate-limit service, by token.
+    usage_call: Option<(u32, admin::UsageCall)>,
+    /// Bytes of a request body streamed upstream unbuffered, held to the payload limit.
+    streamed: usize,
+    /// The request is a WebSocket upgrade or a CONNECT: its body is a tunnel's data, which the
+    /// payload limit does not cover (read with the headers: the body phase cannot read them).
+    tunnel: bool,
 }
 
 impl Request {
@@ -56,6 +65,9 @@ impl Request {
             awaiting_response_body: false,
             waiting: None,
             selected: None,
+            usage_call: None,
+            streamed: 0,
+            tunnel: false,
         }
     }
 
@@ -134,13 +146,26 @@ impl Request {
         let path = read(":path").unwrap_or_default();
         let key = read(admin::KEY_HEADER);
         let mut host = WasmHost::new(&shared.metrics);
-        let reply = admin::handle(
-            plan,
-            &mut host,
-            &String::from_utf8_lossy(&method),
-            &String::from_utf8_lossy(&path),
-            key.as_deref(),
-        );
+        let method = String::from_utf8_lossy(&method);
+        let path = String::from_utf8_lossy(&path);
+        let now = host.now_nanos() / 1_000_000_000;
+        if let Some(call) = admin::global_usage_call(plan, &method, &path, key.as_deref(), now) {
+            match ratelimit::dispatch(&call.cluster, &call.body, call.timeout_ms) {
+                Ok(token) => {
+                    self.usage_call = Some((token, call));
+                    return Some(Action::Pause);
+                }
+                Err(e) => {
+                    log::error!("{e}");
+                    let reply = admin::global_usage_reply(plan, &call, None);
+                    if let Err(e) = host.send_reply(&reply) {
+                        log::warn!("management reply: {e:?}");
+                    }
+                    return Some(Action::Pause);
+                }
+            }
+        }
+        let reply = admin::handle(plan, &mut host, &method, &path, key.as_deref());
         if let Err(e) = host.send_reply(&reply) {
             log::warn!("management reply: {e:?}");
         }
@@ -232,12 +257,32 @@ impl Request {
                 }
             }
         }
+        if flow == Flow::CallRateLimit {
+            let call = self.exchange.global.call.as_ref();
+            let sent = call.map(|c| ratelimit::dispatch(&c.cluster, &c.body, c.timeout_ms));
+            match sent {
+                Some(Ok(token)) => self.waiting = Some((token, Callout::RateLimit)),
+                failed => {
+                    if let Some(Err(e)) = failed {
+                        log::error!("{e}");
+                    }
+                    flow = pipeline::on_rate_limit_response(
+                        plan,
+                        worker,
+                        &mut host,
+                        &mut self.exchange,
+                        None,
+                    );
+                }
+            }
+        }
         match flow {
             Flow::Continue => Action::Continue,
             Flow::Replied
             | Flow::FetchKeys(_)
             | Flow::CallAuthorizer(_)
-            | Flow::CallIntegration(_) => Action::Pause,
+            | Flow::CallIntegration(_)
+            | Flow::CallRateLimit => Action::Pause,
             Flow::NeedBody => {
                 self.awaiting_body = true;
                 Action::Pause
@@ -254,6 +299,37 @@ impl Request {
 }
 
 impl Context for Request {
+    fn on_grpc_call_response(&mut self, token: u32, status_code: u32, response_size: usize) {
+        if let Some((expected, call)) = self.usage_call.take() {
+            if expected == token {
+                let body = ratelimit::response(status_code, response_size);
+                let Some(shared) = self.shared.clone() else { return };
+                let Some(plan) = shared.deployment.admin.as_ref() else { return };
+                let reply = admin::global_usage_reply(plan, &call, body.as_deref());
+                if let Err(e) = WasmHost::new(&shared.metrics).send_reply(&reply) {
+                    log::warn!("management reply: {e:?}");
+                }
+                return;
+            }
+            self.usage_call = Some((expected, call));
+        }
+        match self.waiting {
+            Some((expected, Callout::RateLimit)) if expected == token => {}
+            _ => {
+                log::warn!("response to an unknown gRPC callout {token}");
+                return;
+            }
+        }
+        self.waiting = None;
+        let body = ratelimit::response(status_code, response_size);
+        let action = self.decide(|plan, worker, host, exchange| {
+            pipeline::on_rate_limit_response(plan, worker, host, exchange, body.as_deref())
+        });
+        if action == Action::Continue {
+            self.resume_http_request();
+        }
+    }
+
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
         let callout = match self.waiting {
             Some((expected, callout)) if expected == token => callout,
@@ -285,6 +361,10 @@ impl Context for Request {
                     pipeline::on_authorizer_response(plan, worker, host, exchange, response)
                 })
             }
+            Callout::RateLimit => {
+                log::warn!("an HTTP answer to a gRPC callout {token}");
+                return;
+            }
             Callout::Integration(method) => {
                 let response = integration::response(body_size);
                 self.decide(|plan, _, host, exchange| {
@@ -311,6 +391,8 @@ impl HttpContext for Request {
         if let Err(action) = self.select_stage() {
             return action;
         }
+        // Only a request with a body can stream past the payload limit.
+        self.tunnel = !end_of_stream && is_tunnel();
         self.decide(|plan, worker, host, exchange| {
             pipeline::on_request_headers(plan, worker, host, exchange, end_of_stream)
         })
@@ -322,6 +404,19 @@ impl HttpContext for Request {
             return Action::Pause;
         }
         if !self.awaiting_body {
+            // A streamed body (no declared length) past the payload limit: AWS's 413 instead of
+            // the rest, unless the request is a tunnel.
+            self.streamed = self.streamed.saturating_add(body_size);
+            if self.streamed > pipeline::MAX_BODY_BYTES && !self.tunnel {
+                self.streamed = 0;
+                let Some(shared) = self.shared.clone() else { return Action::Continue };
+                if let Some(plan) = self.plan(&shared) {
+                    let mut host = WasmHost::after_request_headers(&shared.metrics);
+                    let too_large = Rejection::new(ResponseType::RequestTooLarge);
+                    pipeline::reply(plan, &mut host, &too_large);
+                }
+                return Action::Pause;
+            }
             return Action::Continue;
         }
         if body_size > pipeline::MAX_BODY_BYTES {
@@ -386,4 +481,13 @@ impl HttpContext for Request {
         pipeline::on_response_body(plan, &mut host, &mut self.exchange, &body);
         Action::Continue
     }
+}
+
+/// Whether the request is an upgrade (WebSocket) or a CONNECT. Headers phase only: in the body
+/// phase the SDK's header getters panic (the host answers BadArgument).
+fn is_tunnel() -> bool {
+    let read = |name: &str| {
+        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
+    };
+    read("upgrade").is_some() || read(":method").is_some_and(|m| m == b"CONNECT")
 }

@@ -36,6 +36,12 @@ pub struct EnvoyOptions {
     /// A second listener whose one route is named `tollgate.admin`: the filter's management
     /// routes (the Envoy's `management_port`).
     pub management: bool,
+    /// Envoy's log level (`-l`): `info` unless a test reads the debug or trace log.
+    pub log_level: String,
+    /// Per-component levels over `log_level` (`--component-log-level`, e.g. `http:info`).
+    pub component_log_level: String,
+    /// The filter module to load instead of the built one (a test's corrupt `.wasm`).
+    pub wasm: Option<PathBuf>,
 }
 
 impl EnvoyOptions {
@@ -51,7 +57,28 @@ impl EnvoyOptions {
             tls: None,
             cluster_header_routing: false,
             management: false,
+            log_level: "info".to_string(),
+            component_log_level: String::new(),
+            wasm: None,
         }
+    }
+
+    /// Runs Envoy at this log level (`trace`, `debug`, `info`, ...).
+    pub fn log_level(mut self, level: &str) -> Self {
+        self.log_level = level.to_string();
+        self
+    }
+
+    /// Sets some components' log levels apart (`http:info,router:info`).
+    pub fn component_log_level(mut self, levels: &str) -> Self {
+        self.component_log_level = levels.to_string();
+        self
+    }
+
+    /// Loads this filter module rather than the built one.
+    pub fn wasm(mut self, path: PathBuf) -> Self {
+        self.wasm = Some(path);
+        self
     }
 
     /// Adds a STATIC cluster `name` with the one endpoint `127.0.0.1:port` (for the filter's
@@ -140,7 +167,7 @@ pub fn tollgate_filter(config: &Value, wasm: &str) -> Value {
 pub const BUFFER_LIMIT: u64 = 11 * 1024 * 1024;
 
 pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
-    let wasm = wasm_path();
+    let wasm = opts.wasm.clone().unwrap_or_else(wasm_path);
     let mut tollgate = tollgate_filter(&opts.tollgate, &wasm.to_string_lossy());
     if !opts.env.is_empty() {
         let keys: Vec<&str> = opts.env.iter().map(|(name, _)| name.as_str()).collect();
@@ -296,36 +323,53 @@ impl Envoy {
         let bootstrap = bootstrap(opts, &access_log.to_string_lossy());
         std::fs::write(&config, bootstrap.to_string()).map_err(|e| e.to_string())?;
         let management = opts.management.then_some("management");
-        Envoy::launch(dir, &config, opts.concurrency, &opts.env, ("gateway", management))
+        let run = Run {
+            concurrency: opts.concurrency,
+            env: &opts.env,
+            log_level: &opts.log_level,
+            component_log_level: &opts.component_log_level,
+        };
+        Envoy::launch(dir, &config, &run, ("gateway", management))
     }
 
     /// Starts Envoy on a bootstrap that `tollgate render` wrote: `port` is its `api` listener's,
     /// `management_port` its `admin` listener's.
     pub fn start_file(config: &Path, concurrency: u32) -> Result<Envoy, String> {
-        Envoy::launch(scratch_dir("envoy"), config, concurrency, &[], ("api", Some("admin")))
+        let run = Run { concurrency, env: &[], log_level: "info", component_log_level: "" };
+        Envoy::launch(scratch_dir("envoy"), config, &run, ("api", Some("admin")))
     }
 
     /// Runs Envoy on `config` until it is ready and its listeners (API, management) are bound.
     fn launch(
         dir: PathBuf,
         config: &Path,
-        concurrency: u32,
-        env: &[(String, String)],
+        run: &Run<'_>,
         (api, management): (&str, Option<&str>),
     ) -> Result<Envoy, String> {
         let admin_file = dir.join("admin.address");
         let log = dir.join("envoy.log");
+        let components = match run.component_log_level {
+            "" => Vec::new(),
+            levels => vec!["--component-log-level", levels],
+        };
         let child = Command::new(envoy_bin())
             .arg("-c")
             .arg(config)
-            .args(["--concurrency", &concurrency.to_string()])
-            .envs(env.iter().map(|(name, value)| (name, value)))
+            .args(["--concurrency", &run.concurrency.to_string()])
+            .envs(run.env.iter().map(|(name, value)| (name, value)))
             .arg("--admin-address-path")
             .arg(&admin_file)
             .arg("--log-path")
             .arg(&log)
             // Tests read the access log: flush it every 100 ms rather than every 10 s.
-            .args(["--disable-hot-restart", "-l", "info", "--file-flush-interval-msec", "100"])
+            .args([
+                "--disable-hot-restart",
+                "-l",
+                run.log_level,
+                "--file-flush-interval-msec",
+                "100",
+            ])
+            .args(components)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -411,6 +455,14 @@ impl Envoy {
     pub fn is_running(&mut self) -> bool {
         matches!(self.process.child.try_wait(), Ok(None))
     }
+}
+
+/// How to run the Envoy process.
+struct Run<'a> {
+    concurrency: u32,
+    env: &'a [(String, String)],
+    log_level: &'a str,
+    component_log_level: &'a str,
 }
 
 fn try_get(port: u16, path: &str) -> Option<client::Response> {

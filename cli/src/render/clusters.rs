@@ -112,6 +112,8 @@ pub struct Cluster {
     pub name: String,
     pub address: Address,
     pub signing: Option<Signing>,
+    /// Spoken to over HTTP/2 (gRPC: the rate-limit service of global usage plans).
+    pub http2: bool,
     /// What needs the cluster, for messages: `methods[2].integration.uri (stage prod)`.
     pub origin: String,
 }
@@ -162,7 +164,7 @@ impl Clusters<'_> {
             }
             return Ok(());
         }
-        self.list.push(Cluster { name: name.to_string(), address, signing, origin });
+        self.list.push(Cluster { name: name.to_string(), address, signing, http2: false, origin });
         Ok(())
     }
 }
@@ -222,6 +224,13 @@ pub fn collect(
         if let Some(uri) = &authorizer.jwks_uri {
             let derived = address_of_authority(&uri.authority);
             clusters.add(&uri.cluster, derived, None, format!("authorizers[{i}].jwks_uri"))?;
+        }
+    }
+    if let Some(service) = &config.rate_limit_service {
+        let origin = "rate_limit_service.cluster".to_string();
+        clusters.add(&service.cluster, None, None, origin)?;
+        if let Some(c) = clusters.list.iter_mut().find(|c| c.name == service.cluster) {
+            c.http2 = true;
         }
     }
     for name in gateway.clusters.keys() {
@@ -310,7 +319,7 @@ fn ca_bundle() -> Result<&'static str, String> {
 
 /// The Envoy cluster.
 pub fn envoy_cluster(cluster: &Cluster) -> Result<Value, String> {
-    let Cluster { name, address, signing, .. } = cluster;
+    let Cluster { name, address, signing, http2, .. } = cluster;
     let ip = address.host.parse::<IpAddr>().is_ok();
     let mut out = json!({
         "name": name,
@@ -334,6 +343,14 @@ pub fn envoy_cluster(cluster: &Cluster) -> Result<Value, String> {
                     "trusted_ca": {"filename": ca_bundle()?},
                     "match_typed_subject_alt_names": [{"san_type": "DNS", "matcher": {"exact": address.host}}],
                 }},
+            },
+        });
+    }
+    if *http2 {
+        out["typed_extension_protocol_options"] = json!({
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
             },
         });
     }

@@ -346,3 +346,24 @@ fn write_reports_what_changed() {
     assert!(text.starts_with("# Envoy bootstrap"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_rate_limit_service_of_global_plans_is_an_http2_cluster() {
+    let yaml = "
+gateway: {listen: '0.0.0.0:8000', upstream: 'http://127.0.0.1:8080',
+          clusters: {ratelimit: 'http://127.0.0.1:8081'}}
+api: {id: pets}
+methods: [{resource: /pets, http_method: GET, api_key_required: true}]
+rate_limit_service: {cluster: ratelimit}
+usage_plans: [{id: fleet, global: true, quota: {limit: 100, period: DAY},
+               api_stages: [{api_id: pets, stage: prod}]}]
+";
+    let bootstrap = render(yaml);
+    let c = cluster(&bootstrap, "ratelimit");
+    assert_eq!(endpoint(c), ("127.0.0.1".to_string(), 8081));
+    let options = &c["typed_extension_protocol_options"]
+        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"];
+    assert!(options.get("http2_protocol_options").is_some(), "{c}");
+    let without = yaml.replace("clusters: {ratelimit: 'http://127.0.0.1:8081'}", "clusters: {}");
+    assert!(error(&without).contains("gateway.clusters.ratelimit"), "{}", error(&without));
+}

@@ -3,6 +3,7 @@
 
 mod cache;
 mod error;
+mod global;
 mod iam;
 mod integration;
 mod lambda;
@@ -16,6 +17,7 @@ use crate::throttle::quota::Period;
 
 pub use cache::{MethodCache, StageCache, UnauthorizedStrategy};
 pub use error::ConfigError;
+pub use global::{FailureMode, RateLimitService};
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
 pub use integration::{
     Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RequestValidator,
@@ -87,6 +89,9 @@ pub struct Config {
     /// serves on the route named `tollgate.admin`; without it there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<Admin>,
+    /// The rate-limit service that counts usage plans marked `global` across every Envoy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_service: Option<RateLimitService>,
 }
 
 /// Who may call the management routes.
@@ -137,6 +142,10 @@ pub struct UsagePlan {
     pub quota: Option<Quota>,
     #[serde(default)]
     pub api_stages: Vec<PlanStage>,
+    /// Counted by `rate_limit_service` for the whole fleet (and kept across restarts) instead
+    /// of in each Envoy's shared data.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub global: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -305,6 +314,10 @@ fn default_account_throttle() -> Option<Throttle> {
 
 fn default_true() -> bool {
     true
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 impl Config {

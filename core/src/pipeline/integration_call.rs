@@ -95,10 +95,46 @@ fn service_reply(
             "the service did not answer in time".into(),
         ));
     }
+    if !(100..=599).contains(&response.status) {
+        // Not an HTTP status: passed through, it would be the client's.
+        return Err((
+            Rejection::new(ResponseType::Default5xx).status(502),
+            format!("the service answered status {}", response.status),
+        ));
+    }
     let Some(state) = exchange.response.as_deref() else {
         return Err((Rejection::new(ResponseType::ApiConfigurationError), "no state".into()));
     };
     transform::service_reply(plan, state, response).map_err(|rejection| {
         (rejection, format!("no integration response for {}", response.status))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::memory::MemoryHost;
+    use crate::pipeline::{on_request_headers, Flow, Worker};
+    use crate::test_support::test;
+
+    /// Found by fuzzing (`fuzz/`, target `replies`): an AWS service integration without
+    /// integration responses passed any status through, `1` included.
+    #[test]
+    fn a_service_status_that_is_no_http_status_is_502() {
+        let config = serde_json::json!({"api": {"id": "q"}, "methods": [{
+            "resource": "/items", "http_method": "POST",
+            "integration": {"type": "AWS", "cluster": "sqs",
+                "uri": "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/queue"}}]});
+        let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+        for (status, expected) in [(1, 502), (99, 502), (600, 502), (65535, 502), (202, 202)] {
+            let mut host = MemoryHost::request("POST", "/items");
+            let mut exchange = Exchange::default();
+            let flow =
+                on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
+            assert_eq!(flow, Flow::CallIntegration(0));
+            let response = CalloutResponse { status, ..Default::default() };
+            let _ = on_integration_response(&plan, &mut host, &mut exchange, 0, &response);
+            assert_eq!(host.reply.unwrap().status, expected, "{status}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ use crate::host::{Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
+use crate::throttle::global::{self, Decision, GlobalState, LocalTwin};
 use crate::throttle::lease::Leases;
 
 mod integration_call;
@@ -60,6 +61,9 @@ pub enum Flow {
     /// Send [`Exchange::integration_call`] (to this method's Lambda function or AWS service),
     /// report its answer with [`on_integration_response`].
     CallIntegration(MethodId),
+    /// Send [`Exchange::global`]'s call to the rate-limit service (a global usage plan), report
+    /// its answer with [`on_rate_limit_response`].
+    CallRateLimit,
 }
 
 /// Prefix of the request headers that carry a Lambda authorizer's principal and context.
@@ -115,6 +119,8 @@ pub struct Exchange {
     pub base_path: Option<String>,
     /// A cache miss: the response to store.
     pub cache: Option<PendingEntry>,
+    /// A global usage plan's call to the rate-limit service and its answer.
+    pub global: GlobalState,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -137,6 +143,7 @@ enum Step {
     FetchKeys(usize),
     CallAuthorizer(usize),
     CallIntegration(MethodId),
+    CallRateLimit,
 }
 
 impl From<Rejection> for Step {
@@ -223,6 +230,24 @@ pub fn on_authorizer_response<H: Host>(
     decide(plan, worker, host, exchange, body)
 }
 
+/// After [`Flow::CallRateLimit`]: decides the request with the rate-limit service's answer
+/// (`None` when the call failed or timed out).
+pub fn on_rate_limit_response<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    response: Option<&[u8]>,
+) -> Flow {
+    let answer = match exchange.global.call.take() {
+        Some(call) => global::read_answer(&call, response),
+        None => global::Answer::Failed,
+    };
+    exchange.global.answer = Some(answer);
+    let body = if exchange.end_of_stream { Body::Complete(&[]) } else { Body::Pending };
+    decide(plan, worker, host, exchange, body)
+}
+
 /// Authorizers whose JWKS should be refreshed now (the filter fetches them in the background);
 /// each is marked as being fetched.
 pub fn jwks_refresh_due(plan: &Plan, worker: &mut Worker, now_seconds: i64) -> Vec<usize> {
@@ -272,6 +297,17 @@ impl Headers {
     fn get(&self, name: &str) -> Option<&[u8]> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
+
+    /// The header's value when the request carries it exactly once: a repeated `x-api-key`
+    /// is ambiguous (the upstream may read another copy than the one checked), so it counts
+    /// as no key.
+    fn single(&self, name: &str) -> Option<&[u8]> {
+        let mut values = self.0.iter().filter(|(n, _)| n == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) => Some(v.as_slice()),
+            _ => None,
+        }
+    }
 }
 
 fn decide<H: Host>(
@@ -302,6 +338,7 @@ fn decide<H: Host>(
         Ok(Step::NeedBody) => return Flow::NeedBody,
         Ok(Step::FetchKeys(i)) => return Flow::FetchKeys(i),
         Ok(Step::CallAuthorizer(i)) => return Flow::CallAuthorizer(i),
+        Ok(Step::CallRateLimit) => return Flow::CallRateLimit,
         Ok(Step::CallIntegration(id)) => {
             host.count(Outcome::Allowed);
             return Flow::CallIntegration(id);
@@ -351,15 +388,14 @@ fn run<H: Host>(
         Err(rejection) => return Ok(rejection.into()),
     };
     let Body::Complete(body) = body else {
+        // A declared length past the payload limit is refused before anything goes upstream,
+        // whether or not the body is buffered (a streamed one is counted by the filter).
+        let declared = headers.get("content-length").and_then(|v| std::str::from_utf8(v).ok());
+        if declared.and_then(|v| v.trim().parse::<usize>().ok()).is_some_and(|n| n > MAX_BODY_BYTES)
+        {
+            return Ok(Rejection::new(ResponseType::RequestTooLarge).into());
+        }
         if method.needs_body {
-            // A declared length past the payload limit is refused before buffering anything.
-            let declared = headers.get("content-length").and_then(|v| std::str::from_utf8(v).ok());
-            if declared
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .is_some_and(|n| n > MAX_BODY_BYTES)
-            {
-                return Ok(Rejection::new(ResponseType::RequestTooLarge).into());
-            }
             return Ok(Step::NeedBody);
         }
         return run_with_body(plan, worker, host, exchange, headers, (method_id, method), None);
@@ -446,7 +482,7 @@ fn run_with_body<H: Host>(
     }
     let presented = match (method.api_key_required, plan.api_key_source) {
         (false, _) => None,
-        (true, ApiKeySource::Header) => headers.get(API_KEY_HEADER),
+        (true, ApiKeySource::Header) => headers.single(API_KEY_HEADER),
         (true, ApiKeySource::Authorizer) => {
             lambda.as_ref().and_then(|o| o.usage_identifier_key.as_deref()).map(str::as_bytes)
         }
@@ -455,14 +491,46 @@ fn run_with_body<H: Host>(
         Ok(key) => key,
         Err(rejection) => return Ok(rejection.into()),
     };
-    let slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
+    let mut slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
+    let mut global_usage = None;
+    if let (false, Some(service)) = (slots.global.is_empty(), &plan.limits.service) {
+        let now = host.now_nanos();
+        match global::admit(service, &mut worker.leases, &slots.global, &mut exchange.global, now) {
+            Decision::Admitted(usage) => global_usage = Some(usage),
+            Decision::Ask => return Ok(Step::CallRateLimit),
+            Decision::Reject(rejection) => return Ok(rejection.into()),
+            Decision::Local => {
+                // The service cannot answer: this Envoy counts the plan alone.
+                let local = std::mem::take(&mut slots.global).into_iter().map(|g| g.local);
+                let mut buckets = Vec::new();
+                for twin in local {
+                    match twin {
+                        LocalTwin::Bucket(b) => buckets.push(b),
+                        LocalTwin::Quota(q) => slots.quota = Some(q),
+                    }
+                }
+                buckets.append(&mut slots.buckets);
+                slots.buckets = buckets;
+            }
+        }
+    }
     if !slots.buckets.is_empty() || slots.quota.is_some() {
         let now = host.now_nanos();
         match admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)? {
-            Ok(usage) if plan.rate_limit_headers => rate_limit_headers(&usage, exchange),
+            Ok(usage) if plan.rate_limit_headers => {
+                let usage = match global_usage {
+                    Some(g) => {
+                        Usage { quota: g.quota.or(usage.quota), bucket: g.bucket.or(usage.bucket) }
+                    }
+                    None => usage,
+                };
+                rate_limit_headers(&usage, exchange)
+            }
             Ok(_) => {}
             Err(rejection) => return Ok(rejection.into()),
         }
+    } else if let Some(usage) = global_usage.filter(|_| plan.rate_limit_headers) {
+        rate_limit_headers(&usage, exchange);
     }
     if exchange.base_path.is_some() {
         // The upstream gets the path without the stage, as API Gateway's integrations do.

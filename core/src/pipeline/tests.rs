@@ -65,6 +65,17 @@ fn missing_wrong_disabled_and_non_utf8_keys_are_forbidden() {
 }
 
 #[test]
+fn a_repeated_key_header_is_forbidden_whichever_copy_is_valid() {
+    for (first, second) in [("demo-key", "nope"), ("nope", "demo-key"), ("demo-key", "demo-key")] {
+        let mut host = MemoryHost::request("GET", "/pets")
+            .with_header("x-api-key", first)
+            .with_header("x-api-key", second);
+        assert_eq!(run(&mut host), Flow::Replied, "{first} {second}");
+        assert_rejected(&host, 403, "Forbidden", "ForbiddenException");
+    }
+}
+
+#[test]
 fn unknown_route_or_verb_is_missing_authentication_token() {
     for (verb, path) in [("GET", "/nope"), ("DELETE", "/pets"), ("GET", "/pets/1"), ("", "")] {
         let mut host = MemoryHost::request(verb, path).with_header("x-api-key", "demo-key");

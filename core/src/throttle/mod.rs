@@ -5,8 +5,10 @@
 
 pub mod admit;
 pub mod bucket;
+pub mod global;
 pub mod lease;
 pub mod quota;
+pub mod rls;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ use crate::plan::MethodPlan;
 use crate::routes::MethodId;
 use admit::{BucketSlot, QuotaSlot};
 use bucket::Limit;
+use global::{GlobalService, GlobalSlot, LocalTwin};
 use quota::Period;
 
 const ACCOUNT_KEY: &str = "tg|account";
@@ -28,6 +31,8 @@ pub struct PlanLimits {
     quota: Option<(u64, Period, u32)>,
     /// Per-method overrides for this stage, by [`MethodId`].
     methods: Vec<Option<Limit>>,
+    /// Counted by the rate-limit service for the whole fleet.
+    pub global: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,7 +42,13 @@ pub struct Limits {
     stage_methods: Vec<Option<BucketSlot>>,
     /// `{api}|{stage}|{resource}/{METHOD}` by [`MethodId`].
     method_keys: Vec<String>,
+    /// `{resource}/{METHOD}` by [`MethodId`].
+    method_names: Vec<String>,
     pub plans: Vec<PlanLimits>,
+    /// The rate-limit service of global plans.
+    pub service: Option<GlobalService>,
+    api_id: String,
+    stage_name: String,
 }
 
 /// Buckets and quota one request must fit in, in AWS order.
@@ -45,6 +56,8 @@ pub struct Limits {
 pub struct Slots {
     pub buckets: Vec<BucketSlot>,
     pub quota: Option<QuotaSlot>,
+    /// A global plan's slots, counted by the rate-limit service (before `buckets`).
+    pub global: Vec<GlobalSlot>,
 }
 
 fn limit(t: &Throttle, path: &str) -> Result<Limit, ConfigError> {
@@ -114,8 +127,13 @@ impl Limits {
             }
             None => None,
         };
+        let method_names: Vec<String> = methods.iter().map(method_key).collect();
         let method_keys: Vec<String> =
-            methods.iter().map(|m| format!("{api}|{stage}|{}", method_key(m))).collect();
+            method_names.iter().map(|m| format!("{api}|{stage}|{m}")).collect();
+        let service = match &config.rate_limit_service {
+            Some(s) => Some(GlobalService::compile(s)?),
+            None => None,
+        };
         let stage_methods =
             per_method(&config.stage.method_throttles, methods, "stage.method_throttles")?
                 .into_iter()
@@ -148,6 +166,12 @@ impl Limits {
                 Some(q) => Some((q.limit, q.period, q.offset)),
                 None => None,
             };
+            if p.global && service.is_none() {
+                return Err(ConfigError::new(
+                    format!("{path}.global"),
+                    "a global usage plan needs `rate_limit_service`",
+                ));
+            }
             let mut covers_stage = false;
             let mut plan_methods = vec![None; methods.len()];
             for (j, s) in p.api_stages.iter().enumerate() {
@@ -170,9 +194,20 @@ impl Limits {
                 throttle,
                 quota,
                 methods: plan_methods,
+                global: p.global,
             });
         }
-        Ok(Limits { account, stage: stage_bucket, stage_methods, method_keys, plans })
+        Ok(Limits {
+            account,
+            stage: stage_bucket,
+            stage_methods,
+            method_keys,
+            method_names,
+            plans,
+            service,
+            api_id: api.clone(),
+            stage_name: stage.clone(),
+        })
     }
 
     pub fn plan_index(&self, id: &str) -> Option<usize> {
@@ -184,18 +219,51 @@ impl Limits {
         let mut slots = Slots::default();
         let plan = key.and_then(|(id, p)| self.plans.get(p).map(|plan| (id, plan)));
         if let Some((key_id, plan)) = plan {
+            let global = self.service.as_ref().filter(|_| plan.global);
+            let name = self.method_names.get(method).map_or("", String::as_str);
+            let who = [
+                (global::ENTRY_API, self.api_id.as_str()),
+                (global::ENTRY_STAGE, self.stage_name.as_str()),
+                (global::ENTRY_PLAN, plan.id.as_str()),
+                (global::ENTRY_KEY, key_id),
+                (global::ENTRY_METHOD, name),
+            ];
             if let Some(limit) = plan.methods.get(method).copied().flatten() {
                 let mk = self.method_keys.get(method).map_or("", String::as_str);
-                slots
-                    .buckets
-                    .push(BucketSlot::new(format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit));
+                let b = BucketSlot::new(format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit);
+                match global {
+                    Some(service) => slots.global.push(GlobalSlot::new(
+                        LocalTwin::Bucket(b),
+                        global::KIND_METHOD_THROTTLE,
+                        &who,
+                        service,
+                    )),
+                    None => slots.buckets.push(b),
+                }
             }
             if let Some(limit) = plan.throttle {
-                slots.buckets.push(BucketSlot::new(format!("tg|p|{}|{key_id}", plan.id), limit));
+                let b = BucketSlot::new(format!("tg|p|{}|{key_id}", plan.id), limit);
+                match global {
+                    Some(service) => slots.global.push(GlobalSlot::new(
+                        LocalTwin::Bucket(b),
+                        global::KIND_THROTTLE,
+                        &who,
+                        service,
+                    )),
+                    None => slots.buckets.push(b),
+                }
             }
             if let Some((limit, period, offset)) = plan.quota {
-                let key = quota_key(&plan.id, key_id);
-                slots.quota = Some(QuotaSlot::new(key, limit, period, offset));
+                let q = QuotaSlot::new(quota_key(&plan.id, key_id), limit, period, offset);
+                match global {
+                    Some(service) => slots.global.push(GlobalSlot::new(
+                        LocalTwin::Quota(q),
+                        global::KIND_QUOTA,
+                        &who,
+                        service,
+                    )),
+                    None => slots.quota = Some(q),
+                }
             }
         }
         if let Some(b) = self.stage_methods.get(method).cloned().flatten() {

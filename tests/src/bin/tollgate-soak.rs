@@ -238,7 +238,8 @@ fn main() {
         let elapsed = started.elapsed().as_secs();
         let requests: u64 = tally.lock().expect("tally").statuses.values().sum();
         let rss = envoy.rss_kib() as f64 / 1024.0;
-        let wasm = stat(envoy.admin_port, "wasmcustom.tollgate.wasm.memory_bytes") as f64 / 1_048_576.0;
+        let wasm =
+            stat(envoy.admin_port, "wasmcustom.tollgate.wasm.memory_bytes") as f64 / 1_048_576.0;
         csv.push_str(&format!("{elapsed},{rss:.1},{wasm:.2},{requests}\n"));
         println!("{elapsed:>5} s  RSS {rss:>7.1} MiB  wasm {wasm:>6.2} MiB  {requests} requests");
         if elapsed >= seconds {

@@ -175,7 +175,7 @@ pub(super) fn header_value(view: &RequestView<'_>, name: &str) -> Option<String>
 
 /// `a=1&b=%20&a=2&flag` as decoded (name, value) pairs in order; a name without `=` has an
 /// empty value, pairs with an empty name are skipped.
-pub(crate) fn query_parameters(query: &[u8]) -> Vec<(String, String)> {
+pub fn query_parameters(query: &[u8]) -> Vec<(String, String)> {
     query_pairs(query)
         .filter(|(name, _)| !name.is_empty())
         .map(|(name, value)| (decode(name), decode(value)))
