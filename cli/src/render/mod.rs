@@ -207,7 +207,8 @@ fn socket(addr: SocketAddr) -> Value {
 
 /// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
 fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path) -> Value {
-    let format = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
+    let format =
+        "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
                   %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
                   stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% \
                   key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% %DURATION%ms\n";
@@ -220,7 +221,14 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path) -> Value {
                 "name": "envoy.access_loggers.stdout",
                 "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
-                    "log_format": {"text_format_source": {"inline_string": format}},
+                    // The path without its query: a presigned URL's signature stays out.
+                    "log_format": {
+                        "text_format_source": {"inline_string": format},
+                        "formatters": [{
+                            "name": "envoy.formatter.req_without_query",
+                            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"},
+                        }],
+                    },
                 },
             }],
             "route_config": {"name": stat_prefix, "virtual_hosts": [{
