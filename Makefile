@@ -21,6 +21,10 @@ TSC           := $(TOOLS)/npm/.typescript-$(TYPESCRIPT_VERSION)
 WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
 WASM_BINDGEN  := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 BINDGEN_RUNNER := $(TOOLS)/bin/wasm-bindgen-test-runner
+# cargo-fuzz (libFuzzer) builds the fuzz targets in fuzz/ with a nightly toolchain.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ    := $(TOOLS)/bin/cargo-fuzz
+FUZZ_SECONDS  ?= 60
 # apt-get as root, else through sudo.
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -61,6 +65,22 @@ $(TSC):
 $(BINDGEN_RUNNER):
 	cargo install --quiet --root $(TOOLS) wasm-bindgen-cli --version $(WASM_BINDGEN)
 
+.PHONY: nightly fuzz fuzz-short
+
+$(CARGO_FUZZ):
+	cargo install --quiet --locked --root $(TOOLS) cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
+nightly:
+	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+
+# Every fuzz target for FUZZ_SECONDS, then execs and crashes per target (fuzz/run); fuzz-short
+# is the 10-second run of `make test`.
+fuzz: nightly $(CARGO_FUZZ)
+	CARGO_FUZZ=$(abspath $(CARGO_FUZZ)) fuzz/run $(FUZZ_SECONDS)
+
+fuzz-short: nightly $(CARGO_FUZZ)
+	CARGO_FUZZ=$(abspath $(CARGO_FUZZ)) fuzz/run 10
+
 filter: wasm-target
 	cargo build --release -p tollgate-filter --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "filter: $(WASM), " $$5 " bytes"}'
@@ -79,7 +99,7 @@ run: setup filter cli
 	scripts/dev-cert
 	scripts/run-example petstore
 
-test: setup filter lint test-native test-wasm test-e2e
+test: setup filter lint test-native test-wasm test-e2e fuzz-short
 
 test-native:
 	cargo test --workspace --exclude tollgate-e2e --exclude tollgate-filter

@@ -159,7 +159,7 @@ impl Router {
 /// `%252e%252e`, with `/` or a backslash as separator): an upstream that decodes and
 /// normalises such a path would serve another resource than the one matched (and authorised)
 /// here, so such paths match no method.
-fn has_dot_segment(path: &[u8]) -> bool {
+pub(crate) fn has_dot_segment(path: &[u8]) -> bool {
     let dots = |p: &[u8]| {
         p.split(|&b| b == b'/' || b == b'\\').any(|segment| segment == b"." || segment == b"..")
     };

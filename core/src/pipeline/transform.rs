@@ -182,8 +182,11 @@ pub(super) fn request<H: Host>(
                 Ok(rendered) => rendered.map_or_else(|| body.to_vec(), String::into_bytes),
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
-            exchange.integration_call =
-                Some(service_call(integration, target, &input, service_body));
+            let call = match service_call(integration, target, &input, service_body) {
+                Ok(call) => call,
+                Err(rejection) => return Ok(Outcome::Reject(rejection)),
+            };
+            exchange.integration_call = Some(call);
             let accept = headers.get("accept").map(<[u8]>::to_vec);
             exchange.response =
                 Some(Box::new(ResponseState::new(method_id, params, context, accept)));
@@ -205,7 +208,11 @@ pub(super) fn request<H: Host>(
                 Ok(rendered) => rendered,
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
-            apply_mappings(integration, host, headers, &input, query, path, proxy)?;
+            if let Err(rejection) =
+                apply_mappings(integration, host, headers, &input, query, path, proxy)?
+            {
+                return Ok(Outcome::Reject(rejection));
+            }
             if let Some(new_body) = new_body {
                 // A request without a body cannot be given one by a proxy-wasm filter.
                 if !exchange.end_of_stream {
@@ -392,7 +399,8 @@ fn clf_time(seconds: i64) -> String {
 }
 
 /// Writes the `integration.request.*` mappings: headers, the query string and the URI path. An
-/// HTTP (non-proxy) integration sends the backend only what is mapped, as on AWS.
+/// HTTP (non-proxy) integration sends the backend only what is mapped, as on AWS. A path that
+/// the mapped values would give a dot segment is refused.
 fn apply_mappings<H: Host>(
     integration: &IntegrationPlan,
     host: &mut H,
@@ -401,9 +409,9 @@ fn apply_mappings<H: Host>(
     query: &[u8],
     path: &[u8],
     proxy: bool,
-) -> Result<(), HostError> {
+) -> Result<Result<(), Rejection>, HostError> {
     if integration.request_mappings.is_empty() && integration.uri_path.is_none() && proxy {
-        return Ok(());
+        return Ok(Ok(()));
     }
     let parsed = body_json(integration.request_mappings.iter().map(|m| &m.source), input.body);
     let mut mapped_query: Vec<(String, String)> = Vec::new();
@@ -437,7 +445,10 @@ fn apply_mappings<H: Host>(
         }
     }
     let mut target = match &integration.uri_path {
-        Some(parts) => fill_path(parts, &path_values),
+        Some(parts) => match fill_path(parts, &path_values) {
+            Some(filled) => filled,
+            None => return Ok(Err(invalid_path())),
+        },
         None => String::from_utf8_lossy(path).into_owned(),
     };
     if let Some(authority) = &integration.uri_authority {
@@ -463,11 +474,19 @@ fn apply_mappings<H: Host>(
     }
     pairs.extend(encoded_pairs(&mapped_query));
     append_query(&mut target, &pairs);
-    host.set_request_header(":path", Some(target.as_bytes()))
+    host.set_request_header(":path", Some(target.as_bytes()))?;
+    Ok(Ok(()))
 }
 
-/// A path template with its `{name}` parameters filled (percent-encoded; `/` kept).
-fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> String {
+/// A mapped path parameter that would send the backend somewhere else (`..`).
+fn invalid_path() -> Rejection {
+    Rejection::with_message(ResponseType::BadRequestParameters, "Invalid request parameters")
+}
+
+/// A path template with its `{name}` parameters filled (percent-encoded; `/` kept); `None` when
+/// the values give it a `.` or `..` segment (as sent or percent-encoded), which a backend that
+/// normalises paths would resolve to another resource than the integration's.
+fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> Option<String> {
     let mut out = String::new();
     for part in parts {
         match part {
@@ -482,7 +501,7 @@ fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> String {
             }
         }
     }
-    out
+    (!crate::routes::has_dot_segment(out.as_bytes())).then_some(out)
 }
 
 fn encoded_pairs(pairs: &[(String, String)]) -> Vec<String> {
@@ -512,7 +531,7 @@ fn service_call(
     target: &AwsTarget,
     input: &Input<'_>,
     body: Vec<u8>,
-) -> Callout {
+) -> Result<Callout, Rejection> {
     let parsed = body_json(integration.request_mappings.iter().map(|m| &m.source), input.body);
     let mut headers: Vec<(String, String)> = target.headers.clone();
     let mut query = Vec::new();
@@ -533,7 +552,7 @@ fn service_call(
             Target::Header(_) => {}
         }
     }
-    let mut path = fill_path(&target.path, &path_values);
+    let mut path = fill_path(&target.path, &path_values).ok_or_else(invalid_path)?;
     append_query(&mut path, &encoded_pairs(&query));
     let mut all = vec![
         (":method".to_string(), target.method.clone()),
@@ -541,7 +560,12 @@ fn service_call(
         (":authority".to_string(), target.authority.clone()),
     ];
     all.extend(headers);
-    Callout { cluster: target.cluster.clone(), headers: all, body, timeout_ms: target.timeout_ms }
+    Ok(Callout {
+        cluster: target.cluster.clone(),
+        headers: all,
+        body,
+        timeout_ms: target.timeout_ms,
+    })
 }
 
 /// Headers an HTTP (non-proxy) integration keeps although nothing maps them: the body's framing

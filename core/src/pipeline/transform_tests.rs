@@ -280,3 +280,51 @@ fn aws_service_integrations_build_the_call_and_map_the_answer() {
     let (_, status, body) = call((400, r#"{"message": "Requested resource not found"}"#));
     assert_eq!((status, body), (400, json!({"message": "Requested resource not found"})));
 }
+
+/// Found by fuzzing (`fuzz/`, target `pipeline`): a path parameter mapped from the query string
+/// or a header put `..` into the backend's path (`/static/d/../x`), so a backend that normalises
+/// paths served another resource than the integration's. Such requests are refused.
+#[test]
+fn mapped_path_parameters_cannot_climb_out_of_the_integration_path() {
+    let config = json!({
+        "api": {"id": "files"},
+        "methods": [
+            {"resource": "/files/{name}", "http_method": "GET",
+             "integration": {"type": "HTTP", "uri": "http://files/static/{dir}/{file}",
+                "request_parameters": {"integration.request.path.file": "method.request.path.name",
+                                       "integration.request.path.dir": "method.request.querystring.dir"}}},
+            {"resource": "/objects/{key}", "http_method": "GET",
+             "integration": {"type": "AWS", "cluster": "s3",
+                "uri": "arn:aws:apigateway:us-east-1:s3:path/bucket/{folder}/{key}",
+                "request_parameters": {"integration.request.path.key": "method.request.path.key",
+                                       "integration.request.path.folder": "method.request.header.x-folder"}}},
+        ],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let run = |host: &mut MemoryHost| {
+        let mut exchange = Exchange::default();
+        let flow = on_request_headers(&plan, &mut Worker::default(), host, &mut exchange, true);
+        (flow, exchange)
+    };
+    for dir in ["..", ".", "a/../..", "%2e%2e", "%252E%252E", "..%2f..", "x/./y"] {
+        let mut host = MemoryHost::request("GET", &format!("/files/a.txt?dir={dir}"));
+        assert_eq!(run(&mut host).0, Flow::Replied, "{dir}");
+        assert_eq!(
+            reply_json(&host),
+            (400, json!({"message": "Invalid request parameters"})),
+            "{dir}"
+        );
+        let mut host = MemoryHost::request("GET", "/objects/k").with_header("x-folder", dir);
+        assert_eq!(run(&mut host).0, Flow::Replied, "{dir}");
+        assert_eq!(reply_json(&host).0, 400, "{dir}");
+    }
+    let mut host = MemoryHost::request("GET", "/files/a.txt?dir=docs..v2");
+    assert_eq!(run(&mut host).0, Flow::Continue);
+    assert_eq!(host.header(":path"), Some(&b"/static/docs..v2/a.txt"[..]));
+    let mut host = MemoryHost::request("GET", "/objects/k").with_header("x-folder", "f");
+    let (flow, exchange) = run(&mut host);
+    assert_eq!(flow, Flow::CallIntegration(1));
+    let call = exchange.integration_call.unwrap();
+    let path = call.headers.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.as_str());
+    assert_eq!(path, Some("/bucket/f/k"));
+}
