@@ -55,6 +55,12 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Lowercase hex SHA-256 of `value`: how configs name API keys (`value_sha256`).
+pub fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A fresh directory for one test's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);

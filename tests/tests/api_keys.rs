@@ -1,14 +1,10 @@
 //! API keys, unknown routes, gateway responses, metrics and robustness, through a real Envoy.
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{get, request, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config() -> Value {
     json!({

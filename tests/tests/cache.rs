@@ -4,7 +4,7 @@
 //! still count against the key's quota.
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::sigv4::{Job, Key};
 use tollgate_e2e::{get, request, Envoy, EnvoyOptions, Response, Upstream};
 
@@ -12,10 +12,6 @@ const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 const REGION: &str = "us-east-1";
 const ADMIN: Key = Key { access_key: "AKIDCACHEADMIN", secret_key: "admin-secret", token: None };
 const READER: Key = Key { access_key: "AKIDREADER", secret_key: "reader-secret", token: None };
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config() -> Value {
     let arn = "arn:aws:execute-api:us-east-1:123456789012:cached/prod";

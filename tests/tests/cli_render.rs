@@ -9,17 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tollgate_e2e::client::try_request;
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{
     assert_gateway_error, envoy_bin, get, root, run_cli, scratch_dir, wasm_path, Envoy, Upstream,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// `envoy --mode validate` on a rendered bootstrap.
 fn assert_validates(config: &Path) {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use jwt_simple::prelude::RSAKeyPairLike;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tollgate_e2e::jwt::{claims, now, test_rsa_key};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{
     assert_gateway_error, get, scratch_dir, Envoy, EnvoyOptions, Response, Upstream,
 };
@@ -20,10 +20,6 @@ use tollgate_e2e::{
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 const KEY: &str = "failure-modes-key";
 const INTERNAL: &str = "Internal server error";
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {

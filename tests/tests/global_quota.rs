@@ -9,18 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tollgate_e2e::sha256_hex as sha;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tollgate_e2e::{
     assert_gateway_error, get, root, scratch_dir, Envoy, EnvoyOptions, Process, Upstream,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()

@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tollgate_e2e::client::{read_response, try_request};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::sigv4::{Job, Key};
 use tollgate_e2e::{assert_gateway_error, Envoy, EnvoyOptions, Response, Upstream};
 
@@ -23,10 +23,6 @@ const TEMP: Key =
     Key { access_key: "ASIAHOSTILE", secret_key: "hostile-secret", token: Some("hostile-session") };
 /// Past AWS's 10 MB payload limit (and below the harness's 11 MiB connection buffer).
 const TOO_BIG: usize = 10 * 1024 * 1024 + 1;
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config() -> Value {
     json!({

@@ -3,15 +3,11 @@
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{get, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 const KEYS: usize = 100_000;
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config(keys: usize) -> Value {
     let api_keys: Vec<Value> = (0..keys)

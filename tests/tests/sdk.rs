@@ -9,15 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{root, run_cli, scratch_dir, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 const API_KEY: &str = "sdk-test-key";
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config() -> Value {
     let allow = json!([{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",

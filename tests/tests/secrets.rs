@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use jwt_simple::prelude::RSAKeyPairLike;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tollgate_e2e::jwt::{claims, now, rsa_jwk, test_rsa_key};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::sigv4::{Job, Key};
 use tollgate_e2e::{get, scratch_dir, Envoy, EnvoyOptions, LambdaEmulator, Upstream};
 
@@ -28,10 +28,6 @@ const TEMP: Key = Key {
 const LAMBDA_TOKEN: &str = "lambda-token-Zq1Pm8Vb";
 const OTHER_TOKEN: &str = "lambda-other-token-Hh4Jd";
 const ISSUER: &str = "https://issuer.example";
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Allows exactly [`LAMBDA_TOKEN`], raises `Unauthorized` for anything else.
 const AUTHORIZER_PY: &str = r#"

@@ -4,14 +4,10 @@
 //! its share of requests with its own variable values.
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{assert_gateway_error, get, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn proxy(uri: &str, params: &[(&str, &str)]) -> Value {
     let params: serde_json::Map<String, Value> = params

@@ -3,16 +3,12 @@
 //! for the test.
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::ws::{self, next_json};
 use tollgate_e2e::{scratch_dir, Envoy, EnvoyOptions, Upstream};
 use tungstenite::Message;
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn sha(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn config() -> Value {
     json!({
