@@ -13,12 +13,12 @@ def main(csv_path, png_path):
     rows = list(csv.DictReader(open(csv_path)))
     t = [int(r["seconds"]) for r in rows]
     fig, (rss, wasm) = plt.subplots(2, 1, sharex=True, figsize=(10, 6))
-    rss.plot(t, [float(r["rss_mib"]) for r in rows], color="#4a7bb7")
-    rss.set_ylabel("Envoy RSS (MiB)")
-    rss.set_ylim(bottom=0)
-    wasm.plot(t, [float(r["wasm_memory_mib"]) for r in rows], color="#d9822b")
-    wasm.set_ylabel("wasm VM memory (MiB)")
-    wasm.set_ylim(bottom=0)
+    for ax, column, label, color in ((rss, "rss_mib", "Envoy RSS (MiB)", "#4a7bb7"),
+                                     (wasm, "wasm_memory_mib", "wasm VM memory (MiB)", "#d9822b")):
+        values = [float(r[column]) for r in rows]
+        ax.plot(t, values, color=color, linewidth=2)
+        ax.set_ylabel(label)
+        ax.set_ylim(0, max(values + [1.0]) * 1.25)
     wasm.set_xlabel("seconds of mixed load")
     requests = int(rows[-1]["requests"]) if rows else 0
     fig.suptitle(f"Tollgate soak: Envoy --concurrency 2, {requests:,} requests")
