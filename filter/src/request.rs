@@ -50,9 +50,6 @@ pub struct Request {
     usage_call: Option<(u32, admin::UsageCall)>,
     /// Bytes of a request body streamed upstream unbuffered, held to the payload limit.
     streamed: usize,
-    /// The request is a WebSocket upgrade or a CONNECT: its body is a tunnel's data, which the
-    /// payload limit does not cover (read with the headers: the body phase cannot read them).
-    tunnel: bool,
 }
 
 impl Request {
@@ -67,7 +64,6 @@ impl Request {
             selected: None,
             usage_call: None,
             streamed: 0,
-            tunnel: false,
         }
     }
 
@@ -391,8 +387,6 @@ impl HttpContext for Request {
         if let Err(action) = self.select_stage() {
             return action;
         }
-        // Only a request with a body can stream past the payload limit.
-        self.tunnel = !end_of_stream && is_tunnel();
         self.decide(|plan, worker, host, exchange| {
             pipeline::on_request_headers(plan, worker, host, exchange, end_of_stream)
         })
@@ -407,7 +401,8 @@ impl HttpContext for Request {
             // A streamed body (no declared length) past the payload limit: AWS's 413 instead of
             // the rest, unless the request is a tunnel.
             self.streamed = self.streamed.saturating_add(body_size);
-            if self.streamed > pipeline::MAX_BODY_BYTES && !self.tunnel {
+            // (`exchange.tunnel`: the pipeline read it with the headers it decided on.)
+            if self.streamed > pipeline::MAX_BODY_BYTES && !self.exchange.tunnel {
                 self.streamed = 0;
                 let Some(shared) = self.shared.clone() else { return Action::Continue };
                 if let Some(plan) = self.plan(&shared) {
@@ -481,13 +476,4 @@ impl HttpContext for Request {
         pipeline::on_response_body(plan, &mut host, &mut self.exchange, &body);
         Action::Continue
     }
-}
-
-/// Whether the request is an upgrade (WebSocket) or a CONNECT. Headers phase only: in the body
-/// phase the SDK's header getters panic (the host answers BadArgument).
-fn is_tunnel() -> bool {
-    let read = |name: &str| {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
-    };
-    read("upgrade").is_some() || read(":method").is_some_and(|m| m == b"CONNECT")
 }

@@ -121,6 +121,9 @@ pub struct Exchange {
     pub cache: Option<PendingEntry>,
     /// A global usage plan's call to the rate-limit service and its answer.
     pub global: GlobalState,
+    /// The request is a WebSocket upgrade or a CONNECT: its body is a tunnel's data, which the
+    /// payload limit does not cover.
+    pub tunnel: bool,
 }
 
 const CONFIG_ERROR: Rejection = Rejection::new(ResponseType::ApiConfigurationError);
@@ -324,6 +327,8 @@ fn decide<H: Host>(
             return Flow::Replied;
         }
     };
+    exchange.tunnel =
+        headers.get("upgrade").is_some() || headers.get(":method") == Some(b"CONNECT".as_slice());
     let rejection = match run(plan, worker, host, exchange, &headers, body) {
         Ok(Step::Admit) => {
             host.count(Outcome::Allowed);
