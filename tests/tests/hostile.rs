@@ -211,6 +211,15 @@ impl Gateway {
                 assert!(r.header("x-amzn-errortype").is_none(), "{case}: the filter answered");
                 assert_eq!(reached, 0, "{case}: reached the upstream");
             }
+            // A body refused while the client still sends it: Envoy answers 413 and closes,
+            // and the rest of the body in its socket can make the kernel reset the connection
+            // before the client reads the answer (HTTP/1.1 has no way round this race).
+            (Want::Aws(413, ..), Err(e))
+                if body.len() >= TOO_BIG && (e.contains("reset") || e.contains("Broken pipe")) =>
+            {
+                eprintln!("{case}: connection reset while sending the body: {e}");
+                assert_eq!(reached, 0, "{case}: reached the upstream");
+            }
             // HTTP/2: Envoy resets the stream, or the client library refuses to send it.
             (Want::Envoy(_), Err(e)) if matches!(proto, Proto::H2) => {
                 eprintln!("{case}: refused: {e}");
