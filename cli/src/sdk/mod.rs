@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use tollgate_core::config::{
     ApiKeySource, AuthorizationType, Config, LambdaAuthorizerType, Method,
 };
-use tollgate_core::deployment::Deployment;
 
 use crate::spec::{write_atomically, Spec};
 use names::{words, Scope};
@@ -152,7 +151,7 @@ pub fn generate(
     let spec = Spec::load(spec_path)?;
     // The filter's own checks (models compile, references resolve, authorizers exist); secrets
     // kept in Envoy's environment are not needed here.
-    Deployment::compile(&spec.config, &|_| Some("x".repeat(40)))
+    crate::render::ecds::check(&spec.config)
         .map_err(|e| format!("{}: {e}", spec_path.display()))?;
     let api = describe(&spec, stage, base_url)?;
     let files = match lang {
