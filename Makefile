@@ -83,6 +83,7 @@ fuzz-short: nightly $(CARGO_FUZZ)
 
 filter: wasm-target
 	cargo build --release -p tollgate-filter --target wasm32-wasip1
+	scripts/prune-wasm-exports $(WASM)
 	@ls -l $(WASM) | awk '{print "filter: $(WASM), " $$5 " bytes"}'
 
 cli:

@@ -1,6 +1,7 @@
 //! `tollgate-core`'s [`Host`] over proxy-wasm host calls. Every call returns a `Result`; header
 //! values are read as bytes (the string getters panic on non-UTF-8).
 
+use std::cell::Cell;
 use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
@@ -18,21 +19,24 @@ pub struct WasmHost<'a> {
     /// The request headers went on upstream: Envoy no longer lends them (it answers
     /// BadArgument, on which the SDK's getters panic), so reads fail here instead.
     headers_gone: bool,
+    /// The clock, read once per callback: the pipeline asks for it at several steps (the
+    /// token's expiry, the buckets, the quota window), and each read is a host call.
+    now: Cell<Option<u64>>,
 }
 
 impl<'a> WasmHost<'a> {
     pub fn new(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics, body_size: 0, headers_gone: false }
+        WasmHost { metrics, body_size: 0, headers_gone: false, now: Cell::new(None) }
     }
 
     /// A host for a body callback with `body_size` bytes buffered.
     pub fn with_body(metrics: &'a Metrics, body_size: usize) -> Self {
-        WasmHost { metrics, body_size, headers_gone: false }
+        WasmHost { metrics, body_size, headers_gone: false, now: Cell::new(None) }
     }
 
     /// A host for a callback after the request headers continued upstream.
     pub fn after_request_headers(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics, body_size: 0, headers_gone: true }
+        WasmHost { metrics, body_size: 0, headers_gone: true, now: Cell::new(None) }
     }
 }
 
@@ -109,10 +113,15 @@ impl Host for WasmHost<'_> {
     }
 
     fn now_nanos(&self) -> u64 {
-        hostcalls::get_current_time()
+        if let Some(now) = self.now.get() {
+            return now;
+        }
+        let now = hostcalls::get_current_time()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.now.set(Some(now));
+        now
     }
 
     fn count(&mut self, outcome: Outcome) {
