@@ -2,7 +2,8 @@
 //! headers callback, so the benchmark can price one host call by difference with the empty filter.
 //!
 //! Calls: `get` (one request header), `all` (every request header in one call), `set` (one request
-//! header), `prop` (one filter-state property), `metric` (increment a counter), `time` (the
+//! header), `raw` (every request header in one call, the buffer left unparsed: the host call's
+//! own cost, without the SDK's copy into owned strings), `prop` (one filter-state property), `metric` (increment a counter), `time` (the
 //! clock), `shared` (read a 16-byte shared-data value), `cas` (read it and write it back with its
 //! CAS, as a token bucket does).
 
@@ -14,6 +15,7 @@ use proxy_wasm::types::{Action, MapType, MetricType};
 pub enum Call {
     Get,
     All,
+    Raw,
     Set,
     Prop,
     Metric(u32),
@@ -33,6 +35,7 @@ pub fn parse(spec: &[u8]) -> Option<Vec<(Call, u32)>> {
         let call = match name {
             "get" => Call::Get,
             "all" => Call::All,
+            "raw" => Call::Raw,
             "set" => Call::Set,
             "prop" => Call::Prop,
             "metric" => {
@@ -67,6 +70,7 @@ impl HttpContext for Probe {
                             .map(drop)
                     }
                     Call::All => hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map(drop),
+                    Call::Raw => raw_request_headers(),
                     Call::Set => hostcalls::set_map_value_bytes(
                         MapType::HttpRequestHeaders,
                         "x-bench-probe",
@@ -87,4 +91,30 @@ impl HttpContext for Probe {
         }
         Action::Continue
     }
+}
+
+extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The request headers' serialized pairs, fetched and freed without being parsed.
+fn raw_request_headers() -> Result<(), proxy_wasm::types::Status> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a buffer it allocated through `proxy_on_memory_allocate` (the
+    // global allocator, with an alignment of 1) and its size; it is freed with that layout.
+    unsafe {
+        let status =
+            proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size);
+        if status == 0 && !data.is_null() && size > 0 {
+            let layout = std::alloc::Layout::from_size_align(size, 1)
+                .map_err(|_| proxy_wasm::types::Status::InternalFailure)?;
+            std::alloc::dealloc(data, layout);
+        }
+    }
+    Ok(())
 }

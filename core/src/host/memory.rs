@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::HeaderList;
 use super::{Host, HostError, Outcome, Versioned};
 use crate::gateway_response::LocalReply;
 
@@ -93,8 +94,8 @@ impl Host for MemoryHost {
         Ok(self.header(name).map(<[u8]>::to_vec))
     }
 
-    fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-        Ok(self.request_headers.clone())
+    fn request_headers(&self) -> Result<HeaderList, HostError> {
+        Ok(HeaderList::from_pairs(&self.request_headers))
     }
 
     fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {

@@ -2,8 +2,11 @@
 //! through [`Host`]. The filter implements it over proxy-wasm; [`memory::MemoryHost`] implements it
 //! in memory for tests, with the real host's shared-data semantics.
 
+mod headers;
 #[cfg(any(test, feature = "test-host"))]
 pub mod memory;
+
+pub use headers::HeaderList;
 
 use crate::gateway_response::{LocalReply, ResponseType};
 
@@ -35,7 +38,7 @@ pub trait Host {
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
     /// Every request header in order (names lowercase, pseudo-headers included), repeated
     /// headers as separate entries.
-    fn request_headers(&self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    fn request_headers(&self) -> Result<HeaderList, HostError>;
     /// An Envoy attribute such as `source.address` (`["source", "address"]`).
     fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError>;
     /// Sets (or with `None` removes) a request header before it goes upstream.

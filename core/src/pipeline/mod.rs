@@ -16,7 +16,7 @@ use crate::auth::token::{
 };
 use crate::config::{ApiKeySource, AuthorizationType, LambdaAuthorizerType};
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
-use crate::host::{Host, HostError, Outcome};
+use crate::host::{HeaderList, Host, HostError, Outcome};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
@@ -293,23 +293,37 @@ pub fn on_request_body<H: Host>(
 }
 
 /// The request headers, read from the host in one call: every header read costs a host call
-/// and an allocation inside the VM, so the pipeline reads them all once and looks up locally.
-struct Headers(Vec<(String, Vec<u8>)>);
+/// and an allocation inside the VM, so the pipeline reads them all once and looks up locally,
+/// in the host's buffer. Owned copies are made only for the steps that keep or sign them.
+struct Headers {
+    list: HeaderList,
+    owned: std::cell::OnceCell<Vec<(String, Vec<u8>)>>,
+}
 
 impl Headers {
+    fn new(list: HeaderList) -> Self {
+        Headers { list, owned: std::cell::OnceCell::new() }
+    }
+
     fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+        self.list.get(name)
     }
 
     /// The header's value when the request carries it exactly once: a repeated `x-api-key`
     /// is ambiguous (the upstream may read another copy than the one checked), so it counts
     /// as no key.
     fn single(&self, name: &str) -> Option<&[u8]> {
-        let mut values = self.0.iter().filter(|(n, _)| n == name);
-        match (values.next(), values.next()) {
-            (Some((_, v)), None) => Some(v.as_slice()),
-            _ => None,
-        }
+        self.list.single(name)
+    }
+
+    /// The names in order (repeated names repeated).
+    fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.list.iter().map(|(n, _)| n)
+    }
+
+    /// Owned pairs, made on first use: signatures, validation and events read them as a slice.
+    fn pairs(&self) -> &[(String, Vec<u8>)] {
+        self.owned.get_or_init(|| self.list.to_pairs())
     }
 }
 
@@ -321,7 +335,7 @@ fn decide<H: Host>(
     body: Body<'_>,
 ) -> Flow {
     let headers = match host.request_headers() {
-        Ok(headers) => Headers(headers),
+        Ok(headers) => Headers::new(headers),
         Err(_) => {
             reply(plan, host, &CONFIG_ERROR);
             return Flow::Replied;
@@ -471,7 +485,7 @@ fn run_with_body<H: Host>(
                 method: verb,
                 path: signed_path,
                 query,
-                headers: &headers.0,
+                headers: headers.pairs(),
                 body,
             };
             match authenticate_iam(plan, &mut worker.signing_keys, &req, now_seconds) {
@@ -706,7 +720,7 @@ fn custom_authorizer<H: Host>(
         http_method: &verb,
         path: &path,
         query,
-        headers: &headers.0,
+        headers: headers.pairs(),
         resource: &method.resource,
         path_parameters: &params,
         stage_variables: &plan.stage_variables,
@@ -746,10 +760,8 @@ fn authorizer_headers<H: Host>(
     headers: &Headers,
     output: Option<&AuthorizerOutput>,
 ) -> Result<(), HostError> {
-    for (name, _) in &headers.0 {
-        if name.starts_with(AUTHORIZER_HEADER_PREFIX) {
-            host.set_request_header(name, None)?;
-        }
+    for name in headers.names().filter(|n| n.starts_with(AUTHORIZER_HEADER_PREFIX)) {
+        host.set_request_header(name, None)?;
     }
     let Some(output) = output else { return Ok(()) };
     let principal = std::iter::once(("principal-id", output.principal_id.as_str()));

@@ -105,10 +105,10 @@ pub(super) fn request<H: Host>(
         path: path_parameters(&method.resource, &path_text),
         query: crate::auth::lambda::query_parameters(query),
         header: headers
-            .0
+            .list
             .iter()
             .filter(|(n, _)| !n.starts_with(':'))
-            .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+            .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
             .collect(),
     };
     let content_type = headers.get("content-type");
@@ -116,7 +116,7 @@ pub(super) fn request<H: Host>(
         let request = crate::validate::Request {
             path: &params.path,
             query: &params.query,
-            headers: &headers.0,
+            headers: headers.pairs(),
             content_type,
             body,
         };
@@ -149,7 +149,7 @@ pub(super) fn request<H: Host>(
                 resource: &method.resource,
                 path: &path_text,
                 http_method: &String::from_utf8_lossy(verb),
-                headers: &headers.0,
+                headers: headers.pairs(),
                 query: &params.query,
                 path_parameters: &params.path,
                 stage_variables: vars,
@@ -438,8 +438,8 @@ fn apply_mappings<H: Host>(
         }
     }
     if !proxy {
-        for (name, _) in &headers.0 {
-            if !mapped_headers.contains(&name.as_str()) && !kept_for_backend(name) {
+        for name in headers.names() {
+            if !mapped_headers.contains(&name) && !kept_for_backend(name) {
                 host.set_request_header(name, None)?;
             }
         }
