@@ -576,7 +576,7 @@ def lua_keys(setup):
 CONTENDERS = [
     Contender("plain", "Envoy, no filter (the limit)", plain),
     Contender("noop", "proxy-wasm, empty filter (the floor)", noop_wasm,
-              notes="no host call"),
+              notes="no host call; like Tollgate, without the log/done callbacks it does not implement"),
     Contender("touch", "proxy-wasm, read 1 header + set 1", touch_wasm,
               notes="2 host calls"),
     Contender("tollgate_keys", "Tollgate: API key check", tollgate_keys, denies=(403,),
