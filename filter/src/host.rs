@@ -26,7 +26,7 @@ pub struct WasmHost<'a> {
 
 impl<'a> WasmHost<'a> {
     pub fn new(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics, body_size: 0, headers_gone: false, now: Cell::new(None) }
+        Self::with_body(metrics, 0)
     }
 
     /// A host for a body callback with `body_size` bytes buffered.
@@ -36,7 +36,7 @@ impl<'a> WasmHost<'a> {
 
     /// A host for a callback after the request headers continued upstream.
     pub fn after_request_headers(metrics: &'a Metrics) -> Self {
-        WasmHost { metrics, body_size: 0, headers_gone: true, now: Cell::new(None) }
+        WasmHost { headers_gone: true, ..Self::new(metrics) }
     }
 }
 

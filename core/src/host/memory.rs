@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::HeaderList;
-use super::{Host, HostError, Outcome, Versioned};
+use super::{HeaderList, Host, HostError, Outcome, Versioned};
 use crate::gateway_response::LocalReply;
 
 #[derive(Debug, Default)]
