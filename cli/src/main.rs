@@ -43,6 +43,10 @@ enum Command {
         /// The stage name (default: the document's base path, else `prod`).
         #[arg(long)]
         stage: Option<String>,
+        /// `address:port` of the API's listener (default 127.0.0.1:10000: loopback only; say
+        /// 0.0.0.0:10000 to serve other hosts).
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Write a spec's API as OpenAPI 3.0 or Swagger 2.0 (YAML, or JSON for `.json`).
     Export {
@@ -154,8 +158,8 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Import { file, out, strict, stage } => {
-            openapi::import_command(&file, out.as_deref(), strict, stage)
+        Command::Import { file, out, strict, stage, listen } => {
+            openapi::import_command(&file, out.as_deref(), strict, stage, listen)
         }
         Command::Export { spec, stage, format, extensions, out } => {
             let options =

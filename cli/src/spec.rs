@@ -4,7 +4,7 @@
 //! URI reach, TLS, the admin listener. JSON or YAML.
 //!
 //! ```yaml
-//! gateway: {listen: "0.0.0.0:10000", upstream: "http://127.0.0.1:8080"}
+//! gateway: {listen: "127.0.0.1:10000", upstream: "http://127.0.0.1:8080"}
 //! api: {id: petstore}
 //! methods: [{resource: /pets, http_method: GET, api_key_required: true}]
 //! ```
@@ -19,9 +19,22 @@ use tollgate_core::config::Config;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gateway {
-    /// `address:port` of the API's listener.
+    /// `address:port` of the API's listener; loopback by default (say `0.0.0.0:10000` to serve
+    /// other hosts).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// How many proxies in front of Envoy (load balancers, CDNs) are trusted to report the
+    /// caller's address in `X-Forwarded-For` and the scheme in `X-Forwarded-Proto` (Envoy's
+    /// `xff_num_trusted_hops`). 0: the caller is the TCP peer, and whatever a client says in those
+    /// headers is only appended to.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trusted_hops: u32,
+    /// Clusters that Envoy signs with SigV4 although their address is not an AWS endpoint (a
+    /// Lambda or AWS-service stand-in that checks signatures). Clusters at `*.amazonaws.com`
+    /// are always signed; others never are unless named here, so a local stand-in never sees
+    /// the credentials of Envoy's environment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_clusters: Vec<String>,
     /// Where methods without an integration URI go (`http://host:port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
@@ -53,6 +66,8 @@ impl Default for Gateway {
     fn default() -> Self {
         Gateway {
             listen: default_listen(),
+            trusted_hops: 0,
+            signed_clusters: Vec::new(),
             upstream: None,
             tls: None,
             admin_listen: default_admin_listen(),
@@ -63,7 +78,11 @@ impl Default for Gateway {
 }
 
 fn default_listen() -> String {
-    "0.0.0.0:10000".into()
+    "127.0.0.1:10000".into()
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_admin_listen() -> String {

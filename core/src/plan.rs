@@ -58,15 +58,16 @@ pub struct Plan {
     /// Lowercase names of the trusted headers with the VPC endpoint and VPC ids.
     pub source_vpce_header: Option<String>,
     pub source_vpc_header: Option<String>,
+    /// Lowercase name of the trusted header with the scheme a hop in front was called with.
+    pub forwarded_proto_header: Option<String>,
+    /// Some policy reads `aws:SecureTransport`: only then is the connection's TLS looked up.
+    pub reads_secure_transport: bool,
     pub authorizers: Vec<TokenAuthorizer>,
     pub lambda_authorizers: Vec<LambdaAuthorizer>,
     pub api_key_source: ApiKeySource,
     pub stage_variables: std::collections::BTreeMap<String, String>,
     /// The API's models (JSON Schema draft 4), compiled once.
     pub models: Models,
-    /// Some integration URI names the upstream cluster (`x-tollgate-cluster`): a client's own
-    /// value of that header is removed from every request.
-    pub routes_by_uri: bool,
 }
 
 impl Plan {
@@ -146,9 +147,11 @@ impl Plan {
         let source_vpce_header =
             trusted_header(&trusted.source_vpce, "trusted_headers.source_vpce")?;
         let source_vpc_header = trusted_header(&trusted.source_vpc, "trusted_headers.source_vpc")?;
-        let routes_by_uri = methods
-            .iter()
-            .any(|m| m.integration.as_ref().is_some_and(|i| i.uri_authority.is_some()));
+        let forwarded_proto_header =
+            trusted_header(&trusted.forwarded_proto, "trusted_headers.forwarded_proto")?;
+        // Policies are plain documents: a key is read if its name appears in one.
+        let reads_secure_transport = serde_json::to_string(&(&config.resource_policy, &config.iam))
+            .map_or(true, |text| text.to_ascii_lowercase().contains("aws:securetransport"));
         let mut keys = KeyIndex::compile(&config.api_keys)?;
         assign_plans(&mut keys, &limits, config)?;
         Ok(Plan {
@@ -170,12 +173,13 @@ impl Plan {
             resource_policy,
             source_vpce_header,
             source_vpc_header,
+            forwarded_proto_header,
+            reads_secure_transport,
             authorizers,
             lambda_authorizers,
             api_key_source: config.api_key_source,
             stage_variables: config.stage.variables.clone(),
             models,
-            routes_by_uri,
         })
     }
 

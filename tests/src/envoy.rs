@@ -197,6 +197,8 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "gateway",
+                        // As every rendered and shipped config: the caller is the TCP peer.
+                        "use_remote_address": true,
                         "access_log": [{
                             "name": "envoy.access_loggers.file",
                             "typed_config": {
@@ -337,6 +339,23 @@ impl Envoy {
     pub fn start_file(config: &Path, concurrency: u32) -> Result<Envoy, String> {
         let run = Run { concurrency, env: &[], log_level: "info", component_log_level: "" };
         Envoy::launch(scratch_dir("envoy"), config, &run, ("api", Some("admin")))
+    }
+
+    /// Starts Envoy on any bootstrap; `port` is the listener named `listener`'s.
+    pub fn start_named(config: &Path, listener: &str) -> Result<Envoy, String> {
+        let run = Run { concurrency: 1, env: &[], log_level: "info", component_log_level: "" };
+        Envoy::launch(scratch_dir("envoy"), config, &run, (listener, None))
+    }
+
+    /// The port a listener of this Envoy is bound to (`None`: no such listener).
+    pub fn listener_port(&self, name: &str) -> Option<u16> {
+        let listeners = try_get(self.admin_port, "/listeners?format=json")?.json();
+        listeners["listener_statuses"]
+            .as_array()?
+            .iter()
+            .find(|l| l["name"] == name)
+            .and_then(|l| l["local_address"]["socket_address"]["port_value"].as_u64())
+            .and_then(|p| u16::try_from(p).ok())
     }
 
     /// Runs Envoy on `config` until it is ready and its listeners (API, management) are bound.

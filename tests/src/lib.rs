@@ -55,6 +55,21 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `tollgate render SPEC --out OUT` with the freshly built filter; returns what it printed.
+pub fn render(spec: &Path, out: &Path) -> String {
+    let wasm = wasm_path();
+    let (ok, stdout, stderr) = run_cli(&[
+        "render",
+        &spec.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+        "--wasm",
+        &wasm.to_string_lossy(),
+    ]);
+    assert!(ok, "tollgate render: {stderr}");
+    stdout
+}
+
 /// Lowercase hex SHA-256 of `value`: how configs name API keys (`value_sha256`).
 pub fn sha256_hex(value: &str) -> String {
     use sha2::{Digest, Sha256};

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use tollgate_e2e::client::try_request;
 use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{
-    assert_gateway_error, envoy_bin, get, root, run_cli, scratch_dir, wasm_path, Envoy, Upstream,
+    assert_gateway_error, envoy_bin, get, render, root, run_cli, scratch_dir, wasm_path, Envoy,
+    Upstream,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
@@ -27,20 +28,6 @@ fn assert_validates(config: &Path) {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && text.contains("OK"), "{}:\n{text}", config.display());
-}
-
-fn render(spec: &Path, out: &Path) -> String {
-    let wasm = wasm_path();
-    let (ok, stdout, stderr) = run_cli(&[
-        "render",
-        &spec.to_string_lossy(),
-        "--out",
-        &out.to_string_lossy(),
-        "--wasm",
-        &wasm.to_string_lossy(),
-    ]);
-    assert!(ok, "tollgate render: {stderr}");
-    stdout
 }
 
 /// A pet store: a keyed method on the default upstream, an HTTP_PROXY integration and a

@@ -57,6 +57,15 @@ fn shipped_envoy_configs_validate() {
             "{}: without allow_on_headers_stop_iteration a signed request body never reaches the filter",
             config.display()
         );
+        // Every connection manager takes the caller from the TCP peer: without it Envoy believes
+        // a client's X-Forwarded-For, and so would aws:SourceIp (README, Trust boundaries).
+        let managers = text.matches("http_connection_manager.v3.HttpConnectionManager").count();
+        let remote = text.lines().filter(|l| l.trim() == "use_remote_address: true").count();
+        assert!(
+            managers > 0 && remote == managers,
+            "{}: {remote} of {managers} connection managers set use_remote_address: true",
+            config.display()
+        );
         // Every route to an upstream carries WebSocket upgrades (the filter authenticates and
         // meters the upgrade request like any other).
         for line in text.lines().filter(|l| l.trim_start().starts_with("route: {cluster:")) {

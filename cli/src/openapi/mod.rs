@@ -168,10 +168,17 @@ pub fn import_command(
     out: Option<&Path>,
     strict: bool,
     stage: Option<String>,
+    listen: Option<String>,
 ) -> Result<(), String> {
     let doc = read_document(file)?;
-    let imported = import::import(&doc, &import::Options { stage })
+    let mut imported = import::import(&doc, &import::Options { stage })
         .map_err(|e| format!("{}: {e}", file.display()))?;
+    if let Some(listen) = listen {
+        listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            format!("--listen: `{listen}` is not IP:PORT (for example 0.0.0.0:10000)")
+        })?;
+        imported.spec.gateway.listen = listen;
+    }
     for line in &imported.report {
         eprintln!("{line}");
     }

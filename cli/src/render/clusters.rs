@@ -238,7 +238,32 @@ pub fn collect(
             clusters.add(name, None, None, format!("gateway.clusters.{name}"))?;
         }
     }
-    Ok(clusters.list)
+    let mut list = clusters.list;
+    for name in &gateway.signed_clusters {
+        if !list.iter().any(|c| &c.name == name && c.signing.is_some()) {
+            return Err(format!(
+                "gateway.signed_clusters: `{name}` is not a cluster of a Lambda function, \
+                 authorizer or AWS service integration, the only ones Envoy signs"
+            ));
+        }
+    }
+    // Envoy signs with the AWS credentials of its environment: only for AWS itself, or for a
+    // stand-in the spec names, never for any local address by default.
+    for cluster in &mut list {
+        if !is_aws_endpoint(&cluster.address.host)
+            && !gateway.signed_clusters.contains(&cluster.name)
+        {
+            cluster.signing = None;
+        }
+    }
+    Ok(list)
+}
+
+/// An AWS service endpoint (`lambda.us-east-1.amazonaws.com`, `*.amazonaws.com.cn`,
+/// `*.api.aws`), where requests must be signed.
+fn is_aws_endpoint(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"].iter().any(|suffix| host.ends_with(suffix))
 }
 
 /// The clusters one compiled stage (or canary) calls: integration hosts with its stage

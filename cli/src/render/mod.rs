@@ -166,23 +166,36 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     ];
     taken.extend(tls_listen.map(|a| ("gateway.tls.listen", a)));
     for (i, (name, addr)) in taken.iter().enumerate() {
-        if let Some((other, _)) = taken[..i]
-            .iter()
-            .find(|(_, a)| a.port() != 0 && a.port() == addr.port() && a.ip() == addr.ip())
-        {
+        if let Some((other, _)) = taken[..i].iter().find(|(_, a)| {
+            // A wildcard address takes the port on every address.
+            let overlap =
+                a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified();
+            a.port() != 0 && a.port() == addr.port() && overlap
+        }) {
             return Err(format!("{name} and {other} are both {addr}"));
         }
     }
     let api_routes = routes::api_routes(config, has_upstream);
-    let mut listeners =
-        vec![listener(API_LISTENER, listen, hcm(API_LISTENER, api_routes.clone(), dir), None)];
+    let api = Trust::api(gateway, config);
+    let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
+    let mut listeners = vec![listener(
+        API_LISTENER,
+        listen,
+        hcm(API_LISTENER, api_routes.clone(), dir, &api),
+        None,
+    )];
     if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
-        listeners.push(listener(TLS_LISTENER, addr, hcm(API_LISTENER, api_routes, dir), Some(tls)));
+        listeners.push(listener(
+            TLS_LISTENER,
+            addr,
+            hcm(API_LISTENER, api_routes, dir, &api),
+            Some(tls),
+        ));
     }
     listeners.push(listener(
         ADMIN_LISTENER,
         admin_listen,
-        hcm("tollgate_admin", routes::admin_routes(), dir),
+        hcm("tollgate_admin", routes::admin_routes(), dir, &admin),
         None,
     ));
     let clusters: Vec<Value> =
@@ -205,14 +218,70 @@ fn socket(addr: SocketAddr) -> Value {
     json!({"socket_address": {"address": addr.ip().to_string(), "port_value": addr.port()}})
 }
 
+/// What a listener believes about its callers (README, Trust boundaries).
+struct Trust {
+    /// Proxies in front whose `X-Forwarded-For`/`X-Forwarded-Proto` Envoy believes.
+    hops: u32,
+    /// Request headers no client may send: removed before Envoy or Tollgate reads anything.
+    remove: Vec<String>,
+    remove_prefixes: &'static [&'static str],
+}
+
+impl Trust {
+    /// The API listeners: `x-tollgate-*` is Tollgate's own (it tells the upstream who the caller
+    /// is); with no trusted hop in front, the trusted headers of resource policies
+    /// (`trusted_headers`) and `X-Forwarded-Port` can only be a client's, so they go too (Envoy
+    /// sets `X-Forwarded-Port` itself).
+    fn api(gateway: &crate::spec::Gateway, config: &tollgate_core::config::Config) -> Trust {
+        let mut remove = Vec::new();
+        if gateway.trusted_hops == 0 {
+            let trusted = &config.trusted_headers;
+            let named = [&trusted.source_vpce, &trusted.source_vpc, &trusted.forwarded_proto];
+            remove.extend(named.into_iter().flatten().map(|h| h.to_ascii_lowercase()));
+            remove.push("x-forwarded-port".into());
+            remove.sort();
+            remove.dedup();
+        }
+        Trust { hops: gateway.trusted_hops, remove, remove_prefixes: &["x-tollgate-"] }
+    }
+
+    /// The connection manager's fields: the caller is the TCP peer (`use_remote_address`), or
+    /// what the `hops` proxies in front report; Envoy appends the peer to `X-Forwarded-For` and
+    /// sets `X-Forwarded-Proto` (from the connection's TLS unless a hop is trusted) and
+    /// `X-Forwarded-Port`.
+    fn apply(&self, hcm: &mut Value) {
+        hcm["use_remote_address"] = json!(true);
+        hcm["append_x_forwarded_port"] = json!(true);
+        if self.hops > 0 {
+            hcm["xff_num_trusted_hops"] = json!(self.hops);
+        }
+        let mut mutations: Vec<Value> =
+            self.remove.iter().map(|name| json!({"remove": name})).collect();
+        mutations.extend(
+            self.remove_prefixes
+                .iter()
+                .map(|prefix| json!({"remove_on_match": {"key_matcher": {"prefix": prefix}}})),
+        );
+        if !mutations.is_empty() {
+            hcm["early_header_mutation_extensions"] = json!([{
+                "name": "envoy.http.early_header_mutation.header_mutation",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+                    "mutations": mutations,
+                },
+            }]);
+        }
+    }
+}
+
 /// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
-fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path) -> Value {
+fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust) -> Value {
     let format =
         "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
                   %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
                   stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% \
                   key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% %DURATION%ms\n";
-    json!({
+    let mut out = json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -242,7 +311,9 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path) -> Value {
                     "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
             ],
         },
-    })
+    });
+    trust.apply(&mut out["typed_config"]);
+    out
 }
 
 fn listener(name: &str, addr: SocketAddr, hcm: Value, tls: Option<&Tls>) -> Value {

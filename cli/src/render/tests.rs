@@ -224,7 +224,8 @@ methods:
     let lambda = cluster(&b, "lambda");
     assert_eq!(endpoint(lambda), ("127.0.0.1".into(), 9001));
     assert!(lambda.get("transport_socket").is_none());
-    assert_eq!(signing(lambda), ("lambda".into(), "eu-west-1".into()));
+    // A local stand-in is not given the credentials of Envoy's environment...
+    assert!(lambda.get("typed_extension_protocol_options").is_none(), "{lambda}");
     let cognito = cluster(&b, "cognito");
     assert_eq!(endpoint(cognito).1, 443);
     assert!(cognito.get("typed_extension_protocol_options").is_none());
@@ -234,6 +235,69 @@ methods:
         .unwrap()
         .iter()
         .all(|c| c["name"] != UPSTREAM));
+}
+
+#[test]
+fn local_stand_ins_are_signed_only_when_the_spec_says() {
+    let yaml = |signed: &str| {
+        format!(
+            "
+gateway:
+  clusters: {{lambda: 'http://127.0.0.1:9001'}}
+  signed_clusters: [{signed}]
+api: {{id: shop, region: eu-west-1}}
+methods:
+- {{resource: /fn, http_method: POST,
+   integration: {{type: AWS_PROXY, function: {{cluster: lambda, authority: lambda.eu-west-1.amazonaws.com, name: fn}}}}}}
+"
+        )
+    };
+    let b = render(&yaml("lambda"));
+    let filters = &cluster(&b, "lambda")["typed_extension_protocol_options"]
+        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["http_filters"];
+    assert_eq!(filters[0]["name"], "envoy.filters.http.aws_request_signing");
+    assert!(!render(&yaml("")).to_string().contains("aws_request_signing"));
+    let err = error(&yaml("upstream"));
+    assert!(err.contains("gateway.signed_clusters") && err.contains("upstream"), "{err}");
+}
+
+/// Every connection manager takes the caller from the TCP peer (or the trusted hops in front),
+/// and the API listeners drop what only the gateway or a trusted hop may say.
+#[test]
+fn listeners_trust_the_peer_not_the_client() {
+    let with = |gateway: &str| {
+        let pets = PETS.replace("upstream: 'http://127.0.0.1:8080'", gateway);
+        render(&format!("{pets}trusted_headers: {{source_vpce: X-Amzn-Vpce-Id}}\n"))
+    };
+    let b = with(
+        "upstream: 'http://127.0.0.1:8080', tls: {listen: '127.0.0.1:8443', cert: /c.pem, key: /k.pem}",
+    );
+    for name in [API_LISTENER, TLS_LISTENER, ADMIN_LISTENER] {
+        let h = hcm(listener(&b, name));
+        assert_eq!(h["use_remote_address"], true, "{name}");
+        assert_eq!(h["append_x_forwarded_port"], true, "{name}");
+        assert!(h.get("xff_num_trusted_hops").is_none(), "{name}");
+    }
+    let early = &hcm(listener(&b, API_LISTENER))["early_header_mutation_extensions"][0];
+    let mutations = early["typed_config"]["mutations"].to_string();
+    for removed in [
+        r#"{"remove":"x-amzn-vpce-id"}"#,
+        r#"{"remove":"x-forwarded-port"}"#,
+        r#"{"remove_on_match":{"key_matcher":{"prefix":"x-tollgate-"}}}"#,
+    ] {
+        assert!(mutations.contains(removed), "{removed} in {mutations}");
+    }
+    // The admin listener keeps `x-tollgate-admin-key`, its credential.
+    assert!(hcm(listener(&b, ADMIN_LISTENER)).get("early_header_mutation_extensions").is_none());
+
+    // Behind a trusted load balancer: Envoy believes one hop, which sets the trusted headers.
+    let b = with("upstream: 'http://127.0.0.1:8080', trusted_hops: 1");
+    let h = hcm(listener(&b, API_LISTENER));
+    assert_eq!(h["xff_num_trusted_hops"], 1);
+    let mutations =
+        h["early_header_mutation_extensions"][0]["typed_config"]["mutations"].to_string();
+    assert!(!mutations.contains("vpce") && !mutations.contains("x-forwarded-port"), "{mutations}");
+    assert!(mutations.contains("x-tollgate-"), "{mutations}");
 }
 
 #[test]

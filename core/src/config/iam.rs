@@ -66,7 +66,9 @@ pub enum Secret {
 }
 
 /// Request headers a trusted hop in front of the gateway sets (Envoy's listener or a load
-/// balancer), for resource-policy conditions. The operator must make sure clients cannot send them.
+/// balancer), for resource-policy conditions. The operator must make sure clients cannot send them
+/// (`tollgate render` removes them from clients' requests unless `gateway.trusted_hops` says a
+/// hop in front sets them).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedHeaders {
@@ -76,6 +78,11 @@ pub struct TrustedHeaders {
     /// Carries the VPC id (`aws:SourceVpc`).
     #[serde(default)]
     pub source_vpc: Option<String>,
+    /// Carries the scheme a TLS-terminating hop in front was called with (`x-forwarded-proto`):
+    /// `https` there makes `aws:SecureTransport` true. Without it, only TLS on the connection
+    /// to Envoy does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_proto: Option<String>,
 }
 
 fn default_max_skew() -> u32 {

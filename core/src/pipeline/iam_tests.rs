@@ -216,3 +216,45 @@ fn resource_policy_applies_to_every_caller() {
     run(&plan, &mut host, None);
     assert!(rejection(&host).1.ends_with("/GET/pets with an explicit deny"));
 }
+
+/// `aws:SecureTransport` is TLS on the connection (Envoy's `connection.tls_version`), or the
+/// trusted hop's `forwarded_proto` header when the config names one; never `:scheme` or a
+/// client's `x-forwarded-proto`.
+#[test]
+fn secure_transport_is_the_connections_tls_or_a_trusted_hops_word() {
+    let policy = serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": format!("{ARN}/*")},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": format!("{ARN}/*"),
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]});
+    let plain = || {
+        MemoryHost::request("GET", "/open")
+            .with_header(":scheme", "https")
+            .with_header("x-forwarded-proto", "https")
+    };
+    let plan = plan(Some(policy.clone()));
+    assert!(plan.reads_secure_transport);
+    let mut host = plain();
+    run(&plan, &mut host, None);
+    assert_eq!(rejection(&host).0, 403, "a client's :scheme and x-forwarded-proto");
+    let mut host = plain();
+    host.properties.insert("connection.tls_version".into(), b"TLSv1.3".to_vec());
+    assert_eq!(run(&plan, &mut host, None), Flow::Continue, "TLS on the connection");
+
+    let mut config: serde_json::Value = serde_json::json!({
+        "api": {"id": "petstore", "region": "eu-west-1", "account_id": "123456789012"},
+        "methods": [{"resource": "/open", "http_method": "GET"}],
+        "resource_policy": policy,
+        "trusted_headers": {"forwarded_proto": "X-Forwarded-Proto"},
+    });
+    let behind_hop = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    assert_eq!(run(&behind_hop, &mut plain(), None), Flow::Continue, "the hop said https");
+    let mut host = MemoryHost::request("GET", "/open").with_header("x-forwarded-proto", "http");
+    run(&behind_hop, &mut host, None);
+    assert_eq!(rejection(&host).0, 403, "the hop said http");
+
+    // No policy reads the key: the connection is not even asked.
+    config["resource_policy"]["Statement"][1]["Condition"] =
+        serde_json::json!({"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}});
+    assert!(!Plan::from_json(config.to_string().as_bytes()).unwrap().reads_secure_transport);
+}

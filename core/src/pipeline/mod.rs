@@ -555,10 +555,10 @@ fn run_with_body<H: Host>(
         // The upstream gets the path without the stage, as API Gateway's integrations do.
         host.set_request_header(":path", Some(&routed))?;
     }
-    if plan.routes_by_uri {
-        // Only an integration URI names the cluster, never the client.
-        host.set_request_header(crate::transform::integration::CLUSTER_HEADER, None)?;
-    }
+    // `x-tollgate-*` request headers are the gateway's word to the upstream and to Envoy's
+    // routes (the caller's key id and authorizer context, the integration's cluster): whatever
+    // a client sent under that prefix is removed before the gateway sets its own.
+    remove_client_headers(host, headers)?;
     // Only an IAM caller's policies can allow `execute-api:InvalidateCache`.
     let may_invalidate_cache = method.cache.is_some()
         && caller.is_some()
@@ -616,7 +616,7 @@ fn run_with_body<H: Host>(
         host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
     }
     if method.authorization == AuthorizationType::Custom {
-        authorizer_headers(host, headers, lambda.as_ref())?;
+        authorizer_headers(host, lambda.as_ref())?;
     }
     if let (Some(t), Some(auth)) = (&token, method.authorizer.and_then(|i| plan.authorizers.get(i)))
     {
@@ -676,17 +676,31 @@ fn authorize<H: Host>(
     };
     let vpce = trusted(&plan.source_vpce_header);
     let vpc = trusted(&plan.source_vpc_header);
-    let scheme = headers.get(":scheme");
     let ctx = caller::Context {
         http_method: verb,
         path,
         source_ip: source.as_deref().and_then(caller::parse_source_ip),
         source_vpce: vpce,
         source_vpc: vpc,
-        secure_transport: scheme == Some(b"https"),
+        secure_transport: plan.reads_secure_transport && secure_transport(plan, host, headers)?,
         now_seconds,
     };
     Ok(caller::authorize_action(plan, caller, &ctx, action))
+}
+
+/// `aws:SecureTransport`: the client's connection to Envoy is TLS, or the trusted hop in front
+/// says it was called over HTTPS. Never `:scheme` or a client's `X-Forwarded-Proto`: over
+/// HTTP/2 a client names its own `:scheme`, and without a trusted hop the header is the client's.
+fn secure_transport<H: Host>(plan: &Plan, host: &H, headers: &Headers) -> Result<bool, HostError> {
+    let hop_says_https = plan
+        .forwarded_proto_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"https"));
+    if hop_says_https {
+        return Ok(true);
+    }
+    Ok(host.property(&["connection", "tls_version"])?.is_some_and(|v| !v.is_empty()))
 }
 
 /// Step 3 for a CUSTOM method: the Lambda authorizer's answer (from this request's call, the
@@ -753,16 +767,27 @@ fn custom_authorizer<H: Host>(
     Ok(custom::decide(&response, &arn, now).map_err(Step::from))
 }
 
+/// The prefix of the request headers only the gateway sets.
+pub const GATEWAY_HEADER_PREFIX: &str = "x-tollgate-";
+
+/// Removes every `x-tollgate-*` request header the client sent (each name once).
+fn remove_client_headers<H: Host>(host: &mut H, headers: &Headers) -> Result<(), HostError> {
+    let mut removed: Vec<&str> = Vec::new();
+    for name in headers.names().filter(|n| n.starts_with(GATEWAY_HEADER_PREFIX)) {
+        if !removed.contains(&name) {
+            host.set_request_header(name, None)?;
+            removed.push(name);
+        }
+    }
+    Ok(())
+}
+
 /// The Lambda authorizer's principal and context go upstream as `x-tollgate-authorizer-*`
-/// headers; whatever the client sent under that prefix is removed first.
+/// headers (the client's own were removed with every other `x-tollgate-*` header).
 fn authorizer_headers<H: Host>(
     host: &mut H,
-    headers: &Headers,
     output: Option<&AuthorizerOutput>,
 ) -> Result<(), HostError> {
-    for name in headers.names().filter(|n| n.starts_with(AUTHORIZER_HEADER_PREFIX)) {
-        host.set_request_header(name, None)?;
-    }
     let Some(output) = output else { return Ok(()) };
     let principal = std::iter::once(("principal-id", output.principal_id.as_str()));
     let context = output.context.iter().map(|(k, v)| (k.as_str(), v.as_str()));

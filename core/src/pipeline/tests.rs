@@ -105,3 +105,17 @@ fn request_id_falls_back_when_envoy_sent_none_or_garbage() {
     let id = host.reply.unwrap().header("x-amzn-requestid").unwrap().to_string();
     assert_eq!(id, format!("{:032x}", 255));
 }
+
+#[test]
+fn a_client_cannot_send_the_gateways_own_headers() {
+    let mut host = MemoryHost::request("GET", "/health")
+        .with_header("x-tollgate-authorizer-principal-id", "admin")
+        .with_header("x-tollgate-authorizer-role", "admin")
+        .with_header("x-tollgate-cluster", "internal")
+        .with_header("x-tollgate-cluster", "internal-2")
+        .with_header("x-custom", "kept");
+    assert_eq!(run(&mut host), Flow::Continue);
+    let names: Vec<&str> = host.request_headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("x-tollgate-")), "{names:?}");
+    assert!(names.contains(&"x-custom"), "{names:?}");
+}
