@@ -240,6 +240,14 @@ pub struct UsageCall {
     window: (u64, u64),
 }
 
+impl UsageCall {
+    /// The call to the rate-limit service, as the filter sends every callout.
+    pub fn callout(&self) -> crate::pipeline::Callout {
+        let method = (crate::throttle::rls::SERVICE, crate::throttle::rls::METHOD);
+        crate::pipeline::Callout::grpc(&self.cluster, method, self.body.clone(), self.timeout_ms)
+    }
+}
+
 /// `Some` for an authorized GetUsage of a global plan that can be answered: send
 /// [`UsageCall::body`] to the service and answer with [`global_usage_reply`]. Every other
 /// call is answered by [`handle`].

@@ -157,11 +157,21 @@ pub struct Rejection {
     /// The status when it is not the response type's own (AWS answers a malformed Lambda
     /// proxy response with a 502 under `DEFAULT_5XX`).
     pub status: Option<u16>,
+    /// Why, for logs, when the response type says too little (`missing_api_key` and
+    /// `disabled_api_key` are both `INVALID_API_KEY`): see [`Rejection::reason`].
+    pub detail: Option<&'static str>,
 }
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
-        Rejection { kind, message: None, error_type: None, validation_error: None, status: None }
+        Rejection {
+            kind,
+            message: None,
+            error_type: None,
+            validation_error: None,
+            status: None,
+            detail: None,
+        }
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
@@ -171,6 +181,22 @@ impl Rejection {
             error_type: None,
             validation_error: None,
             status: None,
+            detail: None,
+        }
+    }
+
+    /// Names why, for logs (`missing_api_key`).
+    pub const fn because(mut self, detail: &'static str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// A machine-readable reason: the detail if there is one, else the response type
+    /// (`throttled`, `access_denied`).
+    pub fn reason(&self) -> String {
+        match self.detail {
+            Some(detail) => detail.to_string(),
+            None => self.kind.name().to_ascii_lowercase(),
         }
     }
 

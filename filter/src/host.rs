@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 use tollgate_core::gateway_response::LocalReply;
-use tollgate_core::host::{HeaderList, Host, HostError, Outcome, Versioned};
+use tollgate_core::host::{HeaderList, Host, HostError, LogLevel, Outcome, Versioned};
 
 use crate::metrics::Metrics;
 
@@ -34,9 +34,9 @@ impl<'a> WasmHost<'a> {
         WasmHost { metrics, body_size, headers_gone: false, now: Cell::new(None) }
     }
 
-    /// A host for a callback after the request headers continued upstream.
-    pub fn after_request_headers(metrics: &'a Metrics) -> Self {
-        WasmHost { headers_gone: true, ..Self::new(metrics) }
+    /// A host for a callback after the request headers continued upstream (`gone`).
+    pub fn after_request_headers(metrics: &'a Metrics, gone: bool) -> Self {
+        WasmHost { headers_gone: gone, ..Self::new(metrics) }
     }
 }
 
@@ -138,6 +138,14 @@ impl Host for WasmHost<'_> {
             reply.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
             .map_err(err("send_http_response"))
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        match level {
+            LogLevel::Info => log::info!("{message}"),
+            LogLevel::Warn => log::warn!("{message}"),
+            LogLevel::Error => log::error!("{message}"),
+        }
     }
 }
 

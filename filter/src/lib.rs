@@ -1,12 +1,9 @@
 //! Tollgate as a proxy-wasm HTTP filter: reads what `tollgate-core` needs from Envoy, asks it, and
 //! applies the answer. All decisions live in `tollgate-core`.
 
+mod callout;
 mod host;
-mod integration;
-mod jwks;
-mod lambda;
 mod metrics;
-mod ratelimit;
 mod request;
 
 use std::cell::RefCell;
@@ -17,9 +14,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 use tollgate_core::deployment::Deployment;
-use tollgate_core::pipeline::{self, Worker};
+use tollgate_core::pipeline::{self, CalloutResponse, Worker};
 use tollgate_core::plan::Plan;
 
+use crate::host::WasmHost;
 use crate::metrics::Metrics;
 use crate::request::Request;
 
@@ -43,8 +41,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Root {
     shared: Option<Rc<Shared>>,
-    /// Background JWKS fetches in flight: callout token -> authorizer.
-    refreshing: HashMap<u32, usize>,
+    /// Background JWKS fetches in flight: callout token -> (authorizer, answer cap).
+    refreshing: HashMap<u32, (usize, usize)>,
 }
 
 fn now_seconds() -> i64 {
@@ -56,22 +54,17 @@ fn now_seconds() -> i64 {
 
 impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
-        let (Some(authorizer), Some(shared)) = (self.refreshing.remove(&token), &self.shared)
+        let (Some((authorizer, cap)), Some(shared)) =
+            (self.refreshing.remove(&token), &self.shared)
         else {
             log::warn!("response to an unknown callout {token}");
             return;
         };
-        let body = jwks::response_body(body_size);
+        let response = callout::http_response(body_size, cap);
+        let Some(plan) = shared.deployment.primary() else { return };
         if let Ok(mut worker) = shared.worker.try_borrow_mut() {
-            let result = pipeline::on_background_keys(
-                &mut worker,
-                authorizer,
-                body.as_deref(),
-                now_seconds(),
-            );
-            if let Some(plan) = shared.deployment.primary() {
-                jwks::log_result(plan, authorizer, &result);
-            }
+            let mut host = WasmHost::new(&shared.metrics);
+            pipeline::on_background_keys(plan, &mut worker, &mut host, authorizer, &response);
         }
     }
 }
@@ -143,16 +136,23 @@ impl RootContext for Root {
             Ok(mut worker) => pipeline::jwks_refresh_due(plan, &mut worker, now),
             Err(_) => return,
         };
-        for authorizer in due {
-            match jwks::dispatch(plan, authorizer) {
+        for (authorizer, call) in due {
+            match callout::dispatch(&call) {
                 Ok(token) => {
-                    self.refreshing.insert(token, authorizer);
+                    self.refreshing.insert(token, (authorizer, call.max_response_bytes));
                 }
                 Err(e) => {
+                    log::error!("{e}");
                     if let Ok(mut worker) = shared.worker.try_borrow_mut() {
-                        let result =
-                            pipeline::on_background_keys(&mut worker, authorizer, None, now);
-                        jwks::log_result(plan, authorizer, &result.map_err(|_| e));
+                        let mut host = WasmHost::new(&shared.metrics);
+                        let failed = CalloutResponse::failed();
+                        pipeline::on_background_keys(
+                            plan,
+                            &mut worker,
+                            &mut host,
+                            authorizer,
+                            &failed,
+                        );
                     }
                 }
             }

@@ -16,6 +16,8 @@ pub struct Metrics {
     /// sets it each second, so it shows the last one to report).
     memory: u32,
     rejected: Vec<(ResponseType, u32)>,
+    /// The metrics were defined (not [`Metrics::none`]).
+    defined: bool,
 }
 
 impl Metrics {
@@ -30,13 +32,26 @@ impl Metrics {
             let name = format!("tollgate.requests.{}", kind.name().to_ascii_lowercase());
             rejected.push((kind, hostcalls::define_metric(MetricType::Counter, &name)?));
         }
-        Ok(Metrics { allowed, canary, cache_hit, cache_miss, memory, rejected })
+        Ok(Metrics { allowed, canary, cache_hit, cache_miss, memory, rejected, defined: true })
+    }
+
+    /// No metrics (a plugin whose configuration failed): nothing is counted.
+    pub fn none() -> Self {
+        Metrics {
+            allowed: 0,
+            canary: 0,
+            cache_hit: 0,
+            cache_miss: 0,
+            memory: 0,
+            rejected: Vec::new(),
+            defined: false,
+        }
     }
 
     /// Sets the memory gauge to the size of this VM's linear memory.
     pub fn record_memory(&self) {
         #[cfg(target_arch = "wasm32")]
-        {
+        if self.defined {
             let bytes = core::arch::wasm32::memory_size(0).saturating_mul(65_536);
             let _ = hostcalls::record_metric(self.memory, u64::try_from(bytes).unwrap_or(u64::MAX));
         }
@@ -45,6 +60,9 @@ impl Metrics {
     }
 
     pub fn id(&self, outcome: Outcome) -> Option<u32> {
+        if !self.defined {
+            return None;
+        }
         match outcome {
             Outcome::Allowed => Some(self.allowed),
             Outcome::CacheHit => Some(self.cache_hit),

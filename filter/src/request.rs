@@ -10,46 +10,33 @@ use tollgate_core::admin;
 use tollgate_core::deployment::{Request as StageRequest, Selected};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
 use tollgate_core::host::Host;
-use tollgate_core::pipeline::{self, Exchange, Flow, ResponseFlow, Worker};
+use tollgate_core::pipeline::{
+    self, BodyFlow, CalloutResponse, Exchange, Flow, ResponseFlow, Worker,
+};
 use tollgate_core::plan::Plan;
-use tollgate_core::routes::MethodId;
 
+use crate::callout;
 use crate::host::WasmHost;
-use crate::{integration, jwks, lambda, ratelimit, Shared};
+use crate::Shared;
 
 /// Filter state key with the stage serving the request (when the config has several).
 const STAGE_STATE: &str = "tollgate.stage";
 
-/// A callout a request waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Callout {
-    /// A JWKS fetch for this token authorizer.
-    Jwks(usize),
-    /// A call to this Lambda authorizer.
-    Authorizer(usize),
-    /// A call to this method's AWS_PROXY function.
-    Integration(MethodId),
-    /// A call to the rate-limit service (a global usage plan).
-    RateLimit,
-}
-
 pub struct Request {
     shared: Option<Rc<Shared>>,
     exchange: Exchange,
-    /// The pipeline asked for the whole body (a signature, a model or a template covers it).
-    awaiting_body: bool,
     /// Size of the buffered request body being decided on, which a template may replace.
     body_size: usize,
     /// The response phase asked for the backend's whole body (a response template).
     awaiting_response_body: bool,
-    /// The callout this request waits for, by token.
-    waiting: Option<(u32, Callout)>,
+    /// The callout this request waits for: its token and the most of its answer to read.
+    waiting: Option<(u32, usize)>,
     /// The stage (and side) serving this request, chosen with its headers.
     selected: Option<Selected>,
     /// A GetUsage of a global plan waiting for the rate-limit service, by token.
     usage_call: Option<(u32, admin::UsageCall)>,
-    /// Bytes of a request body streamed upstream unbuffered, held to the payload limit.
-    streamed: usize,
+    /// The request headers continued upstream: Envoy no longer lends them.
+    headers_sent: bool,
 }
 
 impl Request {
@@ -57,13 +44,12 @@ impl Request {
         Request {
             shared,
             exchange: Exchange::default(),
-            awaiting_body: false,
             body_size: 0,
             awaiting_response_body: false,
             waiting: None,
             selected: None,
             usage_call: None,
-            streamed: 0,
+            headers_sent: false,
         }
     }
 
@@ -108,20 +94,18 @@ impl Request {
         };
         if let Some(stage) = deployment.stages.get(selected.stage) {
             if several {
-                self.exchange.response_headers.push(("x-tollgate-stage", stage.name.clone()));
+                self.exchange.add_response_header("x-tollgate-stage", stage.name.clone());
                 // For access logs: %FILTER_STATE(wasm.tollgate.stage:PLAIN)%.
                 let _ = hostcalls::set_property(vec![STAGE_STATE], Some(stage.name.as_bytes()));
             }
             if stage.canary.is_some() {
-                self.exchange
-                    .response_headers
-                    .push(("x-tollgate-canary", selected.canary.to_string()));
+                self.exchange.add_response_header("x-tollgate-canary", selected.canary.to_string());
             }
         }
         if selected.canary {
             let _ = hostcalls::increment_metric(shared.metrics.canary, 1);
         }
-        self.exchange.base_path = selected.base_path.clone();
+        self.exchange.set_base_path(selected.base_path.clone());
         self.selected = Some(selected);
         Ok(())
     }
@@ -146,7 +130,7 @@ impl Request {
         let path = String::from_utf8_lossy(&path);
         let now = host.now_nanos() / 1_000_000_000;
         if let Some(call) = admin::global_usage_call(plan, &method, &path, key.as_deref(), now) {
-            match ratelimit::dispatch(&call.cluster, &call.body, call.timeout_ms) {
+            match callout::dispatch(&call.callout()) {
                 Ok(token) => {
                     self.usage_call = Some((token, call));
                     return Some(Action::Pause);
@@ -168,7 +152,8 @@ impl Request {
         Some(Action::Pause)
     }
 
-    /// Runs `step` with this worker's state and translates the answer into an action.
+    /// Runs `step` with this worker's state and translates the answer into an action: a
+    /// callout is sent (one that cannot be sent is answered at once as a failed one).
     fn decide(
         &mut self,
         step: impl FnOnce(&Plan, &mut Worker, &mut WasmHost<'_>, &mut Exchange) -> Flow,
@@ -176,21 +161,9 @@ impl Request {
         let Some(shared) = self.shared.clone() else {
             // Not configured: Envoy refuses a plugin whose on_configure failed, so this is a
             // should-not-happen; fail closed all the same.
-            let _ = proxy_wasm::hostcalls::send_http_response(
-                500,
-                vec![],
-                Some(b"{\"message\":\"Internal server error\"}"),
-            );
-            return Action::Pause;
+            return unconfigured();
         };
-        let Some(plan) = self.plan(&shared) else {
-            let _ = proxy_wasm::hostcalls::send_http_response(
-                500,
-                vec![],
-                Some(b"{\"message\":\"Internal server error\"}"),
-            );
-            return Action::Pause;
-        };
+        let Some(plan) = self.plan(&shared) else { return unconfigured() };
         let mut host = WasmHost::with_body(&shared.metrics, self.body_size);
         // One VM runs one callback at a time, so the borrow cannot be taken twice; if it were, a
         // fresh worker state (no leases, no cached keys) keeps the request correct.
@@ -201,88 +174,45 @@ impl Request {
             Err(_) => &mut fresh,
         };
         let mut flow = step(plan, worker, &mut host, &mut self.exchange);
-        // A callout that cannot even start is answered at once as a failed one.
-        if let Flow::FetchKeys(authorizer) = flow {
-            match jwks::dispatch(plan, authorizer) {
-                Ok(token) => self.waiting = Some((token, Callout::Jwks(authorizer))),
-                Err(e) => {
-                    log::error!("{e}");
-                    let (next, result) = pipeline::on_keys_fetched(
-                        plan,
-                        worker,
-                        &mut host,
-                        &mut self.exchange,
-                        authorizer,
-                        None,
-                    );
-                    jwks::log_result(plan, authorizer, &result);
-                    flow = next;
+        while let Flow::Call(call) = flow {
+            match callout::dispatch(&call) {
+                Ok(token) => {
+                    self.waiting = Some((token, call.max_response_bytes));
+                    return Action::Pause;
                 }
-            }
-        }
-        if let Flow::CallAuthorizer(authorizer) = flow {
-            let event = self.exchange.authorizer_event.take().unwrap_or_default();
-            match lambda::dispatch(plan, authorizer, &event) {
-                Ok(token) => self.waiting = Some((token, Callout::Authorizer(authorizer))),
                 Err(e) => {
                     log::error!("{e}");
-                    flow = pipeline::on_authorizer_response(
-                        plan,
-                        worker,
-                        &mut host,
-                        &mut self.exchange,
-                        Default::default(),
-                    );
-                }
-            }
-        }
-        if let Flow::CallIntegration(method) = flow {
-            let call = self.exchange.integration_call.take().unwrap_or_default();
-            match integration::dispatch(&call) {
-                Ok(token) => self.waiting = Some((token, Callout::Integration(method))),
-                Err(e) => {
-                    log::error!("{e}");
-                    let failed = Default::default();
+                    let failed = CalloutResponse::failed();
                     let exchange = &mut self.exchange;
-                    if let Err(e) = pipeline::on_integration_response(
-                        plan, &mut host, exchange, method, &failed,
-                    ) {
-                        log::warn!("integration: {e}");
-                    }
-                    flow = Flow::Replied;
-                }
-            }
-        }
-        if flow == Flow::CallRateLimit {
-            let call = self.exchange.global.call.as_ref();
-            let sent = call.map(|c| ratelimit::dispatch(&c.cluster, &c.body, c.timeout_ms));
-            match sent {
-                Some(Ok(token)) => self.waiting = Some((token, Callout::RateLimit)),
-                failed => {
-                    if let Some(Err(e)) = failed {
-                        log::error!("{e}");
-                    }
-                    flow = pipeline::on_rate_limit_response(
-                        plan,
-                        worker,
-                        &mut host,
-                        &mut self.exchange,
-                        None,
-                    );
+                    flow = pipeline::on_callout_response(plan, worker, &mut host, exchange, failed);
                 }
             }
         }
         match flow {
-            Flow::Continue => Action::Continue,
-            Flow::Replied
-            | Flow::FetchKeys(_)
-            | Flow::CallAuthorizer(_)
-            | Flow::CallIntegration(_)
-            | Flow::CallRateLimit => Action::Pause,
-            Flow::NeedBody => {
-                self.awaiting_body = true;
-                Action::Pause
+            Flow::Continue => {
+                self.headers_sent = true;
+                Action::Continue
             }
+            Flow::Replied | Flow::NeedBody | Flow::Call(_) => Action::Pause,
+        }
+    }
+
+    /// The answer to the callout this request waits for.
+    fn answered(&mut self, token: u32, read: impl FnOnce(usize) -> CalloutResponse) {
+        let cap = match self.waiting {
+            Some((expected, cap)) if expected == token => cap,
+            _ => {
+                log::warn!("response to an unknown callout {token}");
+                return;
+            }
+        };
+        self.waiting = None;
+        let response = read(cap);
+        let action = self.decide(|plan, worker, host, exchange| {
+            pipeline::on_callout_response(plan, worker, host, exchange, response)
+        });
+        if action == Action::Continue {
+            self.resume_http_request();
         }
     }
 
@@ -294,14 +224,22 @@ impl Request {
     }
 }
 
+/// AWS's 500 without a configuration to answer with.
+fn unconfigured() -> Action {
+    let metrics = crate::metrics::Metrics::none();
+    pipeline::reply_unconfigured(&mut WasmHost::new(&metrics));
+    Action::Pause
+}
+
 impl Context for Request {
     fn on_grpc_call_response(&mut self, token: u32, status_code: u32, response_size: usize) {
         if let Some((expected, call)) = self.usage_call.take() {
             if expected == token {
-                let body = ratelimit::response(status_code, response_size);
+                let cap = call.callout().max_response_bytes;
+                let response = callout::grpc_response(status_code, response_size, cap);
                 let Some(shared) = self.shared.clone() else { return };
                 let Some(plan) = shared.deployment.admin.as_ref() else { return };
-                let reply = admin::global_usage_reply(plan, &call, body.as_deref());
+                let reply = admin::global_usage_reply(plan, &call, response.ok_body());
                 if let Err(e) = WasmHost::new(&shared.metrics).send_reply(&reply) {
                     log::warn!("management reply: {e:?}");
                 }
@@ -309,73 +247,11 @@ impl Context for Request {
             }
             self.usage_call = Some((expected, call));
         }
-        match self.waiting {
-            Some((expected, Callout::RateLimit)) if expected == token => {}
-            _ => {
-                log::warn!("response to an unknown gRPC callout {token}");
-                return;
-            }
-        }
-        self.waiting = None;
-        let body = ratelimit::response(status_code, response_size);
-        let action = self.decide(|plan, worker, host, exchange| {
-            pipeline::on_rate_limit_response(plan, worker, host, exchange, body.as_deref())
-        });
-        if action == Action::Continue {
-            self.resume_http_request();
-        }
+        self.answered(token, |cap| callout::grpc_response(status_code, response_size, cap));
     }
 
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
-        let callout = match self.waiting {
-            Some((expected, callout)) if expected == token => callout,
-            _ => {
-                log::warn!("response to an unknown callout {token}");
-                return;
-            }
-        };
-        self.waiting = None;
-        let action = match callout {
-            Callout::Jwks(authorizer) => {
-                let body = jwks::response_body(body_size);
-                self.decide(|plan, worker, host, exchange| {
-                    let (flow, result) = pipeline::on_keys_fetched(
-                        plan,
-                        worker,
-                        host,
-                        exchange,
-                        authorizer,
-                        body.as_deref(),
-                    );
-                    jwks::log_result(plan, authorizer, &result);
-                    flow
-                })
-            }
-            Callout::Authorizer(_) => {
-                let response = lambda::response(body_size);
-                self.decide(|plan, worker, host, exchange| {
-                    pipeline::on_authorizer_response(plan, worker, host, exchange, response)
-                })
-            }
-            Callout::RateLimit => {
-                log::warn!("an HTTP answer to a gRPC callout {token}");
-                return;
-            }
-            Callout::Integration(method) => {
-                let response = integration::response(body_size);
-                self.decide(|plan, _, host, exchange| {
-                    if let Err(e) =
-                        pipeline::on_integration_response(plan, host, exchange, method, &response)
-                    {
-                        log::warn!("integration: {e}");
-                    }
-                    Flow::Replied
-                })
-            }
-        };
-        if action == Action::Continue {
-            self.resume_http_request();
-        }
+        self.answered(token, |cap| callout::http_response(body_size, cap));
     }
 }
 
@@ -393,45 +269,29 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if self.waiting.is_some() {
-            // Held (buffered) until the callout decides the request.
-            return Action::Pause;
+        let Some(shared) = self.shared.clone() else { return Action::Continue };
+        let Some(plan) = self.plan(&shared) else { return Action::Continue };
+        let mut host = WasmHost::after_request_headers(&shared.metrics, self.headers_sent);
+        let data = pipeline::on_request_body_data(
+            plan,
+            &mut host,
+            &mut self.exchange,
+            body_size,
+            end_of_stream,
+        );
+        match data {
+            BodyFlow::Continue => return Action::Continue,
+            BodyFlow::Pause | BodyFlow::Replied => return Action::Pause,
+            BodyFlow::Ready => {}
         }
-        if !self.awaiting_body {
-            // A streamed body (no declared length) past the payload limit: AWS's 413 instead of
-            // the rest, unless the request is a tunnel.
-            self.streamed = self.streamed.saturating_add(body_size);
-            // (`exchange.tunnel`: the pipeline read it with the headers it decided on.)
-            if self.streamed > pipeline::MAX_BODY_BYTES && !self.exchange.tunnel {
-                self.streamed = 0;
-                let Some(shared) = self.shared.clone() else { return Action::Continue };
-                if let Some(plan) = self.plan(&shared) {
-                    let mut host = WasmHost::after_request_headers(&shared.metrics);
-                    let too_large = Rejection::new(ResponseType::RequestTooLarge);
-                    pipeline::reply(plan, &mut host, &too_large);
-                }
-                return Action::Pause;
-            }
-            return Action::Continue;
-        }
-        if body_size > pipeline::MAX_BODY_BYTES {
-            self.awaiting_body = false;
-            return self.reject(ResponseType::RequestTooLarge);
-        }
-        if !end_of_stream {
-            // Envoy buffers until the end (or answers 413 past its own buffer limit).
-            return Action::Pause;
-        }
-        self.awaiting_body = false;
         self.body_size = body_size;
-        let body =
-            match proxy_wasm::hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
-                Ok(body) => body.unwrap_or_default(),
-                Err(status) => {
-                    log::error!("cannot read the request body: {status:?}");
-                    return self.reject(ResponseType::ApiConfigurationError);
-                }
-            };
+        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
+            Ok(body) => body.unwrap_or_default(),
+            Err(status) => {
+                log::error!("cannot read the request body: {status:?}");
+                return self.reject(ResponseType::ApiConfigurationError);
+            }
+        };
         self.decide(|plan, worker, host, exchange| {
             pipeline::on_request_body(plan, worker, host, exchange, &body)
         })
@@ -439,7 +299,7 @@ impl HttpContext for Request {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(shared) = self.shared.clone() else { return Action::Continue };
-        if self.exchange.response_headers.is_empty() && self.exchange.response.is_none() {
+        if !self.exchange.has_response_work() {
             return Action::Continue;
         }
         let Some(plan) = self.plan(&shared) else { return Action::Continue };
@@ -463,14 +323,13 @@ impl HttpContext for Request {
         }
         self.awaiting_response_body = false;
         let Some(shared) = self.shared.clone() else { return Action::Continue };
-        let body =
-            match proxy_wasm::hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
-                Ok(body) => body.unwrap_or_default(),
-                Err(status) => {
-                    log::error!("cannot read the response body: {status:?}");
-                    return Action::Continue;
-                }
-            };
+        let body = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
+            Ok(body) => body.unwrap_or_default(),
+            Err(status) => {
+                log::error!("cannot read the response body: {status:?}");
+                return Action::Continue;
+            }
+        };
         let Some(plan) = self.plan(&shared) else { return Action::Continue };
         let mut host = WasmHost::with_body(&shared.metrics, body_size);
         pipeline::on_response_body(plan, &mut host, &mut self.exchange, &body);

@@ -13,13 +13,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate_core::admin::{self, AdminPlan};
-use tollgate_core::auth::custom::InvokeResponse;
 use tollgate_core::config::{ApiKeySource, AuthorizationType};
 use tollgate_core::deployment::{Deployment, Request, Selected};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
 use tollgate_core::host::memory::{MemoryHost, SharedStore};
 use tollgate_core::pipeline::{
-    self, match_method, CalloutResponse, Exchange, Flow, ResponseFlow, Worker,
+    self, match_method, CalloutRequest, CalloutResponse, Exchange, Flow, ResponseFlow, Worker,
 };
 use tollgate_core::plan::Plan;
 use tollgate_fuzz::{rich_config, sections, split_target, Message, API_KEY, GLOBAL_API_KEY, NOW};
@@ -101,7 +100,9 @@ fn run(
         return;
     };
     let plan = deployment.plan(&selected).expect("a selected stage has a plan");
-    let mut exchange = Exchange { base_path: selected.base_path.clone(), ..Default::default() };
+    let mut exchange = Exchange::default();
+    exchange.set_base_path(selected.base_path.clone());
+    let base_path = selected.base_path.clone();
     let end_of_stream = request.body.is_empty();
     let mut flow =
         pipeline::on_request_headers(plan, worker, &mut host, &mut exchange, end_of_stream);
@@ -117,49 +118,35 @@ fn run(
             Flow::NeedBody => {
                 pipeline::on_request_body(plan, worker, &mut host, &mut exchange, &request.body)
             }
-            Flow::FetchKeys(authorizer) => {
+            Flow::Call(call) => {
+                let integration = exchange.awaits_integration();
+                if integration {
+                    admitted(plan, base_path.as_deref(), request);
+                }
+                assert!(exchange.is_waiting(), "a callout is waited for");
                 let answer = next();
-                let body = (answer.status() == 200).then_some(answer.body.as_slice());
-                pipeline::on_keys_fetched(plan, worker, &mut host, &mut exchange, authorizer, body)
-                    .0
-            }
-            Flow::CallAuthorizer(_) => {
-                assert!(exchange.authorizer_event.is_some(), "an authorizer call has its event");
-                let answer = next();
-                let response = InvokeResponse {
-                    status: answer.status(),
-                    function_error: answer.header("x-amz-function-error").map(<[u8]>::to_vec),
-                    body: answer.body,
+                let response = match call.request {
+                    CalloutRequest::Grpc { .. } => {
+                        let code = if answer.status() == 200 { 0 } else { 14 };
+                        CalloutResponse::grpc(code, answer.body)
+                    }
+                    CalloutRequest::Http { .. } => CalloutResponse {
+                        status: answer.status(),
+                        headers: answer.headers,
+                        body: answer.body,
+                    },
                 };
-                pipeline::on_authorizer_response(plan, worker, &mut host, &mut exchange, response)
-            }
-            Flow::CallRateLimit => {
-                assert!(exchange.global.call.is_some(), "a rate-limit call has its request");
-                let answer = next();
-                let body = (answer.status() == 200).then_some(answer.body.as_slice());
-                pipeline::on_rate_limit_response(plan, worker, &mut host, &mut exchange, body)
-            }
-            Flow::CallIntegration(method) => {
-                admitted(plan, &exchange, request);
-                assert!(exchange.integration_call.is_some(), "an integration call has its request");
-                let answer = next();
-                let response = CalloutResponse {
-                    status: answer.status(),
-                    headers: answer.headers,
-                    body: answer.body,
-                };
-                let _ = pipeline::on_integration_response(
-                    plan,
-                    &mut host,
-                    &mut exchange,
-                    method,
-                    &response,
-                );
-                assert_reply(&host);
-                return;
+                let flow =
+                    pipeline::on_callout_response(plan, worker, &mut host, &mut exchange, response);
+                if integration {
+                    assert_eq!(flow, Flow::Replied, "an integration's answer is the client's");
+                    assert_reply(&host);
+                    return;
+                }
+                flow
             }
             Flow::Continue => {
-                admitted(plan, &exchange, request);
+                admitted(plan, base_path.as_deref(), request);
                 let upstream = host.header(":path").unwrap_or_default();
                 assert!(
                     !has_dot_segment(split_target(upstream).0),
@@ -225,9 +212,9 @@ fn assert_reply(host: &MemoryHost) {
 
 /// A request let through (upstream or to its integration) matched a method, carried the token or
 /// signature its authorization needs, and a valid API key from `x-api-key` when it needs one.
-fn admitted(plan: &Plan, exchange: &Exchange, request: &Message) {
+fn admitted(plan: &Plan, base_path: Option<&str>, request: &Message) {
     let (verb, target) = request.request_line();
-    let routed = routed(&target, exchange.base_path.as_deref());
+    let routed = routed(&target, base_path);
     let (path, _) = split_target(&routed);
     let Ok((_, method)) = match_method(plan, &verb, path) else {
         panic!("a request that matches no method was let through");

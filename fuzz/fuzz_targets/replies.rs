@@ -86,10 +86,7 @@ fn fixture() -> Fixture {
                 b"{\"a\": 1}",
             );
         }
-        assert!(
-            matches!(flow, Flow::CallIntegration(_) | Flow::Continue),
-            "{method} {path}: {flow:?}"
-        );
+        assert!(matches!(flow, Flow::Call(_) | Flow::Continue), "{method} {path}: {flow:?}");
         waiting.push((host, exchange, flow));
     }
     Fixture { plan, waiting }
@@ -124,20 +121,22 @@ fuzz_target!(|data: &[u8]| {
                 now_nanos: sent.now_nanos,
                 ..MemoryHost::default()
             };
-            match *flow {
-                Flow::CallIntegration(method) => {
+            match flow {
+                Flow::Call(_) => {
                     let response = CalloutResponse {
                         status,
                         headers: msg.headers.clone(),
                         body: msg.body.clone(),
                     };
-                    let _ = pipeline::on_integration_response(
+                    let mut worker = Worker::default();
+                    let flow = pipeline::on_callout_response(
                         &f.plan,
+                        &mut worker,
                         &mut host,
                         &mut exchange,
-                        method,
-                        &response,
+                        response,
                     );
+                    assert_eq!(flow, Flow::Replied);
                     let reply = host.reply.as_ref().expect("an integration's answer is replied");
                     assert!((100..=599).contains(&reply.status), "{}", reply.status);
                 }

@@ -28,7 +28,7 @@ pub fn authenticate_iam<'p>(
     cache: &mut KeyCache,
     req: &sigv4::Request<'_>,
     now_seconds: i64,
-) -> Result<&'p CredentialPlan, Rejection> {
+) -> Result<(usize, &'p CredentialPlan), Rejection> {
     let presented = sigv4::presented(req.headers, req.query).map_err(|e| sig_rejection(&e))?;
     let (index, credential) = plan
         .iam
@@ -42,7 +42,7 @@ pub fn authenticate_iam<'p>(
         Rules { region: &plan.region, service: sigv4::SERVICE, max_skew: plan.iam.max_skew };
     sigv4::verify(req, &presented, secret, index, rules, now_seconds, cache)
         .map_err(|e| sig_rejection(&e))?;
-    Ok(credential)
+    Ok((index, credential))
 }
 
 /// What the policies see of a request besides the caller.

@@ -89,6 +89,11 @@ impl IamPlan {
         self.credentials.get(i).filter(|c| c.enabled).map(|c| (i, c))
     }
 
+    /// The credential at `index` (as [`IamPlan::lookup`] gave it).
+    pub fn credential(&self, index: usize) -> Option<&CredentialPlan> {
+        self.credentials.get(index)
+    }
+
     pub fn len(&self) -> usize {
         self.credentials.len()
     }

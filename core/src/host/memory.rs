@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{HeaderList, Host, HostError, Outcome, Versioned};
+use super::{HeaderList, Host, HostError, LogLevel, Outcome, Versioned};
 use crate::gateway_response::LocalReply;
 
 #[derive(Debug, Default)]
@@ -71,6 +71,8 @@ pub struct MemoryHost {
     pub request_body: Option<Vec<u8>>,
     /// The response body as the client gets it, once the pipeline replaced it.
     pub response_body: Option<Vec<u8>>,
+    /// What the pipeline logged.
+    pub logs: Vec<(LogLevel, String)>,
 }
 
 impl MemoryHost {
@@ -165,6 +167,10 @@ impl Host for MemoryHost {
     fn send_reply(&mut self, reply: &LocalReply) -> Result<(), HostError> {
         self.reply = Some(reply.clone());
         Ok(())
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        self.logs.push((level, message.to_string()));
     }
 }
 

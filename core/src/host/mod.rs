@@ -30,6 +30,14 @@ pub enum Outcome {
     CacheMiss,
 }
 
+/// How much a log line matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
 /// Shared data: a value and its version (`cas`).
 pub type Versioned = (Option<Vec<u8>>, Option<u32>);
 
@@ -69,4 +77,6 @@ pub trait Host {
     fn now_nanos(&self) -> u64;
     fn count(&mut self, outcome: Outcome);
     fn send_reply(&mut self, reply: &LocalReply) -> Result<(), HostError>;
+    /// Writes a line to Envoy's log (never a secret: no key, token or signature).
+    fn log(&mut self, level: LogLevel, message: &str);
 }

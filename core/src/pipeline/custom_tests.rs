@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::apikey::hash_key_hex;
+use crate::auth::custom::InvokeResponse;
 use crate::host::memory::{MemoryHost, SharedStore};
 use crate::test_support::test;
 
@@ -31,6 +32,12 @@ fn plan(ttl: u32) -> Plan {
     Plan::from_json(config.to_string().as_bytes()).unwrap()
 }
 
+/// Lambda's answer as the callout brings it back.
+pub(super) fn invoked(r: InvokeResponse) -> CalloutResponse {
+    let headers = r.function_error.map(|e| vec![("x-amz-function-error".into(), e)]);
+    CalloutResponse { status: r.status, headers: headers.unwrap_or_default(), body: r.body }
+}
+
 fn answer(effect: &str, resource: &str) -> InvokeResponse {
     let body = serde_json::json!({
         "principalId": "user-7",
@@ -57,13 +64,14 @@ fn run(plan: &Plan, host: &mut MemoryHost, answer: Option<InvokeResponse>) -> (F
     let mut worker = Worker::default();
     let mut exchange = Exchange::default();
     match on_request_headers(plan, &mut worker, host, &mut exchange, true) {
-        Flow::CallAuthorizer(0) => {
-            let event: serde_json::Value =
-                serde_json::from_slice(exchange.authorizer_event.as_deref().unwrap()).unwrap();
+        Flow::Call(call) => {
+            assert_eq!(call.cluster, "lambda");
+            assert_eq!(call.header(":method"), Some("POST"));
+            let event: serde_json::Value = serde_json::from_slice(call.body()).unwrap();
             assert_eq!(event["type"], "TOKEN");
             assert!(event["methodArn"].as_str().unwrap().starts_with(ARN), "{event}");
             let answer = answer.expect("the function was not expected to be called");
-            (on_authorizer_response(plan, &mut worker, host, &mut exchange, answer), true)
+            (on_callout_response(plan, &mut worker, host, &mut exchange, invoked(answer)), true)
         }
         flow => (flow, false),
     }

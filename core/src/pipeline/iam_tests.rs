@@ -2,7 +2,7 @@
 //! policies, with the in-memory host.
 
 use super::*;
-use crate::auth::sigv4::{authorization, Signer};
+use crate::auth::sigv4::{self, authorization, Signer};
 use crate::host::memory::MemoryHost;
 use crate::test_support::test;
 

@@ -10,38 +10,11 @@ use crate::plan::Plan;
 use crate::routes::MethodId;
 use crate::transform::lambda_proxy;
 
-use super::{request_id, transform, Exchange};
+use super::{request_id, transform, CalloutResponse, Exchange};
 
-/// A request to an Envoy cluster (pseudo-headers `:method`, `:path`, `:authority` included).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Callout {
-    pub cluster: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub timeout_ms: u32,
-}
-
-/// What came back: status 0 (no headers) when the call failed or timed out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CalloutResponse {
-    pub status: u16,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
-}
-
-impl CalloutResponse {
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
-    }
-}
-
-/// The largest answer read from an integration (Lambda's 6 MB; AWS's 10 MB payload limit for
-/// services).
-pub const MAX_CALLOUT_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
-
-/// After [`super::Flow::CallIntegration`]: answers the client from the integration's answer
+/// After an integration's callout: answers the client from the integration's answer
 /// (AWS's 502 / 504 when it is not one). `Err` says what went wrong, for the log.
-pub fn on_integration_response<H: Host>(
+pub(super) fn on_integration_response<H: Host>(
     plan: &Plan,
     host: &mut H,
     exchange: &mut Exchange,
@@ -114,7 +87,7 @@ fn service_reply(
 mod tests {
     use super::*;
     use crate::host::memory::MemoryHost;
-    use crate::pipeline::{on_request_headers, Flow, Worker};
+    use crate::pipeline::{on_callout_response, on_request_headers, Flow, Worker};
     use crate::test_support::test;
 
     /// Found by fuzzing (`fuzz/`, target `replies`): an AWS service integration without
@@ -129,11 +102,12 @@ mod tests {
         for (status, expected) in [(1, 502), (99, 502), (600, 502), (65535, 502), (202, 202)] {
             let mut host = MemoryHost::request("POST", "/items");
             let mut exchange = Exchange::default();
-            let flow =
-                on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
-            assert_eq!(flow, Flow::CallIntegration(0));
+            let mut worker = Worker::default();
+            let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true);
+            assert!(matches!(flow, Flow::Call(_)), "{flow:?}");
             let response = CalloutResponse { status, ..Default::default() };
-            let _ = on_integration_response(&plan, &mut host, &mut exchange, 0, &response);
+            let flow = on_callout_response(&plan, &mut worker, &mut host, &mut exchange, response);
+            assert_eq!(flow, Flow::Replied);
             assert_eq!(host.reply.unwrap().status, expected, "{status}");
         }
     }

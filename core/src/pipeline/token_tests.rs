@@ -14,7 +14,7 @@ const NOW: i64 = 1_764_072_000;
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const ISSUER: &str = "https://issuer.example";
 
-fn jwks(kid: &str) -> serde_json::Value {
+pub(super) fn jwks(kid: &str) -> serde_json::Value {
     serde_json::json!({"keys": [{"kty": "oct", "kid": kid, "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(SECRET)}]})
 }
 
@@ -37,7 +37,7 @@ fn plan() -> Plan {
     Plan::from_json(config.to_string().as_bytes()).unwrap()
 }
 
-fn token(kid: &str, claims: serde_json::Value) -> String {
+pub(super) fn token(kid: &str, claims: serde_json::Value) -> String {
     let header = serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": kid});
     let signing_input = format!(
         "{}.{}",
@@ -49,7 +49,7 @@ fn token(kid: &str, claims: serde_json::Value) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
-fn claims(extra: serde_json::Value) -> serde_json::Value {
+pub(super) fn claims(extra: serde_json::Value) -> serde_json::Value {
     let mut c = serde_json::json!({"iss": ISSUER, "aud": "app", "sub": "user-1", "email": "a@example.com", "token_use": "id",
                                    "iat": NOW - 10, "exp": NOW + 600});
     for (k, v) in extra.as_object().unwrap() {
@@ -161,6 +161,23 @@ fn missing_invalid_expired_and_unscoped_tokens_are_refused() {
     assert_eq!(flow, Flow::Continue);
 }
 
+/// The flow is a JWKS fetch (a GET through the authorizer's cluster).
+fn fetches_keys(flow: Flow) -> Callout {
+    match flow {
+        Flow::Call(call) => {
+            assert_eq!(call.header(":method"), Some("GET"), "{call:?}");
+            assert_eq!(call.header("accept"), Some("application/json"));
+            call
+        }
+        other => panic!("expected a JWKS fetch, got {other:?}"),
+    }
+}
+
+/// A 200 with `body`.
+fn fetched(body: &str) -> CalloutResponse {
+    CalloutResponse { status: 200, headers: Vec::new(), body: body.as_bytes().to_vec() }
+}
+
 #[test]
 fn keys_are_fetched_on_demand_then_the_request_is_decided() {
     let plan = plan();
@@ -169,16 +186,16 @@ fn keys_are_fetched_on_demand_then_the_request_is_decided() {
     let mut host = request("GET", "/pool", Some(&t));
     let mut exchange = Exchange::default();
     let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true);
-    assert_eq!(flow, Flow::FetchKeys(1));
+    fetches_keys(flow);
     let body = jwks("k1").to_string();
-    let (flow, loaded) =
-        on_keys_fetched(&plan, &mut worker, &mut host, &mut exchange, 1, Some(body.as_bytes()));
+    let flow = on_callout_response(&plan, &mut worker, &mut host, &mut exchange, fetched(&body));
     assert_eq!(
-        (flow, loaded),
-        (Flow::Continue, Ok(1)),
+        flow,
+        Flow::Continue,
         "{:?}",
         host.reply.as_ref().map(|r| String::from_utf8_lossy(&r.body).into_owned())
     );
+    assert!(host.logs.iter().any(|(_, l)| l.contains("JWKS loaded, 1 keys")), "{:?}", host.logs);
     // The next request finds the keys (and the verified token in the cache).
     let mut host = request("GET", "/pool", Some(&t));
     assert_eq!(
@@ -192,10 +209,11 @@ fn keys_are_fetched_on_demand_then_the_request_is_decided() {
     host.now_nanos += later;
     let mut exchange = Exchange::default();
     let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true);
-    assert_eq!(flow, Flow::FetchKeys(1));
-    let (flow, loaded) = on_keys_fetched(&plan, &mut worker, &mut host, &mut exchange, 1, None);
+    fetches_keys(flow);
+    let failed = CalloutResponse::failed();
+    let flow = on_callout_response(&plan, &mut worker, &mut host, &mut exchange, failed);
     assert_eq!(flow, Flow::Replied);
-    assert!(loaded.is_err());
+    assert!(host.logs.iter().any(|(_, l)| l.contains("JWKS not loaded")), "{:?}", host.logs);
     assert_eq!(message(&host), (401, "Unauthorized".into()));
     // Rate-limited: another unknown kid right away does not fetch again, and old keys still serve.
     let mut host = request("GET", "/pool", Some(&token("k8", claims(serde_json::json!({})))));
@@ -217,12 +235,9 @@ fn no_keys_at_all_fails_closed() {
     let mut worker = Worker::default();
     let mut host = request("GET", "/pool", Some(&token("k1", claims(serde_json::json!({})))));
     let mut exchange = Exchange::default();
-    assert_eq!(
-        on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true),
-        Flow::FetchKeys(1)
-    );
-    let (flow, _) =
-        on_keys_fetched(&plan, &mut worker, &mut host, &mut exchange, 1, Some(b"not json"));
+    fetches_keys(on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true));
+    let flow =
+        on_callout_response(&plan, &mut worker, &mut host, &mut exchange, fetched("not json"));
     assert_eq!(flow, Flow::Replied);
     assert_eq!(host.reply.as_ref().unwrap().status, 500);
 }
@@ -231,13 +246,22 @@ fn no_keys_at_all_fails_closed() {
 fn background_refresh_is_scheduled_for_fetched_keys_only() {
     let plan = plan();
     let mut worker = Worker::default();
-    assert_eq!(jwks_refresh_due(&plan, &mut worker, NOW), vec![1]);
-    assert_eq!(jwks_refresh_due(&plan, &mut worker, NOW), Vec::<usize>::new(), "in flight");
-    assert_eq!(
-        on_background_keys(&mut worker, 1, Some(jwks("k1").to_string().as_bytes()), NOW),
-        Ok(1)
-    );
-    assert_eq!(jwks_refresh_due(&plan, &mut worker, NOW + 1), Vec::<usize>::new());
+    let due = |worker: &mut Worker, now| -> Vec<usize> {
+        jwks_refresh_due(&plan, worker, now).into_iter().map(|(i, _)| i).collect()
+    };
+    let first = jwks_refresh_due(&plan, &mut worker, NOW);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, 1);
+    assert_eq!(first[0].1.header(":method"), Some("GET"));
+    assert_eq!(due(&mut worker, NOW), Vec::<usize>::new(), "in flight");
+    let mut host = MemoryHost {
+        now_nanos: u64::try_from(NOW).unwrap() * 1_000_000_000,
+        ..MemoryHost::default()
+    };
+    let body = jwks("k1").to_string();
+    on_background_keys(&plan, &mut worker, &mut host, 1, &fetched(&body));
+    assert!(host.logs.iter().any(|(_, l)| l.contains("JWKS loaded, 1 keys")), "{:?}", host.logs);
+    assert_eq!(due(&mut worker, NOW + 1), Vec::<usize>::new());
 }
 
 #[test]

@@ -77,8 +77,8 @@ pub(super) struct Caller<'a> {
 
 pub(super) enum Outcome {
     Continue,
-    /// Call the method's integration with [`Exchange::integration_call`].
-    CallIntegration,
+    /// Call the method's integration.
+    Call(Callout),
     Reject(Rejection),
     Respond(LocalReply),
 }
@@ -159,19 +159,12 @@ pub(super) fn request<H: Host>(
             let Some(target) = &integration.lambda else {
                 return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
             };
-            exchange.integration_call = Some(Callout {
-                cluster: target.cluster.clone(),
-                headers: vec![
-                    (":method".into(), "POST".into()),
-                    (":path".into(), target.path.clone()),
-                    (":authority".into(), target.authority.clone()),
-                    ("content-type".into(), "application/json".into()),
-                    ("x-amz-invocation-type".into(), "RequestResponse".into()),
-                ],
-                body: lambda_proxy::event(&request),
-                timeout_ms: target.timeout_ms,
-            });
-            Ok(Outcome::CallIntegration)
+            Ok(Outcome::Call(Callout::lambda_invoke(
+                &target.cluster,
+                (&target.authority, &target.path),
+                lambda_proxy::event(&request),
+                target.timeout_ms,
+            )))
         }
         IntegrationType::Aws => {
             let Some(target) = &integration.aws else {
@@ -186,11 +179,10 @@ pub(super) fn request<H: Host>(
                 Ok(call) => call,
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
-            exchange.integration_call = Some(call);
             let accept = headers.get("accept").map(<[u8]>::to_vec);
             exchange.response =
                 Some(Box::new(ResponseState::new(method_id, params, context, accept)));
-            Ok(Outcome::CallIntegration)
+            Ok(Outcome::Call(call))
         }
         IntegrationType::Mock => {
             let input = params.input(body, &context, vars);
@@ -560,12 +552,7 @@ fn service_call(
         (":authority".to_string(), target.authority.clone()),
     ];
     all.extend(headers);
-    Ok(Callout {
-        cluster: target.cluster.clone(),
-        headers: all,
-        body,
-        timeout_ms: target.timeout_ms,
-    })
+    Ok(Callout::http(&target.cluster, all, body, target.timeout_ms))
 }
 
 /// Headers an HTTP (non-proxy) integration keeps although nothing maps them: the body's framing

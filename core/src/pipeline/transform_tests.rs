@@ -252,14 +252,15 @@ fn aws_service_integrations_build_the_call_and_map_the_answer() {
         let mut exchange = Exchange::default();
         let flow =
             on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
-        assert_eq!(flow, Flow::CallIntegration(0));
-        let request = exchange.integration_call.clone().unwrap();
+        let Flow::Call(request) = flow else { panic!("expected the integration call: {flow:?}") };
         let response = CalloutResponse {
             status: answer.0,
             headers: vec![("content-type".into(), b"application/x-amz-json-1.0".to_vec())],
             body: answer.1.as_bytes().to_vec(),
         };
-        on_integration_response(&plan, &mut host, &mut exchange, 0, &response).unwrap();
+        let flow =
+            on_callout_response(&plan, &mut Worker::default(), &mut host, &mut exchange, response);
+        assert_eq!(flow, Flow::Replied);
         assert!(exchange.response.is_none(), "the local reply is not mapped again");
         let reply = host.reply.unwrap();
         (request, reply.status, serde_json::from_slice::<Value>(&reply.body).unwrap())
@@ -267,12 +268,12 @@ fn aws_service_integrations_build_the_call_and_map_the_answer() {
     let (request, status, body) =
         call((200, r#"{"Item": {"id": {"S": "7"}, "name": {"S": "Lamp"}}}"#));
     assert_eq!(request.cluster, "dynamodb");
-    let header = |n: &str| request.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let header = |n: &str| request.header(n);
     assert_eq!(header(":path"), Some("/"));
     assert_eq!(header(":authority"), Some("dynamodb.us-east-1.amazonaws.com"));
     assert_eq!(header("x-amz-target"), Some("DynamoDB_20120810.GetItem"));
     assert_eq!(header("x-trace"), Some("t-1"));
-    let sent: Value = serde_json::from_slice(&request.body).unwrap();
+    let sent: Value = serde_json::from_slice(request.body()).unwrap();
     assert_eq!(sent, json!({"TableName": "items", "Key": {"id": {"S": "7"}}}));
     assert_eq!((status, body), (200, json!({"name": "Lamp"})));
     assert_eq!(call((200, "{}")).1, 200);
@@ -323,8 +324,7 @@ fn mapped_path_parameters_cannot_climb_out_of_the_integration_path() {
     assert_eq!(host.header(":path"), Some(&b"/static/docs..v2/a.txt"[..]));
     let mut host = MemoryHost::request("GET", "/objects/k").with_header("x-folder", "f");
     let (flow, exchange) = run(&mut host);
-    assert_eq!(flow, Flow::CallIntegration(1));
-    let call = exchange.integration_call.unwrap();
-    let path = call.headers.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.as_str());
-    assert_eq!(path, Some("/bucket/f/k"));
+    let Flow::Call(call) = flow else { panic!("expected the integration call: {flow:?}") };
+    assert!(exchange.is_waiting());
+    assert_eq!(call.header(":path"), Some("/bucket/f/k"));
 }

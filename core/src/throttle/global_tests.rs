@@ -10,7 +10,10 @@ use crate::apikey::hash_key_hex;
 use crate::config::Config;
 use crate::host::memory::{MemoryHost, SharedStore};
 use crate::host::Outcome;
-use crate::pipeline::{on_rate_limit_response, on_request_headers, Exchange, Flow, Worker};
+use crate::pipeline::{
+    on_callout_response, on_request_headers, CalloutRequest, CalloutResponse, Exchange, Flow,
+    Worker,
+};
 use crate::plan::Plan;
 use crate::test_support::test;
 
@@ -118,6 +121,20 @@ fn request(
     request_on(plan, worker, service, &mut host)
 }
 
+/// The `ShouldRateLimit` message of a gRPC callout to the service.
+fn rate_limit_message(call: &crate::pipeline::Callout) -> Vec<u8> {
+    match &call.request {
+        CalloutRequest::Grpc { service, method, message } => {
+            assert_eq!(
+                (*service, *method),
+                (crate::throttle::rls::SERVICE, crate::throttle::rls::METHOD)
+            );
+            message.clone()
+        }
+        other => panic!("expected a gRPC call: {other:?}"),
+    }
+}
+
 fn request_on(
     plan: &Plan,
     worker: &mut Worker,
@@ -126,10 +143,13 @@ fn request_on(
 ) -> (u16, MemoryHost) {
     let mut exchange = Exchange::default();
     let mut flow = on_request_headers(plan, worker, host, &mut exchange, true);
-    while flow == Flow::CallRateLimit {
-        let body = exchange.global.call.as_ref().unwrap().body.clone();
-        let answer = service.as_deref_mut().map(|s| s.answer(&body));
-        flow = on_rate_limit_response(plan, worker, host, &mut exchange, answer.as_deref());
+    while let Flow::Call(call) = flow {
+        let body = rate_limit_message(&call);
+        let answer = match service.as_deref_mut() {
+            Some(s) => CalloutResponse::grpc(0, s.answer(&body)),
+            None => CalloutResponse::failed(),
+        };
+        flow = on_callout_response(plan, worker, host, &mut exchange, answer);
     }
     let status = host.reply.as_ref().map_or(200, |r| r.status);
     (status, std::mem::take(host))
@@ -166,10 +186,10 @@ fn descriptors_identify_api_stage_plan_key_and_method() {
     host.now_nanos = 86_400 * 3 * 1_000_000_000 + 5;
     let mut exchange = Exchange::default();
     let flow = on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
-    assert_eq!(flow, Flow::CallRateLimit);
-    let call = exchange.global.call.as_ref().unwrap();
+    let Flow::Call(call) = flow else { panic!("expected the rate-limit call: {flow:?}") };
+    assert!(exchange.is_waiting());
     assert_eq!((call.cluster.as_str(), call.timeout_ms), ("rl", 200));
-    let req = RateLimitRequest::decode(call.body.as_slice()).unwrap();
+    let req = RateLimitRequest::decode(rate_limit_message(&call).as_slice()).unwrap();
     assert_eq!((req.domain.as_str(), req.hits_addend), ("fleet", 1));
     let entries: Vec<Vec<(&str, &str)>> = req
         .descriptors

@@ -1,0 +1,526 @@
+//! Steps 3 to 9 of the pipeline (the table is in the module doc of [`super`]), each a named
+//! function that answers its part or halts the request with one [`Halt`].
+
+use crate::apikey::{KeyEntry, KeyLookup};
+use crate::auth::caller::{self, authenticate_iam};
+use crate::auth::custom::{self, MAX_RESULT_BYTES};
+use crate::auth::iam::CredentialPlan;
+use crate::auth::jwt::VerifiedToken;
+use crate::auth::lambda::{path_parameters, AuthorizerOutput, RequestView};
+use crate::auth::policy::method_arn;
+use crate::auth::sigv4;
+use crate::auth::token::{authenticate_token, claim_header_value, TokenStep};
+use crate::config::{ApiKeySource, AuthorizationType, LambdaAuthorizerType};
+use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::host::{Host, HostError};
+use crate::plan::{MethodPlan, Plan};
+use crate::routes::MethodId;
+use crate::throttle::admit::{admit, Usage};
+use crate::throttle::global::{self, Decision, LocalTwin};
+
+use super::callout::Callout;
+use super::exchange::{Authenticated, Exchange, Pending};
+use super::{
+    transform, Headers, Worker, API_KEY_HEADER, API_KEY_ID_STATE, AUTHORIZER_HEADER_PREFIX,
+};
+use super::{GATEWAY_HEADER_PREFIX, PRINCIPAL_STATE, SUBJECT_STATE};
+
+/// Why a pass stops before the request is admitted as it is.
+#[derive(Debug)]
+pub(super) enum Halt {
+    /// Refused with a gateway response.
+    Reject(Rejection),
+    /// Answered by the gateway itself (a MOCK integration, a cache hit).
+    Respond(LocalReply),
+    /// The decision needs the whole body.
+    NeedBody,
+    /// Send this callout; the step that asked takes its answer on the next pass.
+    Call(Pending, Callout),
+    /// The host failed: fail closed.
+    Host(HostError),
+}
+
+impl From<Rejection> for Halt {
+    fn from(r: Rejection) -> Self {
+        Halt::Reject(r)
+    }
+}
+
+impl From<HostError> for Halt {
+    fn from(e: HostError) -> Self {
+        Halt::Host(e)
+    }
+}
+
+/// What one pass knows of the request.
+pub(super) struct Request<'a> {
+    pub headers: &'a Headers,
+    pub method_id: MethodId,
+    pub method: &'a MethodPlan,
+    pub verb: &'a [u8],
+    /// The path as the client sent it (a signature covers it).
+    pub signed_path: &'a [u8],
+    /// The path without the stage's base path, and the query.
+    pub path: &'a [u8],
+    pub query: &'a [u8],
+    pub now_seconds: i64,
+    /// `None` when the request's body is not needed (and not read).
+    pub body: Option<&'a [u8]>,
+}
+
+/// Step 3: who the caller is (a callout to a JWKS or a Lambda authorizer may come first).
+pub(super) fn authenticate<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    req: &Request<'_>,
+) -> Result<Authenticated, Halt> {
+    match req.method.authorization {
+        AuthorizationType::None => Ok(Authenticated::Anonymous),
+        AuthorizationType::Custom => {
+            let output = custom_authorizer(plan, host, exchange, req)?;
+            Ok(Authenticated::Lambda(Box::new(output)))
+        }
+        AuthorizationType::CognitoUserPools | AuthorizationType::Jwt => {
+            let authorizer = req.method.authorizer.and_then(|i| plan.authorizers.get(i));
+            let identity = authorizer.and_then(|a| req.headers.get(&a.identity_source));
+            let fetched = exchange.keys_fetched;
+            let step = authenticate_token(
+                &plan.authorizers,
+                &mut worker.tokens,
+                req.method,
+                identity,
+                req.now_seconds,
+                fetched,
+            );
+            match step {
+                TokenStep::Verified(t) => Ok(Authenticated::Token(t)),
+                TokenStep::FetchKeys(i) => Err(jwks_fetch(plan, i)),
+                TokenStep::Rejected(rejection) => Err(rejection.into()),
+            }
+        }
+        AuthorizationType::AwsIam => {
+            let Some(body) = req.body else { return Err(Halt::NeedBody) };
+            let (path, query) = (req.signed_path, req.query);
+            let headers = req.headers.pairs();
+            let signed = sigv4::Request { method: req.verb, path, query, headers, body };
+            let (index, _) =
+                authenticate_iam(plan, &mut worker.signing_keys, &signed, req.now_seconds)?;
+            Ok(Authenticated::Iam(index))
+        }
+    }
+}
+
+/// The callout that fetches a token authorizer's JWKS.
+fn jwks_fetch(plan: &Plan, authorizer: usize) -> Halt {
+    match plan.authorizers.get(authorizer).and_then(|a| a.jwks_uri.as_ref()) {
+        Some(uri) => {
+            let call = Callout::get_json(&uri.cluster, (&uri.authority, &uri.path), uri.timeout_ms);
+            Halt::Call(Pending::Keys(authorizer), call)
+        }
+        None => Rejection::new(ResponseType::AuthorizerConfigurationError).into(),
+    }
+}
+
+/// The callout that fetches a token authorizer's JWKS, for a background refresh.
+pub(super) fn jwks_request(plan: &Plan, authorizer: usize) -> Option<Callout> {
+    match jwks_fetch(plan, authorizer) {
+        Halt::Call(_, call) => Some(call),
+        _ => None,
+    }
+}
+
+/// Step 3 for a CUSTOM method: the Lambda authorizer's answer (from this request's call, the
+/// shared cache, or a call to make now) for the request's identity.
+fn custom_authorizer<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    req: &Request<'_>,
+) -> Result<AuthorizerOutput, Halt> {
+    let method = req.method;
+    let Some((index, auth)) =
+        method.lambda_authorizer.and_then(|i| plan.lambda_authorizers.get(i).map(|a| (i, a)))
+    else {
+        return Err(Rejection::new(ResponseType::AuthorizerConfigurationError).into());
+    };
+    let verb = String::from_utf8_lossy(req.verb);
+    let path = String::from_utf8_lossy(req.path);
+    let text = |name: &str| req.headers.get(name).map(String::from_utf8_lossy);
+    let request_id = text("x-request-id").unwrap_or_default();
+    let user_agent = text("user-agent");
+    // A TOKEN authorizer sees one header: the source address (a host call) and the path
+    // parameters are read only for REQUEST events and identity sources.
+    let request = auth.kind == LambdaAuthorizerType::Request;
+    let source = if request { host.property(&["source", "address"])? } else { None };
+    let source_ip = source.as_deref().and_then(caller::parse_source_ip).map(|ip| ip.to_string());
+    let params = if request { path_parameters(&method.resource, &path) } else { Vec::new() };
+    let view = RequestView {
+        http_method: &verb,
+        path: &path,
+        query: req.query,
+        headers: req.headers.pairs(),
+        resource: &method.resource,
+        path_parameters: &params,
+        stage_variables: &plan.stage_variables,
+        stage: &plan.stage,
+        api_id: &plan.api_id,
+        account_id: &plan.account_id,
+        request_id: &request_id,
+        source_ip: source_ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        request_time_epoch_ms: req.now_seconds.saturating_mul(1000),
+    };
+    let identity = custom::identity(auth, &view)?;
+    let arn = method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
+    let now = req.now_seconds;
+    // The answer of this request's call is turned into the decided outcome on this pass: it
+    // is never asked for again, whatever the cache holds (a TTL of 0 caches nothing).
+    let response = match exchange.authorizer_response.take() {
+        Some(response) => {
+            custom::remember(host, &plan.api_id, (index, auth), &identity, &response, now)?;
+            response
+        }
+        None => match custom::cached(host, &plan.api_id, index, &identity, now)? {
+            Some(response) => response,
+            None => {
+                let event = custom::event(auth, &view, &identity, &arn);
+                let call = Callout::lambda_invoke(
+                    &auth.cluster,
+                    (&auth.authority, &auth.path),
+                    event,
+                    auth.timeout_ms,
+                )
+                .with_response_cap(MAX_RESULT_BYTES);
+                return Err(Halt::Call(Pending::Authorizer(index), call));
+            }
+        },
+    };
+    Ok(custom::decide(&response, &arn, now)?)
+}
+
+/// The caller's IAM credential, if it is one.
+pub(super) fn iam_caller<'p>(plan: &'p Plan, who: &Authenticated) -> Option<&'p CredentialPlan> {
+    match who {
+        Authenticated::Iam(index) => plan.iam.credential(*index),
+        _ => None,
+    }
+}
+
+/// Step 4: the caller's policies and the resource policy allow `action`. Reads the source
+/// address and the trusted headers only when a policy will look at them.
+pub(super) fn authorize<H: Host>(
+    plan: &Plan,
+    host: &H,
+    req: &Request<'_>,
+    caller: Option<&CredentialPlan>,
+    action: &str,
+) -> Result<(), Halt> {
+    if caller.is_none() && plan.resource_policy.is_none() {
+        return Ok(());
+    }
+    let headers = req.headers;
+    let source = host.property(&["source", "address"])?;
+    let trusted = |name: &Option<String>| {
+        name.as_deref().and_then(|n| headers.get(n)).and_then(|v| std::str::from_utf8(v).ok())
+    };
+    let ctx = caller::Context {
+        http_method: req.verb,
+        path: req.path,
+        source_ip: source.as_deref().and_then(caller::parse_source_ip),
+        source_vpce: trusted(&plan.source_vpce_header),
+        source_vpc: trusted(&plan.source_vpc_header),
+        secure_transport: plan.reads_secure_transport && secure_transport(plan, host, headers)?,
+        now_seconds: req.now_seconds,
+    };
+    Ok(caller::authorize_action(plan, caller, &ctx, action)?)
+}
+
+/// `aws:SecureTransport`: the client's connection to Envoy is TLS, or the trusted hop in front
+/// says it was called over HTTPS. Never `:scheme` or a client's `X-Forwarded-Proto`: over
+/// HTTP/2 a client names its own `:scheme`, and without a trusted hop the header is the client's.
+fn secure_transport<H: Host>(plan: &Plan, host: &H, headers: &Headers) -> Result<bool, HostError> {
+    let hop_says_https = plan
+        .forwarded_proto_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"https"));
+    if hop_says_https {
+        return Ok(true);
+    }
+    Ok(host.property(&["connection", "tls_version"])?.is_some_and(|v| !v.is_empty()))
+}
+
+/// Step 5: the caller's API key (from `x-api-key`, or the authorizer's `usageIdentifierKey`),
+/// `None` when the method needs none. As on AWS, a key must be in a usage plan that covers the
+/// API stage.
+pub(super) fn api_key<'p>(
+    plan: &'p Plan,
+    req: &Request<'_>,
+    who: &Authenticated,
+) -> Result<Option<&'p KeyEntry>, Halt> {
+    let presented = match (req.method.api_key_required, plan.api_key_source) {
+        (false, _) => None,
+        (true, ApiKeySource::Header) => req.headers.single(API_KEY_HEADER),
+        (true, ApiKeySource::Authorizer) => match who {
+            Authenticated::Lambda(o) => o.usage_identifier_key.as_deref().map(str::as_bytes),
+            _ => None,
+        },
+    };
+    Ok(check_api_key(plan, req.method, presented)?)
+}
+
+/// The key presented for a method (`None`: the request carried none), or why it does not open
+/// the method. A key must be in a usage plan that covers the API stage.
+pub fn check_api_key<'p>(
+    plan: &'p Plan,
+    method: &MethodPlan,
+    presented: Option<&[u8]>,
+) -> Result<Option<&'p KeyEntry>, Rejection> {
+    if !method.api_key_required {
+        return Ok(None);
+    }
+    let invalid = |why| Rejection::new(ResponseType::InvalidApiKey).because(why);
+    match plan.keys.lookup(presented) {
+        KeyLookup::Valid(key) if key.plan.is_some() => Ok(Some(key)),
+        KeyLookup::Valid(_) => Err(invalid("key_in_no_plan")),
+        KeyLookup::Missing => Err(invalid("missing_api_key")),
+        KeyLookup::Unknown => Err(invalid("unknown_api_key")),
+        KeyLookup::Disabled(_) => Err(invalid("disabled_api_key")),
+    }
+}
+
+/// Step 6: the throttles and quota of the stage, the method and the key's usage plan (a global
+/// plan asks the rate-limit service first). Counts once per request: a pass after the step
+/// admitted the request does not come here again.
+pub(super) fn admit_usage<H: Host>(
+    plan: &Plan,
+    worker: &mut Worker,
+    host: &mut H,
+    exchange: &mut Exchange,
+    method_id: MethodId,
+    key: Option<&KeyEntry>,
+) -> Result<(), Halt> {
+    if exchange.admitted {
+        return Ok(());
+    }
+    let mut slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
+    let mut global_usage = None;
+    if let (false, Some(service)) = (slots.global.is_empty(), &plan.limits.service) {
+        let now = host.now_nanos();
+        match global::admit(service, &mut worker.leases, &slots.global, &mut exchange.global, now) {
+            Decision::Admitted(usage) => global_usage = Some(usage),
+            Decision::Ask => {
+                let call = exchange.global.call.as_ref().map(|c| {
+                    let method = (crate::throttle::rls::SERVICE, crate::throttle::rls::METHOD);
+                    Callout::grpc(&c.cluster, method, c.body.clone(), c.timeout_ms)
+                });
+                return match call {
+                    Some(call) => Err(Halt::Call(Pending::RateLimit, call)),
+                    None => Err(Rejection::new(ResponseType::ApiConfigurationError).into()),
+                };
+            }
+            Decision::Reject(rejection) => return Err(rejection.into()),
+            Decision::Local => {
+                // The service cannot answer: this Envoy counts the plan alone.
+                let local = std::mem::take(&mut slots.global).into_iter().map(|g| g.local);
+                let mut buckets = Vec::new();
+                for twin in local {
+                    match twin {
+                        LocalTwin::Bucket(b) => buckets.push(b),
+                        LocalTwin::Quota(q) => slots.quota = Some(q),
+                    }
+                }
+                buckets.append(&mut slots.buckets);
+                slots.buckets = buckets;
+            }
+        }
+    }
+    let mut usage = global_usage;
+    if !slots.buckets.is_empty() || slots.quota.is_some() {
+        let now = host.now_nanos();
+        let local = admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)??;
+        usage = Some(match global_usage {
+            Some(g) => Usage { quota: g.quota.or(local.quota), bucket: g.bucket.or(local.bucket) },
+            None => local,
+        });
+    }
+    if let Some(usage) = usage.filter(|_| plan.rate_limit_headers) {
+        rate_limit_headers(&usage, exchange);
+    }
+    exchange.admitted = true;
+    Ok(())
+}
+
+/// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
+fn rate_limit_headers(usage: &Usage, exchange: &mut Exchange) {
+    if let Some((limit, remaining, reset)) = usage.quota.or(usage.bucket) {
+        exchange.response_headers = vec![
+            ("ratelimit-limit", limit.to_string()),
+            ("ratelimit-remaining", remaining.to_string()),
+            ("ratelimit-reset", reset.to_string()),
+        ];
+    }
+}
+
+/// Step 7: the request as the upstream gets it before the transform: the path without the
+/// stage, and none of the `x-tollgate-*` headers a client sent (they are the gateway's word to
+/// the upstream and to Envoy's routes: the caller's key id and authorizer context, the
+/// integration's cluster).
+pub(super) fn prepare_upstream<H: Host>(
+    host: &mut H,
+    exchange: &Exchange,
+    headers: &Headers,
+    routed: &[u8],
+) -> Result<(), Halt> {
+    if exchange.base_path.is_some() {
+        // The upstream gets the path without the stage, as API Gateway's integrations do.
+        host.set_request_header(":path", Some(routed))?;
+    }
+    let mut removed: Vec<&str> = Vec::new();
+    for name in headers.names().filter(|n| n.starts_with(GATEWAY_HEADER_PREFIX)) {
+        if !removed.contains(&name) {
+            host.set_request_header(name, None)?;
+            removed.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// Step 8: validation, the cache, the request transform and the integration. `Ok(())`: the
+/// request goes on to Envoy's route; a MOCK or a cache hit answers, an integration the gateway
+/// calls itself is a callout.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn transform<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    exchange: &mut Exchange,
+    req: &Request<'_>,
+    who: &Authenticated,
+    key: Option<&KeyEntry>,
+) -> Result<Option<Callout>, Halt> {
+    let caller = iam_caller(plan, who);
+    // Only an IAM caller's policies can allow `execute-api:InvalidateCache`.
+    let may_invalidate_cache = req.method.cache.is_some()
+        && caller.is_some()
+        && crate::cache::wants_refresh(req.headers.get("cache-control"))
+        && authorize(plan, host, req, caller, caller::INVALIDATE_CACHE).is_ok();
+    let context = transform::Caller {
+        may_invalidate_cache,
+        api_key_id: key.map(|k| k.id.as_str()),
+        principal_arn: caller.map(|c| c.principal_arn.as_str()),
+        // Only an integration's templates, mappings and events read it.
+        authorizer: if req.method.integration.is_some() {
+            authorizer_context(who)
+        } else {
+            serde_json::Value::Null
+        },
+    };
+    let now = host.now_nanos();
+    let outcome = transform::request(
+        plan,
+        req.method_id,
+        req.method,
+        host,
+        exchange,
+        req.headers,
+        (req.verb, req.path, req.query),
+        req.body.unwrap_or_default(),
+        &context,
+        now,
+    )?;
+    match outcome {
+        transform::Outcome::Continue => Ok(None),
+        transform::Outcome::Call(call) => Ok(Some(call)),
+        transform::Outcome::Reject(rejection) => Err(rejection.into()),
+        transform::Outcome::Respond(reply) => Err(Halt::Respond(reply)),
+    }
+}
+
+/// `$context.authorizer`: a token's claims, or a Lambda authorizer's principal and context.
+fn authorizer_context(who: &Authenticated) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    match who {
+        Authenticated::Token(t) => {
+            out.insert("claims".into(), serde_json::Value::Object(t.claims.clone()));
+        }
+        Authenticated::Lambda(o) => {
+            out.insert("principalId".into(), o.principal_id.clone().into());
+            for (k, v) in &o.context {
+                out.insert(k.clone(), v.clone().into());
+            }
+        }
+        Authenticated::Anonymous | Authenticated::Iam(_) => {}
+    }
+    serde_json::Value::Object(out)
+}
+
+/// Step 9: who the caller is, for the upstream (the key id header, the authorizer's and the
+/// token's headers, always set or removed, never the client's) and for access logs (filter
+/// state).
+pub(super) fn publish_identity<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    req: &Request<'_>,
+    who: &Authenticated,
+    key: Option<&KeyEntry>,
+) -> Result<(), Halt> {
+    let key_id = key.map(|k| k.id.as_bytes());
+    if let Some(header) = &plan.api_key_id_header {
+        host.set_request_header(header, key_id)?;
+    }
+    if let Some(id) = key_id {
+        host.set_filter_state(API_KEY_ID_STATE, id)?;
+    }
+    if let Some(c) = iam_caller(plan, who) {
+        host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
+    }
+    match who {
+        Authenticated::Lambda(output) => authorizer_headers(host, output)?,
+        Authenticated::Token(t) => token_headers(plan, host, req.method, t)?,
+        Authenticated::Anonymous | Authenticated::Iam(_) => {}
+    }
+    Ok(())
+}
+
+/// The Lambda authorizer's principal and context go upstream as `x-tollgate-authorizer-*`
+/// headers (the client's own were removed with every other `x-tollgate-*` header in step 7).
+fn authorizer_headers<H: Host>(host: &mut H, output: &AuthorizerOutput) -> Result<(), HostError> {
+    let principal = std::iter::once(("principal-id", output.principal_id.as_str()));
+    let context = output.context.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (key, value) in principal.chain(context) {
+        let name = format!("{AUTHORIZER_HEADER_PREFIX}{}", key.to_ascii_lowercase());
+        if crate::gateway_response::is_token(&name) && header_safe(value) {
+            host.set_request_header(&name, Some(value.as_bytes()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every configured claim header is set from the token or removed: never the client's. A claim
+/// that is no valid header value (control characters) is left out, not passed on.
+fn token_headers<H: Host>(
+    plan: &Plan,
+    host: &mut H,
+    method: &MethodPlan,
+    token: &VerifiedToken,
+) -> Result<(), HostError> {
+    let Some(auth) = method.authorizer.and_then(|i| plan.authorizers.get(i)) else {
+        return Ok(());
+    };
+    for (claim, header) in &auth.claims_to_headers {
+        let value = token.claims.get(claim).map(claim_header_value).filter(|v| header_safe(v));
+        host.set_request_header(header, value.as_deref().map(str::as_bytes))?;
+    }
+    if let Some(sub) = token.sub.as_deref().filter(|s| header_safe(s)) {
+        host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Whether `value` can go into a header or an access-log line as it is: no control characters
+/// but tab.
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
