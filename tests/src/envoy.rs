@@ -205,7 +205,7 @@ pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
                                 "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                                 "path": access_log,
                                 "log_format": {"text_format_source": {"inline_string":
-                                    "%REQ(:PATH)% %RESPONSE_CODE% key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% sub=%FILTER_STATE(wasm.tollgate.sub:PLAIN)% stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)%\n"}},
+                                    "%REQ(:PATH)% %RESPONSE_CODE% key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% sub=%FILTER_STATE(wasm.tollgate.sub:PLAIN)% stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% reason=%FILTER_STATE(wasm.tollgate.rejection:PLAIN)%\n"}},
                             },
                         }],
                         "route_config": {"virtual_hosts": [{

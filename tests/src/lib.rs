@@ -7,6 +7,7 @@ pub mod envoy;
 pub mod jwt;
 pub mod lambda;
 pub mod moto;
+pub mod ratelimit;
 pub mod sigv4;
 pub mod ws;
 

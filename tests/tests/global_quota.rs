@@ -3,73 +3,16 @@
 //! The fleet grants a quota once, restarts of the Envoys, the service and Redis lose no count,
 //! and with the service down a quota fails closed with the AWS response.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tollgate_e2e::sha256_hex as sha;
 
 use serde_json::{json, Value};
-use tollgate_e2e::{
-    assert_gateway_error, get, root, scratch_dir, Envoy, EnvoyOptions, Process, Upstream,
-};
+use tollgate_e2e::ratelimit::{free_port, redis, service, stop_redis};
+use tollgate_e2e::{assert_gateway_error, get, root, scratch_dir, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(15), "{what} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Redis on `port` with its append-only file in `dir`.
-fn redis(dir: &Path, port: u16) -> Process {
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .args(["--appendonly", "yes", "--dir", &dir.to_string_lossy()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server (make test installs it)");
-    wait_for("redis", || {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
-    });
-    Process { child }
-}
-
-/// Stops Redis with SIGTERM, so it writes its append-only file out.
-fn stop_redis(mut redis: Process) {
-    let pid = redis.child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let _ = redis.child.wait();
-}
-
-fn ratelimit_bin() -> PathBuf {
-    let path = root().join("target/release/tollgate-ratelimit");
-    assert!(path.exists(), "{} is missing: run `make ratelimit` first", path.display());
-    path
-}
-
-/// `tollgate-ratelimit` on `port`, with the limits of `config`.
-fn service(config: &Path, port: u16, redis_port: u16) -> Process {
-    let child = Command::new(ratelimit_bin())
-        .args(["--config", &config.to_string_lossy()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--redis", &format!("redis://127.0.0.1:{redis_port}")])
-        .spawn()
-        .expect("start tollgate-ratelimit");
-    wait_for("tollgate-ratelimit", || TcpStream::connect(("127.0.0.1", port)).is_ok());
-    Process { child }
-}
 
 fn key(id: &str, plan: &str) -> Value {
     json!({"id": id, "value_sha256": sha(&format!("{id}-secret")), "usage_plan_ids": [plan]})

@@ -280,7 +280,8 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust) -> Valu
         "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
                   %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
                   stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% \
-                  key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% %DURATION%ms\n";
+                  key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% \
+                  reason=%FILTER_STATE(wasm.tollgate.rejection:PLAIN)% %DURATION%ms\n";
     let mut out = json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {

@@ -502,7 +502,7 @@ fn admitted<H: Host>(
 ) -> Result<(), Halt> {
     let invoke = crate::auth::caller::INVOKE;
     steps::authorize(plan, host, req, steps::iam_caller(plan, who), invoke)?;
-    let key = steps::api_key(plan, req, who)?;
+    let key = steps::api_key(plan, host, req, who)?;
     steps::admit_usage(plan, worker, host, exchange, req.method_id, key)?;
     steps::prepare_upstream(host, exchange, req.headers, routed)?;
     let call = steps::transform(plan, host, exchange, req, who, key)?;

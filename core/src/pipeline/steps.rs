@@ -255,8 +255,9 @@ fn secure_transport<H: Host>(plan: &Plan, host: &H, headers: &Headers) -> Result
 /// Step 5: the caller's API key (from `x-api-key`, or the authorizer's `usageIdentifierKey`),
 /// `None` when the method needs none. As on AWS, a key must be in a usage plan that covers the
 /// API stage.
-pub(super) fn api_key<'p>(
+pub(super) fn api_key<'p, H: Host>(
     plan: &'p Plan,
+    host: &mut H,
     req: &Request<'_>,
     who: &Authenticated,
 ) -> Result<Option<&'p KeyEntry>, Halt> {
@@ -268,7 +269,12 @@ pub(super) fn api_key<'p>(
             _ => None,
         },
     };
-    Ok(check_api_key(plan, req.method, presented)?)
+    let key = check_api_key(plan, req.method, presented)?;
+    if let Some(key) = key {
+        // For access logs, whatever comes of the request next (a throttled one names its key).
+        host.set_filter_state(API_KEY_ID_STATE, key.id.as_bytes())?;
+    }
+    Ok(key)
 }
 
 /// The key presented for a method (`None`: the request carried none), or why it does not open
@@ -458,7 +464,7 @@ fn authorizer_context(who: &Authenticated) -> serde_json::Value {
 
 /// Step 9: who the caller is, for the upstream (the key id header, the authorizer's and the
 /// token's headers, always set or removed, never the client's) and for access logs (filter
-/// state).
+/// state; the key id's is set in step 5).
 pub(super) fn publish_identity<H: Host>(
     plan: &Plan,
     host: &mut H,
@@ -469,9 +475,6 @@ pub(super) fn publish_identity<H: Host>(
     let key_id = key.map(|k| k.id.as_bytes());
     if let Some(header) = &plan.api_key_id_header {
         host.set_request_header(header, key_id)?;
-    }
-    if let Some(id) = key_id {
-        host.set_filter_state(API_KEY_ID_STATE, id)?;
     }
     if let Some(c) = iam_caller(plan, who) {
         host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;

@@ -13,6 +13,13 @@ use crate::host::{Host, HostError};
 /// Attempts before a request that keeps losing CAS races is refused.
 pub const MAX_ATTEMPTS: usize = 16;
 
+/// The `cas` of a write that must find its key absent. Envoy inserts a missing key whatever
+/// the `cas` and overwrites an existing one when `cas` is 0 or none, so two workers that both
+/// found the key missing would both write, and the second would erase what the first took. With
+/// this `cas` the second write is refused instead (a key's version is Envoy's count of writes,
+/// which starts at 1 and does not meet this value in practice) and the worker reads again.
+const ABSENT: u32 = u32::MAX;
+
 /// One token bucket a request must take a token from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketSlot {
@@ -131,6 +138,7 @@ fn lease<H: Host>(
                 shared_left: after.whole_tokens(),
                 reset_secs: after.seconds_to_full(slot.limit),
             };
+            let cas = Some(cas.unwrap_or(ABSENT));
             writes.push(Write { slot: Some(i), cas, value: after.encode(), units, lease });
         }
         if let Some(q) = quota {
@@ -153,6 +161,7 @@ fn lease<H: Host>(
                 shared_left: q.limit.saturating_sub(after.used),
                 reset_secs: end.saturating_sub(now_secs),
             };
+            let cas = Some(cas.unwrap_or(ABSENT));
             writes.push(Write { slot: None, cas, value: after.encode(), units, lease });
         }
         for (done, w) in writes.iter().enumerate() {
