@@ -53,11 +53,8 @@ impl AdminPlan {
         let Some(admin) = &config.admin else { return Ok(None) };
         let mut keys = Vec::with_capacity(admin.keys.len());
         for (i, k) in admin.keys.iter().enumerate() {
-            if !crate::throttle::is_id(&k.id) {
-                return Err(ConfigError::new(
-                    format!("admin.keys[{i}].id"),
-                    crate::throttle::ID_RULE,
-                ));
+            if !crate::text::is_id(&k.id) {
+                return Err(ConfigError::new(format!("admin.keys[{i}].id"), crate::text::ID_RULE));
             }
             let hash = parse_hex_hash(&k.value_sha256).ok_or_else(|| {
                 ConfigError::new(

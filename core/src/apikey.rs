@@ -17,19 +17,11 @@ pub fn hash_key(value: &[u8]) -> KeyHash {
 
 /// Lowercase hex of a key's SHA-256, as written in configs.
 pub fn hash_key_hex(value: &[u8]) -> String {
-    hash_key(value).iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex::hex(&hash_key(value))
 }
 
 pub(crate) fn parse_hex_hash(hex: &str) -> Option<KeyHash> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks(2)) {
-        let text = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(text, 16).ok()?;
-    }
-    Some(out)
+    crate::text::hex::decode_hex32(hex.as_bytes())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +55,8 @@ impl KeyIndex {
         let mut ids = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
             let path = format!("api_keys[{i}]");
-            if !crate::throttle::is_id(&key.id) {
-                return Err(ConfigError::new(format!("{path}.id"), crate::throttle::ID_RULE));
+            if !crate::text::is_id(&key.id) {
+                return Err(ConfigError::new(format!("{path}.id"), crate::text::ID_RULE));
             }
             if let Some(first) = ids.insert(key.id.as_str(), i) {
                 return Err(ConfigError::new(

@@ -211,7 +211,7 @@ fn compile_selection(
     several: bool,
 ) -> Result<Selection, ConfigError> {
     let header = match &selection.header {
-        Some(h) if crate::gateway_response::is_token(h) => Some(h.to_ascii_lowercase()),
+        Some(h) if crate::text::is_token(h) => Some(h.to_ascii_lowercase()),
         Some(h) => {
             return Err(ConfigError::new(
                 "stage_selection.header",

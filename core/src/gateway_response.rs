@@ -262,7 +262,7 @@ impl GatewayResponses {
                 }
             }
             for name in o.headers.keys() {
-                if !is_token(name) {
+                if !crate::text::is_token(name) {
                     return Err(ConfigError::new(
                         format!("{path}.headers"),
                         format!("`{name}` is not a valid header name"),
@@ -368,12 +368,6 @@ impl GatewayResponses {
         };
         template.render(&input).unwrap_or_else(|_| default_body(message))
     }
-}
-
-/// RFC 7230 token characters, the only ones allowed in a header name.
-pub(crate) fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod host;
 pub mod pipeline;
 pub mod plan;
 pub mod routes;
+pub mod text;
 pub mod throttle;
 pub mod transform;
 pub mod validate;

@@ -94,6 +94,8 @@ impl Methods {
 #[derive(Debug, Default)]
 pub struct Router {
     root: Node,
+    /// Each method's template, parsed once: the names of the parameters it captures.
+    templates: HashMap<MethodId, Vec<Segment>>,
 }
 
 impl Router {
@@ -115,7 +117,7 @@ impl Router {
             .map_err(|r| ConfigError::new(format!("{path}.resource"), r))?;
         let mut node = &mut self.root;
         let mut greedy = false;
-        for segment in segments {
+        for segment in segments.iter().cloned() {
             node = match segment {
                 Segment::Literal(text) => node.literals.entry(text).or_default(),
                 Segment::Param(_) => node.param.get_or_insert_with(Box::default),
@@ -131,6 +133,7 @@ impl Router {
             &mut node.methods
         };
         if methods.insert(verb, id) {
+            self.templates.insert(id, segments);
             Ok(())
         } else {
             Err(ConfigError::new(path, format!("{verb} {template} is configured twice")))
@@ -155,6 +158,57 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The path parameters of `path` as method `id` (which [`Router::find`] found for it)
+    /// captures them, in template order: one segment per `{name}`, and for a trailing greedy
+    /// `{name+}` the rest of the path (without its leading `/`). Values are percent-decoded
+    /// (lossily to UTF-8). Computed from the template parsed when the method was inserted, and
+    /// only for a request that needs them.
+    pub fn params(&self, id: MethodId, path: &[u8]) -> Vec<(String, String)> {
+        let Some(segments) = self.templates.get(&id) else { return Vec::new() };
+        let path = match path.iter().position(|&b| b == b'?') {
+            Some(end) => path.get(..end).unwrap_or(path),
+            None => path,
+        };
+        let path = path.strip_prefix(b"/").unwrap_or(path);
+        let mut rest = path.strip_suffix(b"/").unwrap_or(path);
+        let decode = |bytes: &[u8]| {
+            String::from_utf8_lossy(&crate::text::percent::percent_decode(bytes)).into_owned()
+        };
+        let mut out = Vec::new();
+        for segment in segments {
+            let (first, after) = match rest.iter().position(|&b| b == b'/') {
+                Some(i) => {
+                    (rest.get(..i).unwrap_or_default(), rest.get(i + 1..).unwrap_or_default())
+                }
+                None => (rest, &[][..]),
+            };
+            match segment {
+                Segment::Literal(_) => {}
+                Segment::Param(name) => out.push((name.clone(), decode(first))),
+                Segment::Greedy(name) => {
+                    out.push((name.clone(), decode(rest)));
+                    break;
+                }
+            }
+            rest = after;
+        }
+        out
+    }
+
+    /// The names of the parameters method `id`'s template captures, in order.
+    pub fn param_names(&self, id: MethodId) -> Vec<&str> {
+        let segments = self.templates.get(&id).map(Vec::as_slice).unwrap_or_default();
+        segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Literal(_) => None,
+                Segment::Param(name) | Segment::Greedy(name) => Some(name.as_str()),
+            })
+            .collect()
+    }
+}
+
 /// Whether `path` has a `.` or `..` segment, literal or percent-encoded (`%2e%2e`, `..%2f`,
 /// `%252e%252e`, with `/` or a backslash as separator): an upstream that decodes and
 /// normalises such a path would serve another resource than the one matched (and authorised)
@@ -167,7 +221,7 @@ pub(crate) fn has_dot_segment(path: &[u8]) -> bool {
     if dots(path) {
         return true;
     }
-    let decode = crate::auth::sigv4::encode::percent_decode;
+    let decode = crate::text::percent::percent_decode;
     let mut path = path.to_vec();
     // A few rounds of decoding (double, triple encoding); each round only shrinks the path.
     for _ in 0..3 {
@@ -298,6 +352,51 @@ mod tests {
             let err = Router::default().insert(template, verb, 0, "methods[0]").unwrap_err();
             assert_eq!(err.path, path, "{template}");
             assert!(err.reason.contains(reason), "{template}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn captured_parameters_follow_the_template() {
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
+            ("/pets/{petId}", "/pets/42", &[("petId", "42")]),
+            ("/pets/{petId}", "/pets/42/", &[("petId", "42")]),
+            ("/pets/{petId}", "/pets/42?x=1", &[("petId", "42")]),
+            ("/pets/{petId}", "/pets/a%20b%2Fc", &[("petId", "a b/c")]),
+            ("/pets/{petId}", "/pets/caf%C3%A9", &[("petId", "caf\u{e9}")]),
+            ("/pets/{petId}", "/pets/%FF", &[("petId", "\u{fffd}")]),
+            ("/pets/{petId}", "/pets/a+b%zz", &[("petId", "a+b%zz")]),
+            ("/pets/{petId}/toys/{toyId}", "/pets/1/toys/2", &[("petId", "1"), ("toyId", "2")]),
+            ("/{proxy+}", "/a/b/c.txt", &[("proxy", "a/b/c.txt")]),
+            ("/{proxy+}", "/a", &[("proxy", "a")]),
+            ("/files/{path+}", "/files/x/y%20z/", &[("path", "x/y z")]),
+            ("/files/{path+}", "/files/x//y", &[("path", "x//y")]),
+            ("/{a}/{rest+}", "/1/2/3", &[("a", "1"), ("rest", "2/3")]),
+            ("/pets", "/pets", &[]),
+            ("/", "/", &[]),
+        ];
+        for (template, path, want) in cases {
+            let r = router(&[("GET", template)]);
+            let id = r.find(b"GET", path.as_bytes());
+            assert_eq!(id, Some(0), "{template} {path}");
+            let got = r.params(0, path.as_bytes());
+            let want: Vec<(String, String)> =
+                want.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+            assert_eq!(got, want, "{template} {path}");
+            let names: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(r.param_names(0), names, "{template}");
+        }
+        for (template, path) in [
+            ("/pets/{petId}", "/pets"),
+            ("/pets/{petId}", "/pets/"),
+            ("/pets/{petId}", "/pets/1/2"),
+            ("/pets/{petId}", "/pets//"),
+            ("/files/{path+}", "/files"),
+            ("/files/{path+}", "/files//x"),
+            ("/pets", "/pets/1"),
+            ("/", "/pets"),
+        ] {
+            assert_eq!(router(&[("GET", template)]).find(b"GET", path.as_bytes()), None, "{path}");
         }
     }
 

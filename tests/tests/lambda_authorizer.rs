@@ -6,6 +6,8 @@
 //! function ran (the result cache shared by both workers, TTL 0, TTL expiry, requests refused
 //! before any call), the authorizer's `usageIdentifierKey` as the API key of a usage plan.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

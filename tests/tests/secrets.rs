@@ -3,6 +3,8 @@
 //! management listener), accepted and refused, through Envoy running at `-l debug` with the wasm
 //! component at trace; then Envoy's whole log and the access log are searched for every secret.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
 use std::path::Path;
 use std::time::Duration;
 

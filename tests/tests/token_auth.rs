@@ -5,6 +5,8 @@
 //! claims forwarded upstream as headers, a JWKS endpoint that is down (fail closed) and one that
 //! publishes its keys only after Envoy started.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -102,6 +102,7 @@ extern "C" {
 }
 
 /// The request headers' serialized pairs, fetched and freed without being parsed.
+#[allow(unsafe_code)]
 fn raw_request_headers() -> Result<(), proxy_wasm::types::Status> {
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;

@@ -5,7 +5,6 @@
 
 pub mod caller;
 pub mod custom;
-pub(crate) mod datetime;
 pub mod iam;
 pub mod jwt;
 pub mod lambda;

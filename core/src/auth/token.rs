@@ -7,8 +7,9 @@ use crate::auth::jwt::{
     TokenCache, Validator, VerifiedToken,
 };
 use crate::config::ConfigError;
-use crate::gateway_response::{is_token, Rejection, ResponseType};
+use crate::gateway_response::{Rejection, ResponseType};
 use crate::plan::MethodPlan;
+use crate::text::is_token;
 
 #[derive(Debug)]
 pub struct TokenAuthorizer {

@@ -6,7 +6,7 @@ use crate::auth::caller::{self, authenticate_iam};
 use crate::auth::custom::{self, MAX_RESULT_BYTES};
 use crate::auth::iam::CredentialPlan;
 use crate::auth::jwt::VerifiedToken;
-use crate::auth::lambda::{path_parameters, AuthorizerOutput, RequestView};
+use crate::auth::lambda::{AuthorizerOutput, RequestView};
 use crate::auth::policy::method_arn;
 use crate::auth::sigv4;
 use crate::auth::token::{authenticate_token, claim_header_value, TokenStep};
@@ -155,7 +155,7 @@ fn custom_authorizer<H: Host>(
     let request = auth.kind == LambdaAuthorizerType::Request;
     let source = if request { host.property(&["source", "address"])? } else { None };
     let source_ip = source.as_deref().and_then(caller::parse_source_ip).map(|ip| ip.to_string());
-    let params = if request { path_parameters(&method.resource, &path) } else { Vec::new() };
+    let params = if request { plan.router.params(req.method_id, req.path) } else { Vec::new() };
     let view = RequestView {
         http_method: &verb,
         path: &path,
@@ -494,7 +494,7 @@ fn authorizer_headers<H: Host>(host: &mut H, output: &AuthorizerOutput) -> Resul
     let context = output.context.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     for (key, value) in principal.chain(context) {
         let name = format!("{AUTHORIZER_HEADER_PREFIX}{}", key.to_ascii_lowercase());
-        if crate::gateway_response::is_token(&name) && header_safe(value) {
+        if crate::text::is_token(&name) && header_safe(value) {
             host.set_request_header(&name, Some(value.as_bytes()))?;
         }
     }

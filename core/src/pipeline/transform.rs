@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::auth::lambda::path_parameters;
 use crate::config::IntegrationType;
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
@@ -102,7 +101,7 @@ pub(super) fn request<H: Host>(
     }
     let path_text = String::from_utf8_lossy(path);
     let params = Params {
-        path: path_parameters(&method.resource, &path_text),
+        path: plan.router.params(method_id, path),
         query: crate::auth::lambda::query_parameters(query),
         header: headers
             .list
@@ -385,7 +384,7 @@ fn context(
 fn clf_time(seconds: i64) -> String {
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let t = crate::auth::datetime::DateTime::from_unix(seconds);
+    let t = crate::text::datetime::DateTime::from_unix(seconds);
     let month = MONTHS.get(t.month.saturating_sub(1) as usize).copied().unwrap_or("Jan");
     format!("{:02}/{month}/{}:{:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
 }
@@ -454,8 +453,7 @@ fn apply_mappings<H: Host>(
     if proxy {
         for (name, value) in crate::auth::sigv4::parse::query_pairs(query) {
             let decoded =
-                String::from_utf8_lossy(&crate::auth::sigv4::encode::percent_decode(name))
-                    .into_owned();
+                String::from_utf8_lossy(&crate::text::percent::percent_decode(name)).into_owned();
             if !name.is_empty() && !mapped_query.iter().any(|(n, _)| *n == decoded) {
                 let mut pair = String::from_utf8_lossy(name).into_owned();
                 pair.push('=');
@@ -464,7 +462,7 @@ fn apply_mappings<H: Host>(
             }
         }
     }
-    pairs.extend(encoded_pairs(&mapped_query));
+    pairs.extend(crate::text::percent::encode_pairs(&mapped_query));
     append_query(&mut target, &pairs);
     host.set_request_header(":path", Some(target.as_bytes()))?;
     Ok(Ok(()))
@@ -485,7 +483,7 @@ fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> Option<String> {
             UriPart::Text(t) => out.push_str(t),
             UriPart::Param(name) => {
                 let value = values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-                crate::auth::sigv4::encode::uri_encode_into(
+                crate::text::percent::uri_encode_into(
                     &mut out,
                     value.map(String::as_bytes).unwrap_or_default(),
                     true,
@@ -494,18 +492,6 @@ fn fill_path(parts: &[UriPart], values: &[(&str, String)]) -> Option<String> {
         }
     }
     (!crate::routes::has_dot_segment(out.as_bytes())).then_some(out)
-}
-
-fn encoded_pairs(pairs: &[(String, String)]) -> Vec<String> {
-    pairs
-        .iter()
-        .map(|(name, value)| {
-            let mut pair = crate::auth::sigv4::encode::uri_encode(name.as_bytes());
-            pair.push('=');
-            pair.push_str(&crate::auth::sigv4::encode::uri_encode(value.as_bytes()));
-            pair
-        })
-        .collect()
 }
 
 /// Adds `a=1&b=2` to a path that may have a query already.
@@ -545,7 +531,7 @@ fn service_call(
         }
     }
     let mut path = fill_path(&target.path, &path_values).ok_or_else(invalid_path)?;
-    append_query(&mut path, &encoded_pairs(&query));
+    append_query(&mut path, &crate::text::percent::encode_pairs(&query));
     let mut all = vec![
         (":method".to_string(), target.method.clone()),
         (":path".to_string(), path),

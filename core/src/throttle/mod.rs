@@ -143,8 +143,8 @@ impl Limits {
         let mut plans: Vec<PlanLimits> = Vec::with_capacity(config.usage_plans.len());
         for (i, p) in config.usage_plans.iter().enumerate() {
             let path = format!("usage_plans[{i}]");
-            if !is_id(&p.id) {
-                return Err(ConfigError::new(format!("{path}.id"), ID_RULE));
+            if !crate::text::is_id(&p.id) {
+                return Err(ConfigError::new(format!("{path}.id"), crate::text::ID_RULE));
             }
             if let Some(first) = plans.iter().position(|q| q.id == p.id) {
                 return Err(ConfigError::new(
@@ -293,15 +293,6 @@ fn pack(a: u64, b: u64) -> [u8; 16] {
 fn unpack(bytes: &[u8]) -> Option<(u64, u64)> {
     let (a, b) = <&[u8; 16]>::try_from(bytes).ok()?.split_at(8);
     Some((u64::from_le_bytes(a.try_into().ok()?), u64::from_le_bytes(b.try_into().ok()?)))
-}
-
-pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
-
-/// Ids become part of shared-data keys, so they are kept to a safe alphabet.
-pub(crate) fn is_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
 }
 
 #[cfg(test)]

@@ -64,28 +64,17 @@ fn next_month(y: i64, m: u64) -> (i64, u64) {
     }
 }
 
-/// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian.
+/// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian (the calendar of
+/// [`crate::text::datetime`], in the unsigned days quotas count).
 pub(crate) fn civil_from_days(days: u64) -> (i64, u64, u64) {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097) as u64;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe as i64 + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let days = i64::try_from(days).unwrap_or(i64::MAX);
+    let (y, m, d) = crate::text::datetime::civil_from_days(days);
+    (y, u64::from(m), u64::from(d))
 }
 
 fn days_from_civil(y: i64, m: u64, d: u64) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400) as u64;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    u64::try_from(era * 146_097 + doe as i64 - 719_468).unwrap_or(0)
+    let (m, d) = (u32::try_from(m).unwrap_or(12), u32::try_from(d).unwrap_or(31));
+    u64::try_from(crate::text::datetime::days_from_civil(y, m, d)).unwrap_or(0)
 }
 
 /// Requests used in the window that starts at `window_start`.

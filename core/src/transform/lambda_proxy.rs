@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::auth::custom::InvokeResponse;
 use crate::auth::lambda::{event_headers, last_and_all};
-use crate::gateway_response::{is_token, LocalReply, Rejection, ResponseType};
+use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::text::is_token;
 
 /// The largest answer read from a function (Lambda's synchronous payload limit, 6 MB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;

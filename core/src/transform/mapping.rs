@@ -73,7 +73,7 @@ pub fn compile_response(
         let field = format!("{path}.{target}");
         let name = target
             .strip_prefix("method.response.header.")
-            .filter(|n| crate::gateway_response::is_token(n))
+            .filter(|n| crate::text::is_token(n))
             .ok_or_else(|| {
                 ConfigError::new(&field, "a response mapping writes `method.response.header.NAME`")
             })?;
@@ -92,7 +92,7 @@ fn request_target(target: &str) -> Result<Target, String> {
             return None;
         }
         match kind {
-            "header" if crate::gateway_response::is_token(name) => {
+            "header" if crate::text::is_token(name) => {
                 Some(Target::Header(name.to_ascii_lowercase()))
             }
             "querystring" => Some(Target::Query(name.to_string())),

@@ -221,18 +221,7 @@ pub fn model_name_of(url: &str) -> Option<String> {
 }
 
 fn percent_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(byte) = bytes.next() {
-        if byte == b'%' {
-            let hex = [bytes.next()?, bytes.next()?];
-            let hex = std::str::from_utf8(&hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-        } else {
-            out.push(byte);
-        }
-    }
-    String::from_utf8(out).ok()
+    String::from_utf8(crate::text::percent::decode_strict(s.as_bytes(), false)?).ok()
 }
 
 /// Why a model does not compile, in one line.

@@ -13,6 +13,10 @@
 //!
 //! Prints `listening on 127.0.0.1:PORT` once ready (port 0 picks a free one).
 
+// A test harness fails a test by panicking: the no-panic lints of the workspace are for the
+// filter, the CLI and the rate-limit service.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::sigv4::encode::percent_decode;
 use crate::auth::sigv4::parse::query_pairs;
+use crate::text::percent::percent_decode;
 
 /// What a REQUEST event (and the identity sources) read from a request.
 #[derive(Debug, Clone, Copy)]
@@ -204,47 +204,6 @@ pub(crate) fn resource_id(api_id: &str, resource: &str) -> String {
         .collect()
 }
 
-/// The path parameters of `path` under a resource `template`: `{name}` takes one segment,
-/// a trailing greedy `{name+}` the rest (without its leading `/`). Values are percent-decoded
-/// (lossily to UTF-8); literals compare raw, as the router does. Empty when the path does not
-/// match the template.
-pub fn path_parameters(template: &str, path: &str) -> Vec<(String, String)> {
-    match_template(template, path).unwrap_or_default()
-}
-
-fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
-    let template = template.strip_prefix('/')?;
-    let path = path.strip_prefix('/')?;
-    let path = path.strip_suffix('/').unwrap_or(path);
-    let mut rest = (!path.is_empty()).then_some(path);
-    let mut params = Vec::new();
-    let parts = template.split('/').filter(|_| !template.is_empty());
-    for part in parts {
-        let remaining = rest?;
-        let param = part.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
-        if let Some(name) = param.and_then(|p| p.strip_suffix('+')) {
-            if remaining.starts_with('/') {
-                return None;
-            }
-            params.push((name.to_owned(), decode(remaining.as_bytes())));
-            rest = None;
-            continue;
-        }
-        let (segment, after) = match remaining.split_once('/') {
-            Some((segment, after)) => (segment, Some(after)),
-            None => (remaining, None),
-        };
-        match param {
-            Some(_) if segment.is_empty() => return None,
-            Some(name) => params.push((name.to_owned(), decode(segment.as_bytes()))),
-            None if segment != part => return None,
-            None => {}
-        }
-        rest = after;
-    }
-    rest.is_none().then_some(params)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
@@ -426,41 +385,6 @@ mod tests {
         assert!(a.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()), "{a}");
         assert_ne!(a, resource_id("a1b2c3", "/pets"));
         assert_ne!(a, resource_id("zzzzzz", "/pets/{petId}"));
-    }
-
-    #[test]
-    fn path_parameters_follow_the_template() {
-        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
-        let cases: &[Case] = &[
-            ("/pets/{petId}", "/pets/42", &[("petId", "42")]),
-            ("/pets/{petId}", "/pets/42/", &[("petId", "42")]),
-            ("/pets/{petId}", "/pets/a%20b%2Fc", &[("petId", "a b/c")]),
-            ("/pets/{petId}", "/pets/caf%C3%A9", &[("petId", "caf\u{e9}")]),
-            ("/pets/{petId}", "/pets/%FF", &[("petId", "\u{fffd}")]),
-            ("/pets/{petId}", "/pets/a+b%zz", &[("petId", "a+b%zz")]),
-            ("/pets/{petId}/toys/{toyId}", "/pets/1/toys/2", &[("petId", "1"), ("toyId", "2")]),
-            ("/{proxy+}", "/a/b/c.txt", &[("proxy", "a/b/c.txt")]),
-            ("/{proxy+}", "/a", &[("proxy", "a")]),
-            ("/files/{path+}", "/files/x/y%20z/", &[("path", "x/y z")]),
-            ("/files/{path+}", "/files/x//y", &[("path", "x//y")]),
-            ("/{a}/{rest+}", "/1/2/3", &[("a", "1"), ("rest", "2/3")]),
-            ("/pets", "/pets", &[]),
-            ("/", "/", &[]),
-            // No match: empty.
-            ("/pets/{petId}", "/pets", &[]),
-            ("/pets/{petId}", "/pets/", &[]),
-            ("/pets/{petId}", "/pets/1/2", &[]),
-            ("/pets/{petId}", "/dogs/1", &[]),
-            ("/pets/{petId}", "/pets//", &[]),
-            ("/pets/{petId}", "pets/1", &[]),
-            ("/files/{path+}", "/files", &[]),
-            ("/files/{path+}", "/files//x", &[]),
-            ("/pets", "/pets/1", &[]),
-            ("/", "/pets", &[]),
-        ];
-        for (template, path, want) in cases {
-            assert_eq!(path_parameters(template, path), params(want), "{template} {path}");
-        }
     }
 
     #[test]

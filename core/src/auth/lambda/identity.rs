@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::event::{header_value, query_parameters, RequestView};
-use crate::gateway_response::is_token;
+use crate::text::is_token;
 
 /// Where one identity value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! epoch seconds, as a JSON number or a string of digits.
 
 use super::document::ConditionValue;
-use crate::auth::datetime::{digits, DateTime};
+use crate::text::datetime::{digits, DateTime};
 
 const EXPECTED: &str =
     "expected an ISO 8601 date (2026-11-25T12:00:00Z or 2026-11-25) or epoch seconds";

@@ -2,9 +2,10 @@
 //! service but S3: normalised, double-encoded path; sorted, re-encoded query; trimmed headers with
 //! repeated values joined by commas.
 
-use super::encode::{hex, percent_decode, uri_encode, uri_encode_into};
 use super::parse::query_pairs;
 use super::ALGORITHM;
+use crate::text::hex::hex;
+use crate::text::percent::{percent_decode, uri_encode, uri_encode_into};
 use sha2::{Digest, Sha256};
 
 /// The path with `.`/`..` segments resolved and empty segments dropped; a trailing `/` stays.

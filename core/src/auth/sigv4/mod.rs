@@ -5,7 +5,6 @@
 //! AWS's words ([`SigError`]).
 
 mod canonical;
-pub(crate) mod encode;
 pub(crate) mod parse;
 #[cfg(test)]
 mod suite_tests;
@@ -322,6 +321,6 @@ pub fn authorization(req: &Request<'_>, signed_headers: &[String], signer: Signe
         "{ALGORITHM} Credential={}/{scope}, SignedHeaders={}, Signature={}",
         signer.access_key_id,
         signed_headers.join(";"),
-        encode::hex(&hmac(&key, to_sign.as_bytes()))
+        crate::text::hex::hex(&hmac(&key, to_sign.as_bytes()))
     )
 }

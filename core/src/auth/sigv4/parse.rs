@@ -1,9 +1,10 @@
 //! Reads what a caller presents: the `Authorization: AWS4-HMAC-SHA256 ...` header or the presigned
 //! query (`X-Amz-Algorithm`, `X-Amz-Credential`, ...), and the request time.
 
-use super::encode::{decode_hex32, percent_decode};
 use super::time::{format_amz_date, parse_amz_date, parse_http_date};
 use super::{SigError, ALGORITHM};
+use crate::text::hex::decode_hex32;
+use crate::text::percent::percent_decode;
 
 /// Where the signature was carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -310,7 +310,7 @@ fn presigned_query_form_verifies() {
     });
     let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request", &creq);
     let key = signing_key(SECRET, "20150830", "us-east-1", "service");
-    let signature = encode::hex(&hmac(&key, sts.as_bytes()));
+    let signature = crate::text::hex::hex(&hmac(&key, sts.as_bytes()));
     let query = format!("{query_unsigned}&X-Amz-Signature={signature}");
     let req = Request {
         method: b"GET",

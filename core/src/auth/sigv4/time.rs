@@ -1,7 +1,7 @@
 //! Request times: `X-Amz-Date` (ISO 8601 basic, `20150830T123600Z`) and the HTTP `Date` header
 //! (IMF-fixdate, `Sun, 30 Aug 2015 12:36:00 GMT`, or the ISO 8601 basic form).
 
-use crate::auth::datetime::{digits, DateTime};
+use crate::text::datetime::{digits, DateTime};
 
 /// `YYYYMMDD'T'HHMMSS'Z'` as unix seconds.
 pub(crate) fn parse_amz_date(text: &[u8]) -> Option<i64> {

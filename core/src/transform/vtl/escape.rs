@@ -29,39 +29,15 @@ pub(crate) fn escape_javascript(s: &str) -> String {
     out
 }
 
-fn is_url_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*' | b'_')
-}
-
 /// Java `URLEncoder.encode(s, "UTF-8")`: space is `+`, `a-zA-Z0-9.-*_` stay, the rest `%XX`.
 pub(crate) fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b if is_url_safe(b) => out.push(char::from(b)),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::text::percent::form_encode(s)
 }
 
 /// Java `URLDecoder.decode(s, "UTF-8")`: `+` is space, `%XX` a byte; `None` for a malformed
 /// escape. Bytes that are not UTF-8 become U+FFFD.
 pub(crate) fn url_decode(s: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(s.len());
-    let mut iter = s.bytes();
-    while let Some(b) = iter.next() {
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hi = char::from(iter.next()?).to_digit(16)?;
-                let lo = char::from(iter.next()?).to_digit(16)?;
-                bytes.push(u8::try_from(hi * 16 + lo).ok()?);
-            }
-            b => bytes.push(b),
-        }
-    }
+    let bytes = crate::text::percent::decode_strict(s.as_bytes(), true)?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -1,0 +1,22 @@
+//! The vocabulary every other module speaks, at the bottom of `core` (it uses no other module):
+//! percent-encoding, hex, the calendar, header names and ids.
+
+pub mod datetime;
+pub mod hex;
+pub mod percent;
+
+/// RFC 7230 token characters, the only ones allowed in a header name.
+pub(crate) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// What an id may be made of (ids become part of shared-data keys).
+pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
+
+/// Ids become part of shared-data keys, so they are kept to a safe alphabet.
+pub(crate) fn is_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
