@@ -19,6 +19,7 @@ pub mod text;
 pub mod throttle;
 pub mod transform;
 pub mod validate;
+pub mod vtl;
 
 #[cfg(test)]
 mod test_support;

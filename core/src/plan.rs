@@ -137,7 +137,7 @@ impl Plan {
                 format!("`{header}` is not a valid header name"),
             ));
         }
-        let limits = Limits::compile(config, &methods)?;
+        let limits = Limits::compile(config)?;
         let resource_policy = match &config.resource_policy {
             Some(doc) => {
                 Some(CompiledPolicy::compile(doc, PolicyKind::Resource, "resource_policy")?)

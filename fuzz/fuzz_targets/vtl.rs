@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use tollgate_core::auth::lambda::query_parameters;
-use tollgate_core::transform::vtl::{Input, Template};
+use tollgate_core::vtl::{Input, Template};
 use tollgate_fuzz::{sections, Message};
 
 /// Templates that reach every object, builtin and directive with request data.

@@ -4,10 +4,11 @@
 use std::net::IpAddr;
 
 use crate::auth::iam::CredentialPlan;
-use crate::auth::policy::{authorize, method_arn, Access, AccessRequest};
+use crate::auth::iam::IamPlan;
+use crate::auth::policy::CompiledPolicy;
+use crate::auth::policy::{authorize, Access, AccessRequest};
 use crate::auth::sigv4::{self, KeyCache, Rules, SigError};
 use crate::gateway_response::{Rejection, ResponseType};
-use crate::plan::Plan;
 
 pub const INVOKE: &str = "execute-api:Invoke";
 /// The action a caller needs to refresh a cached response (`Cache-Control: max-age=0`).
@@ -24,22 +25,19 @@ fn sig_rejection(e: &SigError) -> Rejection {
 
 /// Authenticates a SigV4-signed request: the credential it was signed with.
 pub fn authenticate_iam<'p>(
-    plan: &'p Plan,
+    (iam, region): (&'p IamPlan, &str),
     cache: &mut KeyCache,
     req: &sigv4::Request<'_>,
     now_seconds: i64,
 ) -> Result<(usize, &'p CredentialPlan), Rejection> {
     let presented = sigv4::presented(req.headers, req.query).map_err(|e| sig_rejection(&e))?;
-    let (index, credential) = plan
-        .iam
-        .lookup(&presented.access_key_id)
-        .ok_or_else(|| sig_rejection(&SigError::UnknownKey))?;
+    let (index, credential) =
+        iam.lookup(&presented.access_key_id).ok_or_else(|| sig_rejection(&SigError::UnknownKey))?;
     let secret = sigv4::Secret {
         secret_access_key: &credential.secret_access_key,
         session_token: credential.session_token.as_deref(),
     };
-    let rules =
-        Rules { region: &plan.region, service: sigv4::SERVICE, max_skew: plan.iam.max_skew };
+    let rules = Rules { region, service: sigv4::SERVICE, max_skew: iam.max_skew };
     sigv4::verify(req, &presented, secret, index, rules, now_seconds, cache)
         .map_err(|e| sig_rejection(&e))?;
     Ok((index, credential))
@@ -48,9 +46,6 @@ pub fn authenticate_iam<'p>(
 /// What the policies see of a request besides the caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    pub http_method: &'a [u8],
-    /// Request path without the query.
-    pub path: &'a [u8],
     pub source_ip: Option<IpAddr>,
     pub source_vpce: Option<&'a str>,
     pub source_vpc: Option<&'a str>,
@@ -58,31 +53,19 @@ pub struct Context<'a> {
     pub now_seconds: i64,
 }
 
-/// Step 4: the identity policies of an IAM caller and the API's resource policy, AWS's
-/// same-account rule. `caller` is `None` for methods without AWS_IAM.
-pub fn authorize_call(
-    plan: &Plan,
-    caller: Option<&CredentialPlan>,
-    ctx: &Context<'_>,
-) -> Result<(), Rejection> {
-    authorize_action(plan, caller, ctx, INVOKE)
-}
-
-/// Whether the caller may do `action` (`execute-api:Invoke`, `execute-api:InvalidateCache`) on
-/// the method, as [`authorize_call`] decides it.
+/// Step 4: whether the caller may do `action` (`execute-api:Invoke`,
+/// `execute-api:InvalidateCache`) on `resource` (the method ARN), under the identity policies of
+/// an IAM caller and the API's resource policy, AWS's same-account rule. `caller` is `None` for
+/// methods without AWS_IAM.
 pub fn authorize_action(
-    plan: &Plan,
+    resource_policy: Option<&CompiledPolicy>,
     caller: Option<&CredentialPlan>,
     ctx: &Context<'_>,
-    action: &str,
+    (resource, action): (&str, &str),
 ) -> Result<(), Rejection> {
-    let path = String::from_utf8_lossy(ctx.path);
-    let verb = String::from_utf8_lossy(ctx.http_method);
-    let resource =
-        method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
     let request = AccessRequest {
         action,
-        resource: &resource,
+        resource,
         principal_arn: caller.map(|c| c.principal_arn.as_str()),
         source_ip: ctx.source_ip,
         source_vpce: ctx.source_vpce,
@@ -91,12 +74,11 @@ pub fn authorize_action(
         current_time: ctx.now_seconds,
     };
     let identity = caller.map(|c| c.policies.as_slice()).unwrap_or_default();
-    let suffix =
-        match authorize(identity, plan.resource_policy.as_ref(), caller.is_some(), &request) {
-            Access::Allowed => return Ok(()),
-            Access::ImplicitDeny => "",
-            Access::ExplicitDeny => " with an explicit deny",
-        };
+    let suffix = match authorize(identity, resource_policy, caller.is_some(), &request) {
+        Access::Allowed => return Ok(()),
+        Access::ImplicitDeny => "",
+        Access::ExplicitDeny => " with an explicit deny",
+    };
     let who = caller.map_or("anonymous", |c| c.principal_arn.as_str());
     Err(Rejection::with_message(
         ResponseType::AccessDenied,

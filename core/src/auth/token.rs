@@ -8,7 +8,6 @@ use crate::auth::jwt::{
 };
 use crate::config::ConfigError;
 use crate::gateway_response::{Rejection, ResponseType};
-use crate::plan::MethodPlan;
 use crate::text::is_token;
 
 #[derive(Debug)]
@@ -128,13 +127,12 @@ fn rejection(e: &JwtError) -> Rejection {
 pub fn authenticate_token(
     authorizers: &[TokenAuthorizer],
     state: &mut TokenState,
-    method: &MethodPlan,
+    (authorizer, scopes): (Option<usize>, &[String]),
     identity: Option<&[u8]>,
     now: i64,
     fetched: bool,
 ) -> TokenStep {
-    let Some((index, auth)) = method.authorizer.and_then(|i| authorizers.get(i).map(|a| (i, a)))
-    else {
+    let Some((index, auth)) = authorizer.and_then(|i| authorizers.get(i).map(|a| (i, a))) else {
         return TokenStep::Rejected(Rejection::new(ResponseType::AuthorizerConfigurationError));
     };
     let Some(token) = identity.and_then(bearer) else {
@@ -184,7 +182,7 @@ pub fn authenticate_token(
             }
         }
     };
-    match check_scopes(&verified, &method.scopes) {
+    match check_scopes(&verified, scopes) {
         Ok(()) => TokenStep::Verified(verified),
         Err(e) => TokenStep::Rejected(rejection(&e)),
     }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::policy::PolicyDocument;
+use super::policy::PolicyDocument;
 
 /// How a method authenticates its callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]

@@ -6,14 +6,15 @@ mod error;
 mod global;
 mod iam;
 mod integration;
+pub mod jwt;
 mod lambda;
+mod period;
+pub mod policy;
+mod response_type;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use crate::gateway_response::ResponseType;
-use crate::throttle::quota::Period;
 
 pub use cache::{MethodCache, StageCache, UnauthorizedStrategy};
 pub use error::ConfigError;
@@ -23,9 +24,11 @@ pub use integration::{
     Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RequestValidator,
 };
 pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
+pub use period::Period;
+pub use response_type::ResponseType;
 
-use crate::auth::jwt::JwtAuthorizerConfig;
-use crate::auth::policy::PolicyDocument;
+use jwt::JwtAuthorizerConfig;
+use policy::PolicyDocument;
 
 /// Header that carries the caller's API key id to the upstream unless configured otherwise.
 pub const DEFAULT_API_KEY_ID_HEADER: &str = "x-tollgate-api-key-id";

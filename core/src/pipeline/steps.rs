@@ -89,7 +89,7 @@ pub(super) fn authenticate<H: Host>(
             let step = authenticate_token(
                 &plan.authorizers,
                 &mut worker.tokens,
-                req.method,
+                (req.method.authorizer, &req.method.scopes),
                 identity,
                 req.now_seconds,
                 fetched,
@@ -105,8 +105,12 @@ pub(super) fn authenticate<H: Host>(
             let (path, query) = (req.signed_path, req.query);
             let headers = req.headers.pairs();
             let signed = sigv4::Request { method: req.verb, path, query, headers, body };
-            let (index, _) =
-                authenticate_iam(plan, &mut worker.signing_keys, &signed, req.now_seconds)?;
+            let (index, _) = authenticate_iam(
+                (&plan.iam, &plan.region),
+                &mut worker.signing_keys,
+                &signed,
+                req.now_seconds,
+            )?;
             Ok(Authenticated::Iam(index))
         }
     }
@@ -226,15 +230,16 @@ pub(super) fn authorize<H: Host>(
         name.as_deref().and_then(|n| headers.get(n)).and_then(|v| std::str::from_utf8(v).ok())
     };
     let ctx = caller::Context {
-        http_method: req.verb,
-        path: req.path,
         source_ip: source.as_deref().and_then(caller::parse_source_ip),
         source_vpce: trusted(&plan.source_vpce_header),
         source_vpc: trusted(&plan.source_vpc_header),
         secure_transport: plan.reads_secure_transport && secure_transport(plan, host, headers)?,
         now_seconds: req.now_seconds,
     };
-    Ok(caller::authorize_action(plan, caller, &ctx, action)?)
+    let verb = String::from_utf8_lossy(req.verb);
+    let path = String::from_utf8_lossy(req.path);
+    let arn = method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
+    Ok(caller::authorize_action(plan.resource_policy.as_ref(), caller, &ctx, (&arn, action))?)
 }
 
 /// `aws:SecureTransport`: the client's connection to Envoy is TLS, or the trusted hop in front

@@ -17,7 +17,7 @@ use crate::transform::integration::{
 };
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
-use crate::transform::vtl::Input;
+use crate::vtl::Input;
 
 use super::{Callout, Exchange, Headers};
 

@@ -13,7 +13,6 @@ pub mod rls;
 use std::collections::BTreeMap;
 
 use crate::config::{Config, ConfigError, Throttle};
-use crate::plan::MethodPlan;
 use crate::routes::MethodId;
 use admit::{BucketSlot, QuotaSlot};
 use bucket::Limit;
@@ -74,7 +73,7 @@ fn limit(t: &Throttle, path: &str) -> Result<Limit, ConfigError> {
 }
 
 /// `{resource}/{METHOD}` as AWS names a method in throttle settings.
-pub fn method_key(m: &MethodPlan) -> String {
+pub fn method_key(m: &crate::config::Method) -> String {
     format!("{}/{}", m.resource, m.http_method)
 }
 
@@ -82,7 +81,7 @@ pub fn method_key(m: &MethodPlan) -> String {
 /// a key that names no configured method is an error (a typo would silently do nothing).
 fn per_method(
     overrides: &BTreeMap<String, Throttle>,
-    methods: &[MethodPlan],
+    methods: &[crate::config::Method],
     path: &str,
 ) -> Result<Vec<Option<Limit>>, ConfigError> {
     let mut out = vec![None; methods.len()];
@@ -114,7 +113,9 @@ fn per_method(
 }
 
 impl Limits {
-    pub fn compile(config: &Config, methods: &[MethodPlan]) -> Result<Limits, ConfigError> {
+    /// The limits of `config`, one per method in the order of `config.methods`.
+    pub fn compile(config: &Config) -> Result<Limits, ConfigError> {
+        let methods = &config.methods;
         let api = &config.api.id;
         let stage = &config.stage.name;
         let account = match &config.account_throttle {

@@ -2,28 +2,9 @@
 //! (usage plan, API key): the window it counts and the requests used in it. One shared-data key
 //! per counter, whatever the window: a new window resets the count in place.
 
-use serde::{Deserialize, Serialize};
-
 const DAY: u64 = 86_400;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Period {
-    Day,
-    Week,
-    Month,
-}
-
-impl Period {
-    /// The largest offset AWS accepts: DAY 0; WEEK 0-6 (0 = Sunday); MONTH 0-27 (days after the 1st).
-    pub const fn max_offset(self) -> u32 {
-        match self {
-            Period::Day => 0,
-            Period::Week => 6,
-            Period::Month => 27,
-        }
-    }
-}
+pub use crate::config::Period;
 
 /// Start of the window containing `now`, and the start of the next one (seconds since epoch).
 pub fn window(period: Period, offset: u32, now_secs: u64) -> (u64, u64) {

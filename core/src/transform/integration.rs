@@ -9,7 +9,7 @@ use crate::config::{
 };
 use crate::transform::aws_service::AwsTarget;
 use crate::transform::mapping::{self, Mapping, Target};
-use crate::transform::vtl::Template;
+use crate::vtl::Template;
 
 #[derive(Debug, Clone)]
 pub struct IntegrationPlan {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::ConfigError;
-use crate::transform::vtl::{self, Input};
+use crate::vtl::{self, Input};
 
 /// Where a request mapping writes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,4 +5,3 @@ pub mod aws_service;
 pub mod integration;
 pub mod lambda_proxy;
 pub mod mapping;
-pub mod vtl;

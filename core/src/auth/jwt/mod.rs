@@ -10,7 +10,7 @@
 
 mod cache;
 mod claims;
-mod config;
+use crate::config::jwt as config;
 mod error;
 mod json;
 mod jwks;

@@ -8,7 +8,7 @@
 
 mod condition;
 mod date;
-mod document;
+use crate::config::policy as document;
 mod ip;
 mod matcher;
 mod principal;

@@ -98,7 +98,7 @@ fn root_account(arn: &str) -> Option<Account> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::policy::document::OneOrMany;
+    use crate::config::policy::OneOrMany;
     use crate::test_support::test;
 
     const ALICE: &str = "arn:aws:iam::123456789012:user/alice";

@@ -1,5 +1,5 @@
 //! The token authorizers as users write them: `"authorizers": [{"id": ..., "type":
-//! "COGNITO_USER_POOLS" | "JWT", ...}]`. [`super::Validator::compile`] checks them.
+//! "COGNITO_USER_POOLS" | "JWT", ...}]`. [`crate::auth::jwt::Validator::compile`] checks them.
 
 use std::collections::BTreeMap;
 
