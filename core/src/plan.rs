@@ -24,13 +24,8 @@ pub struct MethodPlan {
     pub resource: String,
     pub http_method: String,
     pub api_key_required: bool,
-    pub authorization: AuthorizationType,
-    /// Index into [`Plan::authorizers`] for COGNITO_USER_POOLS and JWT methods.
-    pub authorizer: Option<usize>,
-    /// Index into [`Plan::lambda_authorizers`] for CUSTOM methods.
-    pub lambda_authorizer: Option<usize>,
-    /// OAuth scopes, one of which the token must carry.
-    pub scopes: Vec<String>,
+    /// How callers authenticate, with the authorizer it names.
+    pub auth: MethodAuth,
     /// What the method's request validator checks, if it has one.
     pub validation: Option<MethodValidation>,
     pub integration: Option<IntegrationPlan>,
@@ -38,6 +33,38 @@ pub struct MethodPlan {
     pub needs_body: bool,
     /// How the method's responses are cached, if they are.
     pub cache: Option<CachePlan>,
+}
+
+/// How a method's callers authenticate: the authorization type and what it needs, checked and
+/// resolved when the config is compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodAuth {
+    None,
+    /// AWS_IAM: a SigV4 signature.
+    Iam,
+    /// COGNITO_USER_POOLS (`cognito`) or JWT: a token of this authorizer (index in
+    /// [`Plan::authorizers`]) with one of the scopes, if any are listed.
+    Token {
+        authorizer: usize,
+        scopes: Vec<String>,
+        cognito: bool,
+    },
+    /// CUSTOM: this Lambda authorizer (index in [`Plan::lambda_authorizers`]).
+    Lambda {
+        authorizer: usize,
+    },
+}
+
+impl MethodAuth {
+    pub fn authorization_type(&self) -> AuthorizationType {
+        match self {
+            MethodAuth::None => AuthorizationType::None,
+            MethodAuth::Iam => AuthorizationType::AwsIam,
+            MethodAuth::Token { cognito: true, .. } => AuthorizationType::CognitoUserPools,
+            MethodAuth::Token { cognito: false, .. } => AuthorizationType::Jwt,
+            MethodAuth::Lambda { .. } => AuthorizationType::Custom,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -111,14 +138,7 @@ impl Plan {
                 resource: m.resource.clone(),
                 http_method: m.http_method.clone(),
                 api_key_required: m.api_key_required,
-                authorization: m.authorization_type,
-                authorizer: method_authorizer(m, &authorizers, &format!("methods[{id}]"))?,
-                lambda_authorizer: method_lambda_authorizer(
-                    m,
-                    &lambda_authorizers,
-                    &format!("methods[{id}]"),
-                )?,
-                scopes: m.authorization_scopes.clone(),
+                auth: method_auth(m, (&authorizers, &lambda_authorizers), &path)?,
                 validation,
                 integration,
                 needs_body,
@@ -189,65 +209,56 @@ impl Plan {
     }
 }
 
-/// The authorizer a token method names; other methods name none and ask for no scopes.
-fn method_authorizer(
+/// How a method authenticates, its authorizer resolved: a token method names a token
+/// authorizer and may list scopes, a CUSTOM method names a Lambda authorizer, others name none.
+fn method_auth(
     m: &crate::config::Method,
-    authorizers: &[TokenAuthorizer],
+    (tokens, lambdas): (&[TokenAuthorizer], &[LambdaAuthorizer]),
     path: &str,
-) -> Result<Option<usize>, ConfigError> {
-    let token_method = matches!(
-        m.authorization_type,
-        AuthorizationType::CognitoUserPools | AuthorizationType::Jwt
-    );
-    if m.authorization_type == AuthorizationType::Custom {
-        return Ok(None);
-    }
-    match (&m.authorizer_id, token_method) {
-        (Some(id), true) => {
-            authorizers.iter().position(|a| &a.id == id).map(Some).ok_or_else(|| {
-                ConfigError::new(format!("{path}.authorizer_id"), format!("no authorizer `{id}`"))
-            })
+) -> Result<MethodAuth, ConfigError> {
+    let field = |name: &str| format!("{path}.{name}");
+    let scopes_refused = || {
+        ConfigError::new(
+            field("authorization_scopes"),
+            "only COGNITO_USER_POOLS and JWT methods check scopes",
+        )
+    };
+    let kind = m.authorization_type;
+    match (kind, &m.authorizer_id) {
+        (AuthorizationType::CognitoUserPools | AuthorizationType::Jwt, Some(id)) => {
+            let authorizer = tokens.iter().position(|a| &a.id == id).ok_or_else(|| {
+                ConfigError::new(field("authorizer_id"), format!("no authorizer `{id}`"))
+            })?;
+            let cognito = kind == AuthorizationType::CognitoUserPools;
+            Ok(MethodAuth::Token { authorizer, scopes: m.authorization_scopes.clone(), cognito })
         }
-        (None, true) => Err(ConfigError::new(
-            format!("{path}.authorizer_id"),
-            "a COGNITO_USER_POOLS or JWT method names its authorizer",
+        (AuthorizationType::CognitoUserPools | AuthorizationType::Jwt, None) => {
+            Err(ConfigError::new(
+                field("authorizer_id"),
+                "a COGNITO_USER_POOLS or JWT method names its authorizer",
+            ))
+        }
+        (AuthorizationType::Custom, _) if !m.authorization_scopes.is_empty() => {
+            Err(scopes_refused())
+        }
+        (AuthorizationType::Custom, Some(id)) => {
+            let authorizer = lambdas.iter().position(|a| &a.id == id).ok_or_else(|| {
+                ConfigError::new(field("authorizer_id"), format!("no Lambda authorizer `{id}`"))
+            })?;
+            Ok(MethodAuth::Lambda { authorizer })
+        }
+        (AuthorizationType::Custom, None) => Err(ConfigError::new(
+            field("authorizer_id"),
+            "a CUSTOM method names its Lambda authorizer",
         )),
-        (Some(_), false) => Err(ConfigError::new(
-            format!("{path}.authorizer_id"),
+        (_, Some(_)) => Err(ConfigError::new(
+            field("authorizer_id"),
             "only COGNITO_USER_POOLS, JWT and CUSTOM methods have an authorizer",
         )),
-        (None, false) if !m.authorization_scopes.is_empty() => Err(ConfigError::new(
-            format!("{path}.authorization_scopes"),
-            "only COGNITO_USER_POOLS and JWT methods check scopes",
-        )),
-        (None, false) => Ok(None),
+        (_, None) if !m.authorization_scopes.is_empty() => Err(scopes_refused()),
+        (AuthorizationType::AwsIam, None) => Ok(MethodAuth::Iam),
+        (AuthorizationType::None, None) => Ok(MethodAuth::None),
     }
-}
-
-/// The Lambda authorizer a CUSTOM method names.
-fn method_lambda_authorizer(
-    m: &crate::config::Method,
-    authorizers: &[LambdaAuthorizer],
-    path: &str,
-) -> Result<Option<usize>, ConfigError> {
-    if m.authorization_type != AuthorizationType::Custom {
-        return Ok(None);
-    }
-    let Some(id) = &m.authorizer_id else {
-        return Err(ConfigError::new(
-            format!("{path}.authorizer_id"),
-            "a CUSTOM method names its Lambda authorizer",
-        ));
-    };
-    if !m.authorization_scopes.is_empty() {
-        return Err(ConfigError::new(
-            format!("{path}.authorization_scopes"),
-            "only COGNITO_USER_POOLS and JWT methods check scopes",
-        ));
-    }
-    authorizers.iter().position(|a| &a.id == id).map(Some).ok_or_else(|| {
-        ConfigError::new(format!("{path}.authorizer_id"), format!("no Lambda authorizer `{id}`"))
-    })
 }
 
 fn trusted_header(name: &Option<String>, path: &str) -> Result<Option<String>, ConfigError> {

@@ -220,7 +220,7 @@ fn admitted(plan: &Plan, base_path: Option<&str>, request: &Message) {
         panic!("a request that matches no method was let through");
     };
     let signed_query = split_target(&target).1.windows(15).any(|w| w == b"X-Amz-Signature");
-    match method.authorization {
+    match method.auth.authorization_type() {
         AuthorizationType::Jwt | AuthorizationType::CognitoUserPools => {
             assert!(request.header("authorization").is_some(), "let through without a token");
         }

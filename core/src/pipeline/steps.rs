@@ -10,10 +10,10 @@ use crate::auth::lambda::{AuthorizerOutput, RequestView};
 use crate::auth::policy::method_arn;
 use crate::auth::sigv4;
 use crate::auth::token::{authenticate_token, claim_header_value, TokenStep};
-use crate::config::{ApiKeySource, AuthorizationType, LambdaAuthorizerType};
+use crate::config::{ApiKeySource, LambdaAuthorizerType};
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
-use crate::plan::{MethodPlan, Plan};
+use crate::plan::{MethodAuth, MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::admit::{admit, Usage};
 use crate::throttle::global::{self, Decision, LocalTwin};
@@ -76,20 +76,20 @@ pub(super) fn authenticate<H: Host>(
     exchange: &mut Exchange,
     req: &Request<'_>,
 ) -> Result<Authenticated, Halt> {
-    match req.method.authorization {
-        AuthorizationType::None => Ok(Authenticated::Anonymous),
-        AuthorizationType::Custom => {
-            let output = custom_authorizer(plan, host, exchange, req)?;
+    match &req.method.auth {
+        MethodAuth::None => Ok(Authenticated::Anonymous),
+        MethodAuth::Lambda { authorizer } => {
+            let output = custom_authorizer(plan, host, exchange, req, *authorizer)?;
             Ok(Authenticated::Lambda(Box::new(output)))
         }
-        AuthorizationType::CognitoUserPools | AuthorizationType::Jwt => {
-            let authorizer = req.method.authorizer.and_then(|i| plan.authorizers.get(i));
-            let identity = authorizer.and_then(|a| req.headers.get(&a.identity_source));
+        MethodAuth::Token { authorizer, scopes, .. } => {
+            let identity =
+                plan.authorizers.get(*authorizer).and_then(|a| req.headers.get(&a.identity_source));
             let fetched = exchange.keys_fetched;
             let step = authenticate_token(
                 &plan.authorizers,
                 &mut worker.tokens,
-                (req.method.authorizer, &req.method.scopes),
+                (Some(*authorizer), scopes),
                 identity,
                 req.now_seconds,
                 fetched,
@@ -100,7 +100,7 @@ pub(super) fn authenticate<H: Host>(
                 TokenStep::Rejected(rejection) => Err(rejection.into()),
             }
         }
-        AuthorizationType::AwsIam => {
+        MethodAuth::Iam => {
             let Some(body) = req.body else { return Err(Halt::NeedBody) };
             let (path, query) = (req.signed_path, req.query);
             let headers = req.headers.pairs();
@@ -142,11 +142,10 @@ fn custom_authorizer<H: Host>(
     host: &mut H,
     exchange: &mut Exchange,
     req: &Request<'_>,
+    index: usize,
 ) -> Result<AuthorizerOutput, Halt> {
     let method = req.method;
-    let Some((index, auth)) =
-        method.lambda_authorizer.and_then(|i| plan.lambda_authorizers.get(i).map(|a| (i, a)))
-    else {
+    let Some(auth) = plan.lambda_authorizers.get(index) else {
         return Err(Rejection::new(ResponseType::AuthorizerConfigurationError).into());
     };
     let verb = String::from_utf8_lossy(req.verb);
@@ -514,9 +513,8 @@ fn token_headers<H: Host>(
     method: &MethodPlan,
     token: &VerifiedToken,
 ) -> Result<(), HostError> {
-    let Some(auth) = method.authorizer.and_then(|i| plan.authorizers.get(i)) else {
-        return Ok(());
-    };
+    let MethodAuth::Token { authorizer, .. } = &method.auth else { return Ok(()) };
+    let Some(auth) = plan.authorizers.get(*authorizer) else { return Ok(()) };
     for (claim, header) in &auth.claims_to_headers {
         let value = token.claims.get(claim).map(claim_header_value).filter(|v| header_safe(v));
         host.set_request_header(header, value.as_deref().map(str::as_bytes))?;
