@@ -113,8 +113,18 @@ impl Deployment {
             };
             out.push(StagePlans { name: stage.name.clone(), plan, canary });
         }
-        let selection =
-            compile_selection(&config.stage_selection, &out, !config.stages.is_empty())?;
+        let several = !config.stages.is_empty();
+        if !several && config.stage_selection.path_prefix {
+            // One stage: execute-api style paths (`/prod/pets`) are served too.
+            for stage in &mut out {
+                let prefix = format!("/{}", stage.name);
+                stage.plan.stage_prefix = Some(prefix.clone());
+                if let Some(canary) = &mut stage.canary {
+                    canary.plan.stage_prefix = Some(prefix);
+                }
+            }
+        }
+        let selection = compile_selection(&config.stage_selection, &out, several)?;
         let admin = AdminPlan::compile(config)?;
         Ok(Deployment { stages: out, admin, selection })
     }

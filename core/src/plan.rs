@@ -96,6 +96,10 @@ pub struct Plan {
     pub stage_variables: std::collections::BTreeMap<String, String>,
     /// The API's models (JSON Schema draft 4), compiled once.
     pub models: Models,
+    /// `/prod` when the deployment has this one stage and the path may start with its name, as
+    /// an execute-api URL does (`/prod/pets`): the pipeline takes it off, as it does a stage
+    /// prefix the stage selection found.
+    pub stage_prefix: Option<String>,
 }
 
 impl Plan {
@@ -201,6 +205,7 @@ impl Plan {
             api_key_source: config.api_key_source,
             stage_variables: config.stage.variables.clone(),
             models,
+            stage_prefix: None,
         })
     }
 

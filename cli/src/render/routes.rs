@@ -99,13 +99,18 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// `(?:/(?:dev|prod))?` when the stage comes from the first path segment (the filter removes
-/// it, and Envoy matches the route again on the shorter path).
+/// `(?:/(?:dev|prod))?` when the path may start with the stage, as an execute-api URL does
+/// (`/prod/pets`; with one stage too): the filter removes it, and Envoy matches the route again
+/// on the shorter path.
 pub fn stage_prefix(config: &Config) -> Option<String> {
-    if config.stages.is_empty() || !config.stage_selection.path_prefix {
+    if !config.stage_selection.path_prefix {
         return None;
     }
-    let names: Vec<String> = config.stages.iter().map(|s| escape(&s.name)).collect();
+    let names: Vec<String> = if config.stages.is_empty() {
+        vec![escape(&config.stage.name)]
+    } else {
+        config.stages.iter().map(|s| escape(&s.name)).collect()
+    };
     Some(format!("(?:/(?:{}))?", names.join("|")))
 }
 

@@ -118,7 +118,8 @@ fn routes_per_method_most_specific_first_then_catch_alls() {
     );
     let by_name = |n: &str| routes.iter().find(|r| r["name"] == n).unwrap();
     let pet = by_name("GET /pets/{petId}");
-    assert_eq!(pet["match"]["safe_regex"]["regex"], "/pets/[^/]+/?");
+    // The execute-api form `/prod/pets/7` routes like `/pets/7` (the one stage is `prod`).
+    assert_eq!(pet["match"]["safe_regex"]["regex"], "(?:/(?:prod))?/pets/[^/]+/?");
     assert_eq!(pet["match"]["headers"][0]["name"], ":method");
     assert_eq!(pet["match"]["headers"][0]["string_match"]["exact"], "GET");
     assert_eq!(pet["metadata"]["filter_metadata"]["tollgate"]["resource"], "/pets/{petId}");

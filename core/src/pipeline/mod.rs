@@ -427,6 +427,13 @@ fn routed_target<'a>(target: &'a [u8], base: Option<&str>) -> std::borrow::Cow<'
     }
 }
 
+/// Whether `target` is `prefix` or starts with `prefix` then `/` or `?`.
+fn starts_with_segment(target: &[u8], prefix: &str) -> bool {
+    target
+        .strip_prefix(prefix.as_bytes())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?"))
+}
+
 /// `:path` split at the first `?`.
 fn split_path(target: &[u8]) -> (&[u8], &[u8]) {
     match target.iter().position(|&b| b == b'?') {
@@ -446,8 +453,26 @@ fn run<H: Host>(
 ) -> Result<(), Halt> {
     let verb = headers.get(":method").unwrap_or_default();
     let target = headers.get(":path").unwrap_or_default();
-    let routed = routed_target(target, exchange.base_path.as_deref());
-    let (method_id, method) = match_method(plan, verb, &routed)?;
+    // One stage: `/prod/pets` is the execute-api form of `/pets`; a path that names a method
+    // only with its first segment (a resource of the stage's name) is served as it is.
+    let own_prefix = exchange.base_path.is_none()
+        && plan.stage_prefix.as_deref().is_some_and(|p| starts_with_segment(target, p));
+    if own_prefix {
+        exchange.base_path = plan.stage_prefix.clone();
+    }
+    let mut routed = routed_target(target, exchange.base_path.as_deref());
+    let (method_id, method) = match match_method(plan, verb, &routed) {
+        Ok(found) => found,
+        Err(rejection) if own_prefix => match match_method(plan, verb, target) {
+            Ok(found) => {
+                exchange.base_path = None;
+                routed = std::borrow::Cow::Borrowed(target);
+                found
+            }
+            Err(_) => return Err(rejection.into()),
+        },
+        Err(rejection) => return Err(rejection.into()),
+    };
     let body = match body {
         Body::Complete(body) => Some(body),
         Body::Pending => {

@@ -119,3 +119,60 @@ fn a_client_cannot_send_the_gateways_own_headers() {
     assert!(!names.iter().any(|n| n.starts_with("x-tollgate-")), "{names:?}");
     assert!(names.contains(&"x-custom"), "{names:?}");
 }
+
+/// One stage: the execute-api form of a path (`/prod/pets`, the stage first) is served like
+/// `/pets`, and the upstream gets the path without the stage, as on AWS; a resource that starts
+/// with the stage's name is still served as it is.
+#[test]
+fn one_stage_answers_execute_api_paths() {
+    let config = serde_json::json!({
+        "api": {"id": "petstore"},
+        "stage": {"name": "prod"},
+        "methods": [
+            {"resource": "/pets/{petId}", "http_method": "GET"},
+            {"resource": "/prod/items", "http_method": "GET"},
+        ],
+    });
+    let deployment =
+        crate::deployment::Deployment::from_json(config.to_string().as_bytes()).unwrap();
+    let plan = deployment.primary().unwrap();
+    let run = |path: &str| {
+        let mut host = MemoryHost::request("GET", path);
+        let flow = on_request_headers(
+            plan,
+            &mut Worker::default(),
+            &mut host,
+            &mut Exchange::default(),
+            true,
+        );
+        (flow, host)
+    };
+    for (path, upstream) in [
+        ("/prod/pets/7?x=1", "/pets/7?x=1"),
+        ("/pets/7", "/pets/7"),
+        ("/prod/items", "/prod/items"),
+    ] {
+        let (flow, host) = run(path);
+        assert_eq!(flow, Flow::Continue, "{path}");
+        assert_eq!(host.header(":path"), Some(upstream.as_bytes()), "{path}");
+    }
+    for path in ["/prod", "/prod/", "/prodx/pets/7", "/dev/pets/7"] {
+        let (flow, host) = run(path);
+        assert_eq!(flow, Flow::Replied, "{path}");
+        assert_rejected(
+            &host,
+            403,
+            "Missing Authentication Token",
+            "MissingAuthenticationTokenException",
+        );
+    }
+    // With `path_prefix: false` the path is taken as it is.
+    let mut off = config.clone();
+    off["stage_selection"] = serde_json::json!({"path_prefix": false});
+    let deployment = crate::deployment::Deployment::from_json(off.to_string().as_bytes()).unwrap();
+    let mut host = MemoryHost::request("GET", "/prod/pets/7");
+    let plan = deployment.primary().unwrap();
+    let flow =
+        on_request_headers(plan, &mut Worker::default(), &mut host, &mut Exchange::default(), true);
+    assert_eq!(flow, Flow::Replied);
+}
