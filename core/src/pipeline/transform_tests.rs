@@ -328,3 +328,32 @@ fn mapped_path_parameters_cannot_climb_out_of_the_integration_path() {
     assert!(exchange.is_waiting());
     assert_eq!(call.header(":path"), Some("/bucket/f/k"));
 }
+
+/// A Lambda custom (AWS, non-proxy) integration without a request template passes the client's
+/// body through to the function, as AWS's default passthrough behaviour does.
+#[test]
+fn a_custom_integration_without_a_template_passes_the_body_through() {
+    let config = json!({
+        "api": {"id": "calc", "region": "us-east-1", "account_id": "123456789012"},
+        "methods": [{"resource": "/calc", "http_method": "POST", "integration": {
+            "type": "AWS", "cluster": "lambda",
+            "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:calc/invocations"}}],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let mut host =
+        MemoryHost::request("POST", "/calc").with_header("content-type", "application/json");
+    let mut worker = Worker::default();
+    let mut exchange = Exchange::default();
+    let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, false);
+    assert_eq!(flow, Flow::NeedBody);
+    let body = br#"{"a": 2, "b": 3, "op": "+"}"#;
+    let flow = on_request_body(&plan, &mut worker, &mut host, &mut exchange, body);
+    let Flow::Call(call) = flow else { panic!("expected the function's call: {flow:?}") };
+    assert_eq!(
+        call.header(":path"),
+        Some(
+            "/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:calc/invocations"
+        )
+    );
+    assert_eq!(call.body(), body);
+}

@@ -240,11 +240,14 @@ impl IntegrationPlan {
         })
     }
 
-    /// Whether the request phase reads the body: templates, or mappings into the body.
+    /// Whether the request phase reads the body: templates, mappings into the body, or an
+    /// integration the gateway calls itself (a Lambda proxy event carries the body; an AWS
+    /// service or Lambda custom integration without a template for the body's type gets the
+    /// body passed through, as on AWS).
     pub fn needs_body(&self) -> bool {
         let templates =
             self.kind != IntegrationType::HttpProxy && !self.request_templates.is_empty();
-        self.kind == IntegrationType::AwsProxy
+        matches!(self.kind, IntegrationType::AwsProxy | IntegrationType::Aws)
             || templates
             || self
                 .request_mappings
