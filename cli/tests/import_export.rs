@@ -141,7 +141,11 @@ fn what_is_imported_is_what_the_document_says() {
     let out = dir.join("auth.yaml");
     ok(&["import", &fixture("lambda-authorizers.yaml"), "--out", path(&out)]);
     let (config, _) = read_spec(&out);
-    assert_eq!(config.lambda_authorizers.len(), 2);
+    assert_eq!(config.lambda_authorizers.len(), 3);
+    // AWS's `Unused` scheme: a REQUEST authorizer with no identity source, not a header
+    // named `Unused`.
+    let unused = config.lambda_authorizers.iter().find(|a| a.id == "Unused").unwrap();
+    assert_eq!(unused.identity_source, "");
     let reports = config.methods.iter().find(|m| m.resource == "/reports").unwrap();
     assert!(reports.api_key_required);
     assert_eq!(reports.authorizer_id.as_deref(), Some("bearer"));

@@ -132,7 +132,11 @@ fn lambda_authorizer(
         json!({"cluster": cx.lambda_cluster(&region),
                "authority": format!("lambda.{region}.amazonaws.com"), "name": name}),
     );
-    out.insert("identity_source".into(), json!(format!("method.request.header.{header}")));
+    // A TOKEN authorizer reads the scheme's header; a REQUEST authorizer reads only what its
+    // `identitySource` lists (AWS exports one without any under the scheme name `Unused`).
+    let identity =
+        if kind == "token" { format!("method.request.header.{header}") } else { String::new() };
+    out.insert("identity_source".into(), json!(identity));
     out.insert("result_ttl_seconds".into(), json!(300));
     for (key, value) in authorizer.as_object().into_iter().flatten() {
         let here = join(at, key);

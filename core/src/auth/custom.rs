@@ -65,8 +65,15 @@ pub fn compile_lambda_authorizers(
                 format!("{} is over {MAX_TTL}", c.result_ttl_seconds),
             ));
         }
-        let sources = parse_identity_sources(&c.identity_source)
-            .map_err(|e| ConfigError::new(format!("{path}.identity_source"), e))?;
+        // A REQUEST authorizer may name no identity source (AWS exports its scheme as
+        // `Unused`): it is called on every request, and nothing is cached.
+        let none = c.kind == LambdaAuthorizerType::Request && c.identity_source.trim().is_empty();
+        let sources = if none {
+            Vec::new()
+        } else {
+            parse_identity_sources(&c.identity_source)
+                .map_err(|e| ConfigError::new(format!("{path}.identity_source"), e))?
+        };
         let token_ok = matches!(sources.as_slice(), [IdentitySource::Header(_)]);
         if c.kind == LambdaAuthorizerType::Token && !token_ok {
             return Err(ConfigError::new(
@@ -97,7 +104,7 @@ pub fn compile_lambda_authorizers(
             timeout_ms: f.timeout_ms,
             sources,
             validation,
-            ttl_seconds: c.result_ttl_seconds,
+            ttl_seconds: if none { 0 } else { c.result_ttl_seconds },
         });
     }
     Ok(out)

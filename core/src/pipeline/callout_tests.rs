@@ -300,3 +300,34 @@ fn an_answer_nobody_waits_for_is_refused() {
     assert_eq!(flow, Flow::Replied);
     assert_eq!(host.reply.as_ref().unwrap().status, 500);
 }
+
+/// A REQUEST authorizer without identity sources (AWS exports it under the scheme name
+/// `Unused`) is called on every request, whatever its TTL, and needs no header.
+#[test]
+fn a_request_authorizer_without_identity_sources_is_called_every_time() {
+    let config = serde_json::json!({
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "lambda_authorizers": [
+            {"id": "req", "type": "REQUEST", "result_ttl_seconds": 300, "identity_source": "",
+             "function": {"cluster": "lambda", "authority": "lambda", "name": "authz"}},
+        ],
+        "methods": [{"resource": "/orders", "http_method": "GET", "authorization_type": "CUSTOM",
+                     "authorizer_id": "req"}],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let shared = SharedStore::default();
+    let mut worker = Worker::default();
+    let mut remote = Remote::default();
+    for n in 1..=2 {
+        let mut host = MemoryHost::request("GET", "/orders");
+        host.shared = shared.clone();
+        let (flow, host) = request(&plan, &mut worker, &mut remote, host, None);
+        assert_eq!((flow, status(&host)), (Flow::Continue, 200), "request {n}");
+        assert_eq!(remote.authorizer, n, "request {n}: called, not cached");
+    }
+    // A TOKEN authorizer still reads one header.
+    let mut token = config.clone();
+    token["lambda_authorizers"][0]["type"] = serde_json::json!("TOKEN");
+    let err = Plan::from_json(token.to_string().as_bytes()).unwrap_err();
+    assert_eq!(err.path, "lambda_authorizers[0].identity_source");
+}
