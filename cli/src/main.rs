@@ -52,6 +52,14 @@ enum Command {
         /// 0.0.0.0:10000 to serve other hosts).
         #[arg(long)]
         listen: Option<String>,
+        /// The AWS region for `${AWS::Region}` and the API's ARNs (default: the document's,
+        /// else us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// The AWS account for `${AWS::AccountId}` and the API's ARNs (default: the
+        /// document's, else 000000000000).
+        #[arg(long)]
+        account_id: Option<String>,
     },
     /// Write a spec's API as OpenAPI 3.0 or Swagger 2.0 (YAML, or JSON for `.json`).
     Export {
@@ -163,8 +171,14 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Import { file, out, strict, stage, listen } => {
-            openapi::import_command(&file, out.as_deref(), strict, stage, listen)
+        Command::Import { file, out, strict, stage, listen, region, account_id } => {
+            openapi::import_command(
+                &file,
+                out.as_deref(),
+                strict,
+                (stage, region, account_id),
+                listen,
+            )
         }
         Command::Export { spec, stage, format, extensions, out } => {
             let options =

@@ -40,13 +40,26 @@ pub fn identity(doc: &Value, version: Version, options: &Options, notes: &mut No
         }
     };
     let (arn_region, arn_account) = first_arn(doc);
-    let (api_id, region) = match execute_api_host(&host) {
-        Some((id, region)) => (id, region),
-        None => {
-            let title = doc.pointer("/info/title").map(scalar).unwrap_or_default();
-            (slug(&title), arn_region.unwrap_or_else(|| "us-east-1".into()))
+    let title = || slug(&doc.pointer("/info/title").map(scalar).unwrap_or_default());
+    let (api_id, host_region) = match execute_api_host(&host) {
+        Some((id, region)) => {
+            // An export written with placeholders (`{restApiId}.execute-api.{region}...`).
+            let id = if is_name(&id) { id } else { title() };
+            if !is_name(&region) {
+                notes.unhonoured(
+                    at,
+                    format!(
+                        "`{host}` names no region; the region is the document's ARNs', else \
+                         us-east-1 (see --region)"
+                    ),
+                );
+            }
+            (id, Some(region).filter(|r| is_name(r)))
         }
+        None => (title(), None),
     };
+    let region =
+        options.region.clone().or(host_region).or(arn_region).unwrap_or_else(|| "us-east-1".into());
     let segments: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
     let stage = match (&options.stage, segments.as_slice()) {
         (Some(stage), _) => stage.clone(),
@@ -67,9 +80,18 @@ pub fn identity(doc: &Value, version: Version, options: &Options, notes: &mut No
     Identity {
         api_id,
         region,
-        account_id: arn_account.unwrap_or_else(|| "000000000000".into()),
+        account_id: options
+            .account_id
+            .clone()
+            .or(arn_account)
+            .unwrap_or_else(|| "000000000000".into()),
         stage,
     }
+}
+
+/// A region or an API id: letters, digits and `-`, not a `{placeholder}`.
+fn is_name(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// `abc123.execute-api.us-east-1.amazonaws.com` -> (`abc123`, `us-east-1`).

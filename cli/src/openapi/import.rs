@@ -17,6 +17,11 @@ use crate::spec::{Gateway, Spec};
 pub struct Options {
     /// The stage name; by default the document's base path (`/prod`), else `prod`.
     pub stage: Option<String>,
+    /// The AWS region (`${AWS::Region}`, ARNs); by default the document's, else `us-east-1`.
+    pub region: Option<String>,
+    /// The 12-digit AWS account (`${AWS::AccountId}`, ARNs); by default the document's, else
+    /// `000000000000`.
+    pub account_id: Option<String>,
 }
 
 pub struct Imported {
@@ -55,9 +60,13 @@ const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
 
 pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
     let version = Version::of(doc)?;
-    let Value::Object(top) = doc else { return Err("the document is not a map".into()) };
     let mut notes = Notes::default();
     let id = identity(doc, version, options, &mut notes);
+    // What CloudFormation substitutes when it deploys the document (a SAM or CloudFormation
+    // template's `Fn::Sub`), substituted here with the API's region and account.
+    let substituted = pseudo_parameters(doc, &id.region, &id.account_id);
+    let doc = &substituted;
+    let Value::Object(top) = doc else { return Err("the document is not a map".into()) };
     let mut cx = Context {
         doc,
         version,
@@ -148,6 +157,26 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
         .map_err(|e| format!("the imported spec does not pass validation: {e}"))?;
     let gateway = Gateway { clusters: cx.notes.clusters, ..Gateway::default() };
     Ok(Imported { spec: Spec { gateway, config }, report: cx.notes.report })
+}
+
+/// `${AWS::Region}`, `${AWS::AccountId}`, `${AWS::Partition}`, `${AWS::URLSuffix}` in every
+/// string of the document.
+fn pseudo_parameters(value: &Value, region: &str, account: &str) -> Value {
+    match value {
+        Value::String(s) if s.contains("${AWS::") => Value::String(
+            s.replace("${AWS::Region}", region)
+                .replace("${AWS::AccountId}", account)
+                .replace("${AWS::Partition}", "aws")
+                .replace("${AWS::URLSuffix}", "amazonaws.com"),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| pseudo_parameters(v, region, account)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter().map(|(k, v)| (k.clone(), pseudo_parameters(v, region, account))).collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn validators(cx: &mut Context, value: &Value, at: &str) -> Result<Value, String> {
@@ -533,5 +562,42 @@ mod tests {
     #[test]
     fn template_parameters_are_read() {
         assert_eq!(template_parameters("/a/{b}/c/{d+}"), ["b", "d"]);
+    }
+
+    /// A SAM/CloudFormation-style document: pseudo parameters in the integration URI, and a
+    /// server host with placeholders for the API id and region.
+    #[test]
+    fn pseudo_parameters_and_placeholder_hosts() {
+        let doc = serde_json::json!({
+            "openapi": "3.0.1", "info": {"title": "Greeter", "version": "1"},
+            "servers": [{"url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{basePath}",
+                         "variables": {"basePath": {"default": "/dev"}}}],
+            "paths": {"/hello": {"get": {"x-amazon-apigateway-integration": {
+                "type": "aws_proxy", "httpMethod": "POST",
+                "uri": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:hello/invocations"}}}},
+        });
+        let options = Options {
+            region: Some("eu-west-1".into()),
+            account_id: Some("123456789012".into()),
+            ..Options::default()
+        };
+        let imported = import(&doc, &options).unwrap();
+        let config = &imported.spec.config;
+        assert_eq!(
+            (config.api.id.as_str(), config.api.region.as_str(), config.api.account_id.as_str()),
+            ("Greeter", "eu-west-1", "123456789012")
+        );
+        assert_eq!(config.stage.name, "dev");
+        let function = config.methods[0].integration.as_ref().unwrap().function.as_ref().unwrap();
+        assert_eq!(function.name, "arn:aws:lambda:eu-west-1:123456789012:function:hello");
+        assert_eq!(function.authority, "lambda.eu-west-1.amazonaws.com");
+        // Without --region: the placeholder is no region, and the report says so.
+        let imported = import(&doc, &Options::default()).unwrap();
+        assert_eq!(imported.spec.config.api.region, "us-east-1");
+        assert!(
+            imported.report.iter().any(|r| format!("{r:?}").contains("names no region")),
+            "{:?}",
+            imported.report
+        );
     }
 }

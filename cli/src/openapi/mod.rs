@@ -167,12 +167,18 @@ pub fn import_command(
     file: &Path,
     out: Option<&Path>,
     strict: bool,
-    stage: Option<String>,
+    (stage, region, account_id): (Option<String>, Option<String>, Option<String>),
     listen: Option<String>,
 ) -> Result<(), String> {
     let doc = read_document(file)?;
-    let mut imported = import::import(&doc, &import::Options { stage })
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    if let Some(account) = &account_id {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("--account-id: `{account}` is not a 12-digit AWS account id"));
+        }
+    }
+    let options = import::Options { stage, region, account_id };
+    let mut imported =
+        import::import(&doc, &options).map_err(|e| format!("{}: {e}", file.display()))?;
     if let Some(listen) = listen {
         listen.parse::<std::net::SocketAddr>().map_err(|_| {
             format!("--listen: `{listen}` is not IP:PORT (for example 0.0.0.0:10000)")
@@ -216,7 +222,7 @@ pub fn export_command(
     let doc = export::export(&spec, options)?;
     if options.extensions {
         let stage = Some(options.stage.clone().unwrap_or_else(|| export::stage_name(&spec)));
-        match import::import(&doc, &import::Options { stage }) {
+        match import::import(&doc, &import::Options { stage, ..Default::default() }) {
             Ok(again) => {
                 for path in export::differences(&spec.config, &again.spec.config) {
                     eprintln!("not exported: {path}: OpenAPI with the API Gateway extensions has no place for it");
