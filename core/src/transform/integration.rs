@@ -45,8 +45,24 @@ pub struct LambdaTarget {
 /// The request header that names the Envoy cluster an HTTP integration's URI points at.
 pub const CLUSTER_HEADER: &str = "x-tollgate-cluster";
 
-/// API Gateway's integration timeout: 50 ms to 29 s.
-const MAX_INTEGRATION_TIMEOUT_MS: u32 = 29_000;
+/// API Gateway's integration timeouts, for every integration type: from 50 ms to 29 s by
+/// default, and up to 300 s for Regional and private REST APIs (after a quota increase).
+pub const MIN_INTEGRATION_TIMEOUT_MS: u32 = 50;
+pub const MAX_INTEGRATION_TIMEOUT_MS: u32 = 300_000;
+
+/// A timeout within [`MIN_INTEGRATION_TIMEOUT_MS`]..=[`MAX_INTEGRATION_TIMEOUT_MS`].
+pub(crate) fn check_timeout(timeout_ms: u32, field: &str) -> Result<(), ConfigError> {
+    if (MIN_INTEGRATION_TIMEOUT_MS..=MAX_INTEGRATION_TIMEOUT_MS).contains(&timeout_ms) {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        field,
+        format!(
+            "{timeout_ms} is not in {MIN_INTEGRATION_TIMEOUT_MS}-{MAX_INTEGRATION_TIMEOUT_MS} \
+             (milliseconds)"
+        ),
+    ))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UriPart {
@@ -121,6 +137,7 @@ impl IntegrationPlan {
                 "a Lambda proxy integration gets the whole request in its event; nothing is mapped",
             ));
         }
+        check_timeout(integration.timeout_ms, &format!("{path}.timeout_ms"))?;
         let request_mappings = mapping::compile_request(
             &integration.request_parameters,
             &format!("{path}.request_parameters"),
@@ -306,12 +323,7 @@ fn lambda_target(
             ),
         ));
     }
-    if f.timeout_ms < 50 || f.timeout_ms > MAX_INTEGRATION_TIMEOUT_MS {
-        return Err(ConfigError::new(
-            format!("{path}.timeout_ms"),
-            format!("{} is not in 50-{MAX_INTEGRATION_TIMEOUT_MS}", f.timeout_ms),
-        ));
-    }
+    check_timeout(f.timeout_ms, &format!("{path}.timeout_ms"))?;
     Ok(LambdaTarget {
         cluster: f.cluster.clone(),
         authority: f.authority.clone(),
@@ -576,6 +588,30 @@ mod tests {
         assert_eq!(parse_uri_path("https://h").unwrap(), vec![UriPart::Text("/".into())]);
         assert!(parse_uri_path("ftp://h/x").is_err());
         assert!(parse_uri_path("http://h/{x").is_err());
+    }
+
+    /// Every integration type takes AWS's timeouts: 50 ms to 300 s.
+    #[test]
+    fn timeouts_up_to_300_s_for_every_integration_type() {
+        let lambda = |ms: u32| {
+            serde_json::json!({"type": "AWS_PROXY",
+                "function": {"cluster": "l", "authority": "lambda", "name": "f", "timeout_ms": ms}})
+        };
+        let http = |ms: u32| serde_json::json!({"type": "HTTP_PROXY", "uri": "http://h:1/x", "timeout_ms": ms});
+        for integration in [lambda(60_000), lambda(300_000), http(120_000), http(50)] {
+            let config = serde_json::json!({"api": {"id": "a"}, "methods": [
+                {"resource": "/a", "http_method": "GET", "integration": integration}]});
+            assert!(
+                crate::plan::Plan::from_json(config.to_string().as_bytes()).is_ok(),
+                "{config}"
+            );
+        }
+        for integration in [lambda(300_001), http(300_001), http(49)] {
+            let config = serde_json::json!({"api": {"id": "a"}, "methods": [
+                {"resource": "/a", "http_method": "GET", "integration": integration}]});
+            let err = crate::plan::Plan::from_json(config.to_string().as_bytes()).unwrap_err();
+            assert!(err.path.ends_with("timeout_ms"), "{err}");
+        }
     }
 
     #[test]
