@@ -60,6 +60,13 @@ const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
 
 pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
     let version = Version::of(doc)?;
+    if let Some(at) = http_api_mark(doc) {
+        return Err(format!(
+            "{at}: this is an HTTP API (API Gateway v2) export; Tollgate serves REST APIs (v1), \
+             whose events, mappings and CORS differ: export a REST API, or rebuild this API as \
+             one"
+        ));
+    }
     let mut notes = Notes::default();
     let id = identity(doc, version, options, &mut notes);
     // What CloudFormation substitutes when it deploys the document (a SAM or CloudFormation
@@ -157,6 +164,29 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
         .map_err(|e| format!("the imported spec does not pass validation: {e}"))?;
     let gateway = Gateway { clusters: cx.notes.clusters, ..Gateway::default() };
     Ok(Imported { spec: Spec { gateway, config }, report: cx.notes.report })
+}
+
+/// Where a document shows it is an HTTP API (API Gateway v2) export: its import-export version,
+/// its CORS extension, or an integration with payload format 2.0.
+fn http_api_mark(doc: &Value) -> Option<String> {
+    for key in ["x-amazon-apigateway-importexport-version", "x-amazon-apigateway-cors"] {
+        if doc.get(key).is_some() {
+            return Some(key.to_string());
+        }
+    }
+    let paths = doc.get("paths")?.as_object()?;
+    for (path, item) in paths {
+        for (verb, operation) in item.as_object().into_iter().flatten() {
+            let integration = operation.get("x-amazon-apigateway-integration");
+            let format = integration.and_then(|i| i.get("payloadFormatVersion")).map(scalar);
+            if format.as_deref() == Some("2.0") {
+                return Some(format!(
+                    "paths.{path}.{verb}.x-amazon-apigateway-integration.payloadFormatVersion"
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// `${AWS::Region}`, `${AWS::AccountId}`, `${AWS::Partition}`, `${AWS::URLSuffix}` in every
@@ -562,6 +592,22 @@ mod tests {
     #[test]
     fn template_parameters_are_read() {
         assert_eq!(template_parameters("/a/{b}/c/{d+}"), ["b", "d"]);
+    }
+
+    #[test]
+    fn http_api_exports_are_refused_with_the_reason() {
+        let doc = serde_json::json!({
+            "openapi": "3.0.1", "info": {"title": "pets", "version": "1"},
+            "paths": {"/pets/{petId}": {"get": {"x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": "GET", "payloadFormatVersion": "2.0",
+                "uri": "https://petstore.example.com/pets/{petId}"}}}},
+        });
+        let err = import(&doc, &Options::default()).map(|_| ()).unwrap_err();
+        assert!(err.contains("payloadFormatVersion") && err.contains("HTTP API"), "{err}");
+        let doc = serde_json::json!({"openapi": "3.0.1", "info": {"title": "pets", "version": "1"},
+            "x-amazon-apigateway-importexport-version": "1.0", "paths": {}});
+        let err = import(&doc, &Options::default()).map(|_| ()).unwrap_err();
+        assert!(err.starts_with("x-amazon-apigateway-importexport-version"), "{err}");
     }
 
     /// A SAM/CloudFormation-style document: pseudo parameters in the integration URI, and a

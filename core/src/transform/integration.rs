@@ -201,6 +201,25 @@ impl IntegrationPlan {
                 }
             }
         }
+        // The other way round: every `{name}` of the URI is filled by a mapping, never left
+        // empty (an unmapped `{petId}` would turn `/pets/{petId}` into `/pets/`, another
+        // resource of the backend).
+        let params = uri_path.iter().chain(aws.as_ref().map(|t| &t.path)).flatten();
+        for part in params {
+            let UriPart::Param(name) = part else { continue };
+            let mapped =
+                request_mappings.iter().any(|m| matches!(&m.target, Target::Path(n) if n == name));
+            if !mapped {
+                return Err(ConfigError::new(
+                    format!("{path}.uri"),
+                    format!(
+                        "`{{{name}}}` is filled by no request parameter: map it with \
+                         `integration.request.path.{name}` (for example from \
+                         `method.request.path.{name}`)"
+                    ),
+                ));
+            }
+        }
         let request_templates =
             templates(&integration.request_templates, &format!("{path}.request_templates"))?;
         let mut responses = Vec::with_capacity(integration.responses.len());
