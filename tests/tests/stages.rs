@@ -89,7 +89,8 @@ fn stages_microservices_versions_and_canary() {
     let log = envoy.access_log();
     assert!(
         log.lines()
-            .any(|l| l.starts_with("/orders/7?release=dev-7 200") && l.ends_with("stage=dev")),
+            .any(|l| l.starts_with("/orders/7?release=dev-7 200")
+                && l.ends_with("stage=dev reason=-")),
         "{log}"
     );
 

@@ -448,10 +448,10 @@ fn token_authorizers_end_to_end() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(access.contains("/pets 200 key=- sub=user-1 stage=-\n"), "{access}");
-    assert!(access.contains("/pets 200 key=- sub=user-3 stage=-\n"), "{access}");
-    assert!(access.contains("/shared 200 key=- sub=svc-1 stage=-\n"), "{access}");
-    assert!(access.contains("/pets 401 key=- sub=- stage=-\n"), "{access}");
+    assert!(access.contains("/pets 200 key=- sub=user-1 stage=- reason=-\n"), "{access}");
+    assert!(access.contains("/pets 200 key=- sub=user-3 stage=- reason=-\n"), "{access}");
+    assert!(access.contains("/shared 200 key=- sub=svc-1 stage=- reason=-\n"), "{access}");
+    assert!(access.contains("/pets 401 key=- sub=- stage=- reason=unauthorized\n"), "{access}");
 }
 
 #[test]

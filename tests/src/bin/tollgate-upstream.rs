@@ -3,7 +3,8 @@
 //! `tollgate-upstream [--port N] [--mode echo|petstore|files] [--dir D]`
 //! - `echo` (default) answers 200 with what it received as JSON: method, path, headers, body
 //!   (and `server`: the `--name N` it was started with, to tell several upstreams apart).
-//! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets`.
+//! - `petstore` serves a tiny pet store: `GET /pets`, `GET /pets/{id}`, `POST /pets` (also under
+//!   `/petstore`, where AWS's demo endpoint serves it).
 //! - `files` serves the files under `--dir` as JSON (a JWKS endpoint): `GET /x/y` answers
 //!   `D/x/y` as it is on disk at that moment (tests rewrite it to rotate keys), 404 otherwise.
 //! - `websocket` is a chat room: every connection is a WebSocket; the server first sends
@@ -286,6 +287,8 @@ fn petstore_answer(request: &Request) -> (u16, Value) {
         {"id": 3, "type": "fish", "price": 0.99},
     ]);
     let path = request.path.split('?').next().unwrap_or_default();
+    // AWS's demo endpoint serves the same store under `/petstore` (the samples call it there).
+    let path = path.strip_prefix("/petstore").filter(|p| p.starts_with('/')).unwrap_or(path);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["pets"]) => (200, pets),
