@@ -105,6 +105,8 @@ pub struct GatewayResponses {
     templates: BTreeMap<ResponseType, Template>,
     /// `$context` fields that are the same for every response of the API.
     context: serde_json::Map<String, serde_json::Value>,
+    /// The stage's variables, for `$stageVariables` in body templates.
+    stage_variables: BTreeMap<String, String>,
 }
 
 impl GatewayResponses {
@@ -142,7 +144,14 @@ impl GatewayResponses {
         context.insert("apiId".into(), api_id.into());
         context.insert("stage".into(), stage.into());
         context.insert("accountId".into(), account_id.into());
-        Ok(GatewayResponses { overrides: overrides.clone(), templates, context })
+        let stage_variables = BTreeMap::new();
+        Ok(GatewayResponses { overrides: overrides.clone(), templates, context, stage_variables })
+    }
+
+    /// The stage's variables, which body templates read as `$stageVariables.NAME`.
+    pub fn with_stage_variables(mut self, variables: &BTreeMap<String, String>) -> Self {
+        self.stage_variables = variables.clone();
+        self
     }
 
     /// The override that applies: the type's own, else `DEFAULT_4XX` / `DEFAULT_5XX` as on AWS.
@@ -220,14 +229,13 @@ impl GatewayResponses {
             }),
         );
         let context = serde_json::Value::Object(context);
-        let vars = BTreeMap::new();
         let input = Input {
             body: b"",
             path: &[],
             querystring: &[],
             header: &[],
             context: &context,
-            stage_variables: &vars,
+            stage_variables: &self.stage_variables,
         };
         template.render(&input).unwrap_or_else(|_| default_body(message))
     }
@@ -242,6 +250,19 @@ mod tests {
         let overrides: BTreeMap<ResponseType, GatewayResponseOverride> =
             serde_json::from_str(json).unwrap();
         GatewayResponses::compile(&overrides, ("a", "prod", "000000000000")).unwrap()
+    }
+
+    #[test]
+    fn body_templates_read_stage_variables() {
+        let vars = BTreeMap::from([("a".to_string(), "alpha".to_string())]);
+        let r = responses(
+            r#"{"MISSING_AUTHENTICATION_TOKEN": {"status": 404,
+                "body": "{\"stage\": \"$context.stage\", \"a\": \"$stageVariables.a\"}"}}"#,
+        )
+        .with_stage_variables(&vars);
+        let reply = r.render(&Rejection::new(ResponseType::MissingAuthenticationToken), "id-1");
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.body, br#"{"stage": "prod", "a": "alpha"}"#);
     }
 
     #[test]

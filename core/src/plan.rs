@@ -190,7 +190,8 @@ impl Plan {
             responses: GatewayResponses::compile(
                 &config.gateway_responses,
                 (&config.api.id, &config.stage.name, &config.api.account_id),
-            )?,
+            )?
+            .with_stage_variables(&config.stage.variables),
             api_key_id_header: (!header.is_empty()).then_some(header),
             limits,
             rate_limit_headers: config.rate_limit_headers,

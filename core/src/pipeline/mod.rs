@@ -454,7 +454,8 @@ fn run<H: Host>(
     let verb = headers.get(":method").unwrap_or_default();
     let target = headers.get(":path").unwrap_or_default();
     // One stage: `/prod/pets` is the execute-api form of `/pets`; a path that names a method
-    // only with its first segment (a resource of the stage's name) is served as it is.
+    // only with its first segment (a resource whose template starts with the stage's name) is
+    // served as it is.
     let own_prefix = exchange.base_path.is_none()
         && plan.stage_prefix.as_deref().is_some_and(|p| starts_with_segment(target, p));
     if own_prefix {
@@ -464,12 +465,19 @@ fn run<H: Host>(
     let (method_id, method) = match match_method(plan, verb, &routed) {
         Ok(found) => found,
         Err(rejection) if own_prefix => match match_method(plan, verb, target) {
-            Ok(found) => {
+            // Only a resource that itself starts with the stage's name: `/test` is the stage's
+            // root on AWS, not `{proxy}` = `test`.
+            Ok(found)
+                if plan
+                    .stage_prefix
+                    .as_deref()
+                    .is_some_and(|p| starts_with_segment(found.1.resource.as_bytes(), p)) =>
+            {
                 exchange.base_path = None;
                 routed = std::borrow::Cow::Borrowed(target);
                 found
             }
-            Err(_) => return Err(rejection.into()),
+            _ => return Err(rejection.into()),
         },
         Err(rejection) => return Err(rejection.into()),
     };

@@ -131,6 +131,7 @@ fn one_stage_answers_execute_api_paths() {
         "methods": [
             {"resource": "/pets/{petId}", "http_method": "GET"},
             {"resource": "/prod/items", "http_method": "GET"},
+            {"resource": "/files/{proxy+}", "http_method": "GET"},
         ],
     });
     let deployment =
@@ -156,7 +157,8 @@ fn one_stage_answers_execute_api_paths() {
         assert_eq!(flow, Flow::Continue, "{path}");
         assert_eq!(host.header(":path"), Some(upstream.as_bytes()), "{path}");
     }
-    for path in ["/prod", "/prod/", "/prodx/pets/7", "/dev/pets/7"] {
+    // `/prod` is the stage's root (no method), not a greedy parameter's value.
+    for path in ["/prod", "/prod/", "/prodx/pets/7", "/dev/pets/7", "/prod/files"] {
         let (flow, host) = run(path);
         assert_eq!(flow, Flow::Replied, "{path}");
         assert_rejected(
