@@ -8,9 +8,17 @@ invokes a Lambda authorizer:
 
 `{name}` is a function name, `name:qualifier` or a function ARN; the function is the Python file
 `{functions_dir}/{name}.py`, and its `handler(event, context)` (or `lambda_handler`, the name the
-AWS console gives it) is called exactly as the Python runtime of AWS Lambda calls it. Answers are
-AWS's: 200 with the JSON result; 200 with `X-Amz-Function-Error: Unhandled` and
-`{"errorMessage", "errorType", "stackTrace"}` when the handler raises; 404
+AWS console gives it) is called exactly as the Python runtime of AWS Lambda calls it.
+
+Node.js handlers run too: without a `{name}.py`, the function is `{name}.js` (CommonJS,
+`exports.handler`) or `{name}.mjs` (`export const handler`), called as Lambda's Node.js runtime
+calls it: async (a promise), with a callback, or through the legacy `context.succeed` / `fail` /
+`done`. They run in one long-lived `node node_runtime.js` child (started on the first such call,
+`node` from PATH), so AWS's Node.js samples run unchanged.
+
+Answers are AWS's, whatever the language: 200 with the JSON result; 200 with
+`X-Amz-Function-Error: Unhandled` and `{"errorMessage", "errorType", "stackTrace"}` when the
+handler raises (or rejects, or calls back with an error); 404
 `ResourceNotFoundException` for an unknown function; 400 for a body that is not JSON or an
 invocation type other than RequestResponse.
 
@@ -21,7 +29,7 @@ For tests it counts invocations per function: `GET /_emulator/invocations` answe
 
 prints `listening on 127.0.0.1:PORT` as its first line (`--port 0` picks a free port). Requests
 are served concurrently (one thread per connection), so a handler may sleep. What the handlers
-print goes to stderr, as Lambda sends it to CloudWatch Logs.
+print (or console.log) goes to stderr, as Lambda sends it to CloudWatch Logs.
 """
 
 import argparse
@@ -29,6 +37,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -44,6 +53,12 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # AWS's cap on a synchronous request payload.
 MAX_PAYLOAD = 6 * 1024 * 1024
+# Handler files, in the order a name is looked up.
+SOURCE_EXTENSIONS = (".py", ".js", ".mjs")
+NODE_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_runtime.js")
+# The runner answers a handler's timeout itself; one that is later still than this is stuck (a
+# handler blocking its event loop) and is replaced.
+NODE_GRACE_SECONDS = 2.0
 
 
 class LambdaContext:
@@ -66,19 +81,38 @@ class LambdaContext:
 
 
 class Functions:
-    """Loads `{dir}/{name}.py` once (again when the file changes) and counts invocations."""
+    """Loads `{dir}/{name}.py` once (again when the file changes), runs `{name}.js` / `{name}.mjs`
+    in a Node.js runner, and counts invocations."""
 
     def __init__(self, directory):
         self.directory = directory
         self.lock = threading.Lock()
         self.modules = {}  # name -> (mtime, module)
         self.counts = {}
+        self.runner = None  # the NodeRunner, started on the first JavaScript invocation
 
     def path(self, name):
         return os.path.join(self.directory, name + ".py")
 
+    def source(self, name):
+        """The function's file (`.py` first, then `.js`, then `.mjs`), or None when there is none."""
+        if FUNCTION_NAME.match(name) is None:
+            return None
+        for extension in SOURCE_EXTENSIONS:
+            path = os.path.join(self.directory, name + extension)
+            if os.path.isfile(path):
+                return path
+        return None
+
     def exists(self, name):
-        return FUNCTION_NAME.match(name) is not None and os.path.isfile(self.path(name))
+        return self.source(name) is not None
+
+    def node(self):
+        """The Node.js runner, (re)started when there is none alive."""
+        with self.lock:
+            if self.runner is None or not self.runner.alive:
+                self.runner = NodeRunner(self.directory)
+            return self.runner
 
     def load(self, name):
         """The function's module, imported as Lambda does at a cold start (its top level runs once)."""
@@ -105,6 +139,125 @@ class Functions:
     def reset(self):
         with self.lock:
             self.counts = {name: 0 for name in self.counts}
+
+
+class FunctionError(Exception):
+    """A JavaScript handler's error, with the payload the Node.js runner reported."""
+
+    def __init__(self, payload):
+        super().__init__(payload.get("errorMessage"))
+        self.payload = {
+            "errorMessage": payload.get("errorMessage"),
+            "errorType": payload.get("errorType"),
+            "requestId": "",
+            "stackTrace": payload.get("stackTrace") or [],
+        }
+
+
+class NodeRunner:
+    """One long-lived `node node_runtime.js` that runs every JavaScript function: a JSON request
+    per line on its stdin, a JSON answer per line on its stdout. Invocations overlap (a thread per
+    connection), so each request has an id and its thread waits for the answer with that id."""
+
+    def __init__(self, directory):
+        # cwd: handlers that open files relative to their code find them, as in /var/task on Lambda.
+        # stderr is inherited: what handlers log goes where the emulator logs.
+        self.process = subprocess.Popen(
+            ["node", NODE_RUNTIME], cwd=directory, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.lock = threading.Lock()  # next_id, waiters, alive
+        self.write_lock = threading.Lock()  # one request line at a time on stdin
+        self.next_id = 0
+        self.waiters = {}  # id -> Waiter
+        self.alive = True
+        threading.Thread(target=self.read_answers, daemon=True).start()
+
+    def read_answers(self):
+        for line in self.process.stdout:
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                waiter = self.waiters.pop(answer.get("id"), None)
+            if waiter is not None:
+                waiter.answer = answer
+                waiter.done.set()
+        # stdout closed: node exited (it crashed, or was killed as stuck), so nothing will answer
+        # the invocations still waiting; the next invocation starts a new runner.
+        status = self.process.wait()
+        with self.lock:
+            self.alive = False
+            waiters, self.waiters = self.waiters, {}
+        exited = {"errorMessage": f"Runtime exited with error: exit status {status}", "errorType": "Runtime.ExitError"}
+        for waiter in waiters.values():
+            waiter.answer = {"error": exited}
+            waiter.done.set()
+
+    def invoke(self, path, event, context):
+        """The handler's result; raises FunctionError with the payload when it failed."""
+        timeout_ms = context.get_remaining_time_in_millis()
+        with self.lock:
+            self.next_id += 1
+            request_id = self.next_id
+        request = {
+            "id": request_id,
+            "file": path,
+            "event": event,
+            "context": {
+                "functionName": context.function_name,
+                "functionVersion": context.function_version,
+                "invokedFunctionArn": context.invoked_function_arn,
+                "memoryLimitInMB": context.memory_limit_in_mb,
+                "awsRequestId": context.aws_request_id,
+                "logGroupName": context.log_group_name,
+                "logStreamName": context.log_stream_name,
+            },
+            "timeoutMs": timeout_ms,
+        }
+        try:
+            # json.loads took NaN and Infinity in the body; JSON.parse would not, and the runner
+            # could not even tell which request to answer.
+            line = json.dumps(request, allow_nan=False).encode() + b"\n"
+        except ValueError as e:
+            raise FunctionError({"errorMessage": f"Could not unmarshal the event: {e}", "errorType": "Runtime.UnmarshalError"})
+        waiter = Waiter()
+        with self.lock:
+            # Checked with the same lock read_answers takes to fail the waiters of a runner that
+            # exited: a waiter is either failed there or never registered.
+            if not self.alive:
+                raise FunctionError({"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"})
+            self.waiters[request_id] = waiter
+        try:
+            with self.write_lock:
+                self.process.stdin.write(line)
+                self.process.stdin.flush()
+        except OSError:
+            pass  # node has exited: read_answers answers this waiter with the exit error
+        if not waiter.done.wait(timeout_ms / 1000 + NODE_GRACE_SECONDS):
+            # The runner missed its own deadline: a handler blocks its event loop, and every other
+            # JavaScript function with it. Replace it, as Lambda replaces a timed-out sandbox.
+            with self.lock:
+                self.waiters.pop(request_id, None)
+                self.alive = False  # the next invocation starts a new runner at once
+            self.process.kill()
+            raise FunctionError(
+                {
+                    "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after {timeout_ms / 1000:.2f} seconds",
+                    "errorType": "Sandbox.Timedout",
+                }
+            )
+        if "error" in waiter.answer:
+            raise FunctionError(waiter.answer["error"])
+        return waiter.answer.get("result")
+
+
+class Waiter:
+    """An invocation waiting for the runner's answer."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.answer = None
 
 
 def function_name(raw):
@@ -182,7 +335,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def invoke(self, name, body):
         functions = self.server.functions
-        if not functions.exists(name):
+        source = functions.source(name)
+        if source is None:
             arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
             self.reply(
                 404,
@@ -216,13 +370,18 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         headers = [("X-Amz-Executed-Version", "$LATEST")]
         try:
-            module = functions.load(name)
-            handler = getattr(module, "handler", None) or getattr(module, "lambda_handler", None)
-            if not callable(handler):
-                raise HandlerNotFound(f"{name}.handler is undefined or not exported")
-            result = handler(event, context)
+            if source.endswith(".py"):
+                module = functions.load(name)
+                handler = getattr(module, "handler", None) or getattr(module, "lambda_handler", None)
+                if not callable(handler):
+                    raise HandlerNotFound(f"{name}.handler is undefined or not exported")
+                result = handler(event, context)
+            else:
+                result = functions.node().invoke(source, event, context)
         except HandlerNotFound as e:
             error = runtime_error("Runtime.HandlerNotFound", str(e))
+        except FunctionError as e:  # a JavaScript handler's error, as the runner reported it
+            error = e.payload
         except Exception as e:  # the handler's error, reported as Lambda reports it
             error = error_payload(e)
         else:
@@ -262,6 +421,9 @@ def runtime_error(error_type, message):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog (5) overflows when a burst of calls arrives at once,
+    # and the kernel then resets some of those connections.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # A caller that gave up (Envoy's timeout resets the stream) is no error of the emulator.
@@ -275,7 +437,7 @@ def main():
     parser = argparse.ArgumentParser(description="A local AWS Lambda (Invoke API, RequestResponse).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100, help="0 picks a free port")
-    parser.add_argument("--functions", required=True, help="directory of {name}.py handler files")
+    parser.add_argument("--functions", required=True, help="directory of {name}.py, {name}.js or {name}.mjs handler files")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds; what get_remaining_time_in_millis() counts down from (Lambda's default: 3)")
     parser.add_argument("--memory", type=int, default=128, help="context.memory_limit_in_mb")
     parser.add_argument("--quiet", action="store_true", help="no request log and no START/END/REPORT lines")

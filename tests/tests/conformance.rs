@@ -1,0 +1,231 @@
+//! The conformance tier: AWS's own sample APIs from the API Gateway developer guide
+//! (`tests/conformance/*/`: the export, the Lambda handlers unchanged, the requests AWS's docs
+//! make and the answers they document, each with its source in `SOURCE.md`), taken the way a
+//! team migrating off AWS takes them: `tollgate import` the export, give it the sample's keys and
+//! plans, `tollgate render`, run the rendered Envoy with the local Lambda emulator (Node.js and
+//! Python handlers) and an HTTP stand-in for the integration hosts, and call it as the docs do,
+//! on execute-api paths (`/{stage}/...`). Every difference from the documented answer is
+//! reported, all samples at once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+use tollgate_e2e::lambda::LambdaEmulator;
+use tollgate_e2e::sha256_hex as sha;
+use tollgate_e2e::{render, request, root, run_cli, scratch_dir, Envoy, Response, Upstream};
+
+const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
+
+fn samples() -> Vec<PathBuf> {
+    let dir = root().join("tests/conformance");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn export_of(sample: &Path) -> PathBuf {
+    ["export.json", "export.yaml", "export.yml"]
+        .iter()
+        .map(|name| sample.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{}: no export.json or export.yaml", sample.display()))
+}
+
+/// Points the imported spec at the local stand-ins and gives it the sample's keys.
+fn prepare(spec: &mut Value, sample: &Value, lambda: Option<u16>, upstream: Option<u16>) {
+    let api = spec["api"]["id"].clone();
+    let stage = spec["stage"]["name"].clone();
+    // An export carries no stage variables: the sample's stage has them.
+    if let Some(vars) = sample["stage_variables"].as_object() {
+        let stage = spec["stage"].as_object_mut().expect("one stage");
+        let variables = stage.entry("variables").or_insert_with(|| json!({}));
+        variables.as_object_mut().unwrap().extend(vars.clone());
+    }
+    let gateway = spec["gateway"].as_object_mut().expect("a gateway section");
+    for field in ["listen", "admin_listen", "envoy_admin"] {
+        gateway.insert(field.into(), json!("127.0.0.1:0"));
+    }
+    let clusters = gateway.entry("clusters").or_insert_with(|| json!({}));
+    let clusters = clusters.as_object_mut().unwrap();
+    if let Some(port) = lambda {
+        for (_, address) in clusters.iter_mut() {
+            if address.as_str().is_some_and(|a| a.contains("://lambda.")) {
+                *address = json!(format!("http://127.0.0.1:{port}"));
+            }
+        }
+    }
+    if let Some(port) = upstream {
+        for host in sample["hosts"].as_array().into_iter().flatten() {
+            clusters
+                .insert(host.as_str().unwrap().into(), json!(format!("http://127.0.0.1:{port}")));
+        }
+        gateway.insert("upstream".into(), json!(format!("http://127.0.0.1:{port}")));
+    }
+    let keys = sample["keys"].as_array().cloned().unwrap_or_default();
+    if keys.is_empty() {
+        return;
+    }
+    let config = spec.as_object_mut().unwrap();
+    let mut api_keys = Vec::new();
+    let mut plans = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let value = key["value"].as_str().expect("a key value");
+        let mut plan = Map::new();
+        plan.insert("id".into(), json!(format!("conformance-plan-{i}")));
+        plan.insert("api_stages".into(), json!([{"api_id": api, "stage": stage}]));
+        for field in ["throttle", "quota"] {
+            if let Some(v) = key["plan"].get(field).filter(|v| !v.is_null()) {
+                plan.insert(field.into(), v.clone());
+            }
+        }
+        plans.push(Value::Object(plan));
+        api_keys.push(json!({"id": format!("conformance-key-{i}"), "value_sha256": sha(value),
+                             "usage_plan_ids": [format!("conformance-plan-{i}")]}));
+    }
+    config.insert("api_keys".into(), Value::Array(api_keys));
+    config.insert("usage_plans".into(), Value::Array(plans));
+}
+
+fn send(port: u16, req: &Value) -> Response {
+    let method = req["method"].as_str().unwrap_or("GET");
+    let path = req["path"].as_str().expect("a request path");
+    let mut headers: Vec<(String, Vec<u8>)> = req["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(n, v)| {
+            (n.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string).into_bytes())
+        })
+        .collect();
+    let body = match &req["body"] {
+        Value::Null => Vec::new(),
+        Value::String(text) => text.clone().into_bytes(),
+        json => {
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                headers.push(("Content-Type".into(), b"application/json".to_vec()));
+            }
+            json.to_string().into_bytes()
+        }
+    };
+    let headers: Vec<(&str, &[u8])> =
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    request(port, method, path.as_bytes(), &headers, &body)
+}
+
+/// What differs between the answer and the documented one.
+fn differences(r: &Response, expect: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(status) = expect["status"].as_u64() {
+        if u64::from(r.status) != status {
+            out.push(format!("status {} (documented: {status})", r.status));
+        }
+    }
+    for (name, want) in expect["headers"].as_object().into_iter().flatten() {
+        let got = r.header(name);
+        if got != want.as_str() {
+            out.push(format!("header {name}: {got:?} (documented: {want})"));
+        }
+    }
+    let text = r.text();
+    if let Some(want) = expect.get("body").filter(|v| !v.is_null()) {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(got) if &got == want => {}
+            Ok(got) => out.push(format!("body {got} (documented: {want})")),
+            Err(_) => out.push(format!("body is not JSON: {text:?} (documented: {want})")),
+        }
+    }
+    if let Some(want) = expect["body_text"].as_str() {
+        if text != want {
+            out.push(format!("body {text:?} (documented: {want:?})"));
+        }
+    }
+    for part in expect["body_contains"].as_array().into_iter().flatten() {
+        let part = part.as_str().unwrap_or_default();
+        if !text.contains(part) {
+            out.push(format!("body {text:?} lacks {part:?}"));
+        }
+    }
+    out
+}
+
+/// One sample: its cases' differences, and how many cases it has.
+fn run_sample(sample: &Path) -> (Vec<String>, usize) {
+    let name = sample.file_name().unwrap().to_string_lossy().into_owned();
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(sample.join("sample.json")).expect("sample.json"),
+    )
+    .unwrap_or_else(|e| panic!("{name}/sample.json: {e}"));
+    let work = scratch_dir(&format!("conformance-{name}"));
+    let spec_path = work.join("spec.json");
+    let export = export_of(sample);
+    let mut args = vec!["import".to_string(), export.to_string_lossy().into_owned()];
+    args.extend(["--out".to_string(), spec_path.to_string_lossy().into_owned()]);
+    for arg in config["import_args"].as_array().into_iter().flatten() {
+        args.push(arg.as_str().unwrap().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = run_cli(&args);
+    if !ok {
+        return (vec![format!("{name}: tollgate import refused the export: {stderr}")], 0);
+    }
+    let functions = sample.join("functions");
+    let lambda = functions.is_dir().then(|| LambdaEmulator::start(&functions));
+    let upstream = config["upstream"]
+        .as_str()
+        .map(|mode| Upstream::start_with(UPSTREAM, &["--mode", mode, "--name", &name]));
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec_path).unwrap()).unwrap();
+    prepare(&mut spec, &config, lambda.as_ref().map(|l| l.port), upstream.as_ref().map(|u| u.port));
+    std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+    let out = work.join("gateway");
+    render(&spec_path, &out);
+    let envoy = match Envoy::start_file(&out.join("envoy.yaml"), 1) {
+        Ok(envoy) => envoy,
+        Err(log) => return (vec![format!("{name}: the rendered Envoy did not start:\n{log}")], 0),
+    };
+    let cases = config["cases"].as_array().cloned().unwrap_or_default();
+    let mut found = Vec::new();
+    for case in &cases {
+        let r = send(envoy.port, &case["request"]);
+        let diffs = differences(&r, &case["expect"]);
+        if !diffs.is_empty() {
+            let what = case["name"].as_str().unwrap_or("?");
+            found.push(format!("{name} / {what}: {}", diffs.join("; ")));
+        }
+    }
+    if !found.is_empty() {
+        if let Some(l) = &lambda {
+            found.push(format!("{name}: emulator log:\n{}", l.log()));
+        }
+    }
+    (found, cases.len())
+}
+
+#[test]
+fn aws_samples_answer_as_documented() {
+    let samples = samples();
+    assert!(!samples.is_empty(), "no samples in tests/conformance");
+    let mut differences = Vec::new();
+    let mut total = 0;
+    for sample in &samples {
+        let (found, cases) = run_sample(sample);
+        total += cases;
+        eprintln!(
+            "conformance {}: {} case(s), {} difference(s)",
+            sample.file_name().unwrap().to_string_lossy(),
+            cases,
+            found.len()
+        );
+        differences.extend(found);
+    }
+    assert!(total >= 15, "the tier has {total} cases");
+    assert!(
+        differences.is_empty(),
+        "differences from AWS's documented answers:\n{}",
+        differences.join("\n")
+    );
+}
