@@ -60,6 +60,10 @@ enum Command {
         /// document's, else 000000000000).
         #[arg(long)]
         account_id: Option<String>,
+        /// A variable of the stage (`NAME=VALUE`, repeated): the export's URIs and templates may
+        /// use `${stageVariables.NAME}`, and AWS exports carry no stage variables.
+        #[arg(long = "stage-variable", value_name = "NAME=VALUE")]
+        stage_variable: Vec<String>,
     },
     /// Write a spec's API as OpenAPI 3.0 or Swagger 2.0 (YAML, or JSON for `.json`).
     Export {
@@ -171,15 +175,22 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Import { file, out, strict, stage, listen, region, account_id } => {
-            openapi::import_command(
-                &file,
-                out.as_deref(),
-                strict,
-                (stage, region, account_id),
-                listen,
-            )
-        }
+        Command::Import {
+            file,
+            out,
+            strict,
+            stage,
+            listen,
+            region,
+            account_id,
+            stage_variable,
+        } => openapi::import_command(
+            &file,
+            out.as_deref(),
+            strict,
+            (stage, region, account_id),
+            (listen, stage_variable),
+        ),
         Command::Export { spec, stage, format, extensions, out } => {
             let options =
                 openapi::export::Options { stage, format, extensions: extensions.is_some() };

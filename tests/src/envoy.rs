@@ -337,7 +337,17 @@ impl Envoy {
     /// Starts Envoy on a bootstrap that `tollgate render` wrote: `port` is its `api` listener's,
     /// `management_port` its `admin` listener's.
     pub fn start_file(config: &Path, concurrency: u32) -> Result<Envoy, String> {
-        let run = Run { concurrency, env: &[], log_level: "info", component_log_level: "" };
+        Envoy::start_file_env(config, concurrency, &[])
+    }
+
+    /// [`Envoy::start_file`] with variables added to Envoy's environment (the credentials its
+    /// `aws_request_signing` clusters sign with).
+    pub fn start_file_env(
+        config: &Path,
+        concurrency: u32,
+        env: &[(String, String)],
+    ) -> Result<Envoy, String> {
+        let run = Run { concurrency, env, log_level: "info", component_log_level: "" };
         Envoy::launch(scratch_dir("envoy"), config, &run, ("api", Some("admin")))
     }
 

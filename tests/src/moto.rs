@@ -42,6 +42,23 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// One AWS API call (`tests/aws/call.py`): `service`, `operation` as the API names it
+    /// (`CreateBucket`), botocore's parameters; returns the answer as JSON text.
+    pub fn call(&self, service: &str, operation: &str, params: &serde_json::Value) -> String {
+        let out = Command::new(python())
+            .arg(root().join("tests/aws/call.py"))
+            .arg(self.endpoint())
+            .args([service, operation, &params.to_string()])
+            .output()
+            .expect("run tests/aws/call.py");
+        assert!(
+            out.status.success(),
+            "{service} {operation}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Runs `tests/aws/dynamodb.py ENDPOINT args...` and returns what it printed.
     pub fn dynamodb(&self, args: &[&str]) -> String {
         let out = Command::new(python())

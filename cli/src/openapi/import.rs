@@ -22,6 +22,8 @@ pub struct Options {
     /// The 12-digit AWS account (`${AWS::AccountId}`, ARNs); by default the document's, else
     /// `000000000000`.
     pub account_id: Option<String>,
+    /// The stage's variables (an export has none; its URIs and templates may use them).
+    pub stage_variables: std::collections::BTreeMap<String, String>,
 }
 
 pub struct Imported {
@@ -101,7 +103,11 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
         "api".into(),
         json!({"id": id.api_id, "region": id.region, "account_id": id.account_id}),
     );
-    config.insert("stage".into(), json!({"name": id.stage}));
+    let mut stage = json!({"name": id.stage});
+    if !options.stage_variables.is_empty() {
+        stage["variables"] = json!(options.stage_variables);
+    }
+    config.insert("stage".into(), stage);
     let mut default_validator = None;
     for (key, value) in top {
         let at = key.as_str();
@@ -160,8 +166,14 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
     let config = Config::from_json(&bytes)
         .map_err(|e| format!("the imported spec is not a valid config: {e}"))?;
     let bytes = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
-    Deployment::from_json(&bytes)
-        .map_err(|e| format!("the imported spec does not pass validation: {e}"))?;
+    Deployment::from_json(&bytes).map_err(|e| {
+        let hint = if e.to_string().contains("stage variable") {
+            " (an export carries no stage variables: give them with --stage-variable NAME=VALUE)"
+        } else {
+            ""
+        };
+        format!("the imported spec does not pass validation: {e}{hint}")
+    })?;
     let gateway = Gateway { clusters: cx.notes.clusters, ..Gateway::default() };
     Ok(Imported { spec: Spec { gateway, config }, report: cx.notes.report })
 }

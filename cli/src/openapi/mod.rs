@@ -168,15 +168,22 @@ pub fn import_command(
     out: Option<&Path>,
     strict: bool,
     (stage, region, account_id): (Option<String>, Option<String>, Option<String>),
-    listen: Option<String>,
+    (listen, variables): (Option<String>, Vec<String>),
 ) -> Result<(), String> {
     let doc = read_document(file)?;
+    let mut stage_variables = std::collections::BTreeMap::new();
+    for pair in variables {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--stage-variable: `{pair}` is not NAME=VALUE"))?;
+        stage_variables.insert(name.to_string(), value.to_string());
+    }
     if let Some(account) = &account_id {
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("--account-id: `{account}` is not a 12-digit AWS account id"));
         }
     }
-    let options = import::Options { stage, region, account_id };
+    let options = import::Options { stage, region, account_id, stage_variables };
     let mut imported =
         import::import(&doc, &options).map_err(|e| format!("{}: {e}", file.display()))?;
     if let Some(listen) = listen {

@@ -612,6 +612,9 @@ fn render_response(
     for m in &response.mappings {
         let values = mapping::evaluate(&m.source, backend, parsed.as_ref());
         if !values.is_empty() {
+            // One header per name: two mappings of one name in different cases
+            // (`Content-Type`, `content-type`) set it once, the last one winning.
+            headers.retain(|(n, _): &(String, String)| !n.eq_ignore_ascii_case(&m.target));
             headers.push((m.target.clone(), values.join(",")));
         }
     }
@@ -773,7 +776,10 @@ pub(super) fn service_reply(
             render_response(selected, &backend, &method_input, state.accept.as_deref())?;
         (selected.status.unwrap_or(response.status), headers, body)
     };
-    if !headers.iter().any(|(n, _)| n == "content-type") {
+    // Without integration responses the service's answer passes through, its type with it;
+    // with them, the client's type is what the responses map, else AWS's `application/json`
+    // (`with_request_id`), whatever type the service answered with.
+    if integration.responses.is_empty() && !headers.iter().any(|(n, _)| n == "content-type") {
         headers.extend(content_type);
     }
     Ok(with_request_id(LocalReply { status, headers, body }, &state.context))
