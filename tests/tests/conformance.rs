@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
+use tollgate_e2e::jwt::{claims, now, rsa_jwk, test_rsa_key, write_jwks};
 use tollgate_e2e::lambda::LambdaEmulator;
 use tollgate_e2e::moto::Moto;
 use tollgate_e2e::sha256_hex as sha;
@@ -131,7 +132,36 @@ fn signing_key(sample: &Value) -> Option<Key> {
     Some(Key { access_key, secret_key, token: None })
 }
 
-fn send(port: u16, req: &Value, key: Option<&Key>) -> Response {
+/// The sample's tokens (`jwt.tokens`), signed with the test RSA key: `$now`, `$now+N` and
+/// `$now-N` claims become Unix times.
+fn mint_tokens(sample: &Value) -> Vec<(String, String)> {
+    use jwt_simple::prelude::RSAKeyPairLike;
+    let key = test_rsa_key(JWT_KID);
+    let at = |text: &str| -> Option<i64> {
+        let rest = text.strip_prefix("$now")?;
+        if rest.is_empty() {
+            return Some(now());
+        }
+        let (sign, n) = rest.split_at(1);
+        let n: i64 = n.parse().ok()?;
+        Some(if sign == "-" { now() - n } else { now() + n })
+    };
+    let mut out = Vec::new();
+    for (name, token) in sample["jwt"]["tokens"].as_object().into_iter().flatten() {
+        let mut payload = token["claims"].clone();
+        for (_, value) in payload.as_object_mut().into_iter().flatten() {
+            if let Some(t) = value.as_str().and_then(at) {
+                *value = json!(t);
+            }
+        }
+        out.push((name.clone(), key.sign(claims(&payload)).expect("sign a token")));
+    }
+    out
+}
+
+const JWT_KID: &str = "conformance-1";
+
+fn send(port: u16, req: &Value, key: Option<&Key>, tokens: &[(String, String)]) -> Response {
     let method = req["method"].as_str().unwrap_or("GET");
     let path = req["path"].as_str().expect("a request path");
     let mut headers: Vec<(String, Vec<u8>)> = req["headers"]
@@ -139,7 +169,11 @@ fn send(port: u16, req: &Value, key: Option<&Key>) -> Response {
         .into_iter()
         .flatten()
         .map(|(n, v)| {
-            (n.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string).into_bytes())
+            let mut text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            for (name, token) in tokens {
+                text = text.replace(&format!("{{token:{name}}}"), token);
+            }
+            (n.clone(), text.into_bytes())
         })
         .collect();
     let body = match &req["body"] {
@@ -240,6 +274,25 @@ fn run_sample(sample: &Path) -> (Vec<String>, usize) {
     }
     let mut spec: Value =
         serde_json::from_str(&std::fs::read_to_string(&spec_path).unwrap()).unwrap();
+    // Token authorizers fetch their JWKS from a files upstream serving the test key's.
+    let jwks_dir = work.join("jwks");
+    let mut jwks_clusters = Vec::new();
+    for authorizer in spec["authorizers"].as_array().into_iter().flatten() {
+        let uri = &authorizer["jwks_uri"];
+        if let (Some(cluster), Some(path)) = (uri["cluster"].as_str(), uri["path"].as_str()) {
+            let key = test_rsa_key(JWT_KID);
+            write_jwks(&jwks_dir.join(path.trim_start_matches('/')), &[rsa_jwk(&key, JWT_KID)]);
+            jwks_clusters.push(cluster.to_string());
+        }
+    }
+    let jwks = (!jwks_clusters.is_empty()).then(|| Upstream::files(UPSTREAM, &jwks_dir));
+    if let Some(files) = &jwks {
+        for cluster in &jwks_clusters {
+            spec["gateway"]["clusters"][cluster] =
+                json!(format!("http://127.0.0.1:{}", files.port));
+        }
+    }
+    let tokens = mint_tokens(&config);
     let stand_ins = StandIns {
         lambda: lambda.as_ref().map(|l| l.port),
         upstream: upstream.as_ref().map(|u| u.port),
@@ -263,7 +316,7 @@ fn run_sample(sample: &Path) -> (Vec<String>, usize) {
     let cases = config["cases"].as_array().cloned().unwrap_or_default();
     let mut found = Vec::new();
     for case in &cases {
-        let r = send(envoy.port, &case["request"], key.as_ref());
+        let r = send(envoy.port, &case["request"], key.as_ref(), &tokens);
         let diffs = differences(&r, &case["expect"]);
         let what = case["name"].as_str().unwrap_or("?");
         match (case["difference"].as_str(), diffs.is_empty()) {
