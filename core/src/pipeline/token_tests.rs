@@ -127,8 +127,8 @@ fn missing_invalid_expired_and_unscoped_tokens_are_refused() {
                 "k1",
                 claims(serde_json::json!({"scope": "pets/read", "token_use": "access"})),
             )),
-            403,
-            "User is not authorized to access this resource",
+            401,
+            "Unauthorized",
         ),
     ];
     for (method, t, status, msg) in cases {

@@ -377,10 +377,7 @@ fn refusals_map_to_aws_responses() {
         let (status, message) = (c.want.status(), c.want.message());
         match c.want {
             JwtError::Scope => {
-                assert_eq!(
-                    (status, message),
-                    (403, "User is not authorized to access this resource")
-                )
+                assert_eq!((status, message), (401, "Unauthorized"))
             }
             JwtError::Expired => {
                 assert_eq!((status, message), (401, "The incoming token has expired"))

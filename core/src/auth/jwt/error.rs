@@ -4,11 +4,8 @@
 pub const UNAUTHORIZED: &str = "Unauthorized";
 /// AWS's message for a token past its `exp`.
 pub const EXPIRED: &str = "The incoming token has expired";
-/// AWS's message for a valid token without a required scope (AccessDenied).
-pub const NOT_AUTHORIZED: &str = "User is not authorized to access this resource";
-
-/// Why a token is refused. Every reason but [`JwtError::Scope`] is a 401; the detail is for
-/// logs and tests, never for the caller (AWS says `Unauthorized`).
+/// Why a token is refused: every reason is a 401; the detail is for logs and tests, never for
+/// the caller (AWS says `Unauthorized`, or that the token expired).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     /// No token in the identity source.
@@ -54,19 +51,17 @@ pub enum JwtError {
 }
 
 impl JwtError {
-    /// HTTP status of the gateway response: 403 for a missing scope, 401 otherwise.
+    /// HTTP status of the gateway response: 401 for every reason, a missing scope too (AWS:
+    /// "if any scope that's specified on the method ... matches a scope that's claimed in the
+    /// incoming token ... Otherwise, the call fails with a 401 Unauthorized response").
     pub fn status(&self) -> u16 {
-        match self {
-            JwtError::Scope => 403,
-            _ => 401,
-        }
+        401
     }
 
     /// The `{"message": ...}` AWS sends.
     pub fn message(&self) -> &'static str {
         match self {
             JwtError::Expired => EXPIRED,
-            JwtError::Scope => NOT_AUTHORIZED,
             _ => UNAUTHORIZED,
         }
     }
@@ -92,10 +87,7 @@ mod tests {
             (JwtError::Expired.status(), JwtError::Expired.message()),
             (401, "The incoming token has expired")
         );
-        assert_eq!(
-            (JwtError::Scope.status(), JwtError::Scope.message()),
-            (403, "User is not authorized to access this resource")
-        );
+        assert_eq!((JwtError::Scope.status(), JwtError::Scope.message()), (401, "Unauthorized"));
         assert_eq!(JwtError::BadSignature.message(), "Unauthorized");
         assert!(JwtError::UnknownKid.is_unknown_kid());
         assert!(!JwtError::BadSignature.is_unknown_kid());
