@@ -188,7 +188,7 @@ fn send(port: u16, req: &Value, key: Option<&Key>, tokens: &[(String, String)]) 
     };
     if req["sign"].as_bool() == Some(true) {
         let key = key.expect("a signed case needs the sample's `iam` credentials");
-        let key = Key { access_key: key.access_key, secret_key: key.secret_key, token: key.token };
+        let key = *key;
         let mut job = Job::new(method, &format!("http://127.0.0.1:{port}{path}"), key, "us-east-1");
         for (name, value) in &headers {
             job = job.header(name, &String::from_utf8_lossy(value));

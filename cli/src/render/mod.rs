@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use tollgate_core::pipeline::GATEWAY_HEADER_PREFIX;
 
 use crate::spec::{write_atomically, Spec, Tls};
 
@@ -242,7 +243,7 @@ impl Trust {
             remove.sort();
             remove.dedup();
         }
-        Trust { hops: gateway.trusted_hops, remove, remove_prefixes: &["x-tollgate-"] }
+        Trust { hops: gateway.trusted_hops, remove, remove_prefixes: &[GATEWAY_HEADER_PREFIX] }
     }
 
     /// The connection manager's fields: the caller is the TCP peer (`use_remote_address`), or

@@ -616,7 +616,7 @@ fn refuse<H: Host>(host: &mut H, rejection: &Rejection, local: &LocalReply) {
 /// refuses a plugin whose configuration failed); fails closed.
 pub fn reply_unconfigured<H: Host>(host: &mut H) {
     let rejection = CONFIG_ERROR.because("not_configured");
-    let id = format!("{:032x}", host.now_nanos());
+    let id = request_id(host, None);
     let local = crate::gateway_response::GatewayResponses::default().render(&rejection, &id);
     refuse(host, &rejection, &local);
 }
