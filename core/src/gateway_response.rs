@@ -95,7 +95,27 @@ impl LocalReply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+
+    /// Adds `x-amzn-RequestId` and `x-amz-apigw-id`, which every API Gateway answer carries
+    /// (unless the reply has them already).
+    pub fn with_request_ids(mut self, request_id: &str) -> LocalReply {
+        let ids = [
+            (REQUEST_ID_HEADER, request_id),
+            (EXTENDED_ID_HEADER, crate::text::extended_request_id(request_id)),
+        ];
+        for (name, value) in ids {
+            if self.header(name).is_none() {
+                self.headers.push((name.to_string(), value.to_string()));
+            }
+        }
+        self
+    }
 }
+
+/// The request id on every answer.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+/// The extended request id on every answer.
+pub const EXTENDED_ID_HEADER: &str = "x-amz-apigw-id";
 
 /// The gateway responses of one API, overrides compiled in.
 #[derive(Debug, Clone, Default)]
@@ -194,7 +214,6 @@ impl GatewayResponses {
                 "x-amzn-errortype".to_string(),
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
             ),
-            ("x-amzn-requestid".to_string(), request_id.to_string()),
         ];
         if let Some(o) = custom {
             for (name, value) in &o.headers {
@@ -203,7 +222,7 @@ impl GatewayResponses {
                 headers.push((lower, value.clone()));
             }
         }
-        LocalReply { status, headers, body: body.into_bytes() }
+        LocalReply { status, headers, body: body.into_bytes() }.with_request_ids(request_id)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::cache::CachePlan;
 use crate::config::{ApiKeySource, AuthorizationType, Config, ConfigError};
 use crate::gateway_response::GatewayResponses;
 use crate::routes::{MethodId, Router};
+use crate::text::header_case::HeaderSpellings;
 use crate::text::is_token;
 use crate::throttle::Limits;
 use crate::transform::integration::IntegrationPlan;
@@ -100,6 +101,8 @@ pub struct Plan {
     /// an execute-api URL does (`/prod/pets`): the pipeline takes it off, as it does a stage
     /// prefix the stage selection found.
     pub stage_prefix: Option<String>,
+    /// How the spec spells the header names it mentions, for Lambda events.
+    pub header_spellings: HeaderSpellings,
 }
 
 impl Plan {
@@ -177,6 +180,9 @@ impl Plan {
         // Policies are plain documents: a key is read if its name appears in one.
         let reads_secure_transport = serde_json::to_string(&(&config.resource_policy, &config.iam))
             .map_or(true, |text| text.to_ascii_lowercase().contains("aws:securetransport"));
+        let spelled = (&config.methods, &config.lambda_authorizers, &config.gateway_responses);
+        let header_spellings =
+            HeaderSpellings::scan(&serde_json::to_string(&spelled).unwrap_or_default());
         let mut keys = KeyIndex::compile(&config.api_keys)?;
         assign_plans(&mut keys, &limits, config)?;
         Ok(Plan {
@@ -207,6 +213,7 @@ impl Plan {
             stage_variables: config.stage.variables.clone(),
             models,
             stage_prefix: None,
+            header_spellings,
         })
     }
 

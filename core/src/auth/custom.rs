@@ -4,8 +4,11 @@
 
 use crate::auth::lambda::{
     cache_key, identity_values, interpret_invoke, parse_identity_sources, request_event,
-    token_event, AuthorizerOutput, IdentitySource, InvokeResult, RequestView, ValidationExpression,
+    token_event, AuthorizerOutput, HeaderNames, IdentitySource, InvokeResult, RequestView,
+    ValidationExpression,
 };
+use serde_json::Value;
+
 use crate::auth::policy::{AccessRequest, CompiledPolicy, Decision, PolicyKind};
 use crate::config::{ConfigError, LambdaAuthorizerConfig, LambdaAuthorizerType};
 use crate::gateway_response::{Rejection, ResponseType};
@@ -135,15 +138,18 @@ pub fn identity(auth: &LambdaAuthorizer, view: &RequestView<'_>) -> Result<Vec<S
 }
 
 /// The event for the function.
+/// The event for the function: a REQUEST event is built with `context` (its `requestContext`)
+/// and header names spelled as `names` says.
 pub fn event(
     auth: &LambdaAuthorizer,
     view: &RequestView<'_>,
+    (names, context): (HeaderNames<'_>, &Value),
     identity: &[String],
     arn: &str,
 ) -> Vec<u8> {
     match (auth.kind, identity.first()) {
         (LambdaAuthorizerType::Token, Some(token)) => token_event(token, arn),
-        _ => request_event(view, arn),
+        _ => request_event(view, names, context, arn),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::config::{ConfigError, Iam, Secret};
 
 #[derive(Debug)]
 pub struct CredentialPlan {
+    pub access_key_id: String,
     pub secret_access_key: Vec<u8>,
     pub session_token: Option<Vec<u8>>,
     pub principal_arn: String,
@@ -73,6 +74,7 @@ impl IamPlan {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             plan.credentials.push(CredentialPlan {
+                access_key_id: id.clone(),
                 secret_access_key: secret.into_bytes(),
                 session_token,
                 principal_arn: c.principal_arn.clone(),
@@ -126,6 +128,13 @@ fn resolve(
 }
 
 /// The account of `arn:partition:service:region:account:resource`.
+impl CredentialPlan {
+    /// The account of the principal (`$context.identity.accountId`).
+    pub fn account_id(&self) -> Option<&str> {
+        account_of(&self.principal_arn)
+    }
+}
+
 fn account_of(arn: &str) -> Option<&str> {
     let mut fields = arn.splitn(6, ':');
     let (Some("arn"), Some(_), Some(_), Some(_), Some(account), Some(resource)) =

@@ -40,15 +40,15 @@ pub(super) fn on_integration_response<H: Host>(
     // The reply is the client's answer already: the response phase, which this local reply
     // also passes through, must not apply the integration response a second time.
     exchange.response = None;
+    let id = host.request_header("x-request-id").ok().flatten();
+    let request_id = request_id(host, id.as_deref());
     match answer {
         Ok(reply) => {
             // Nothing better to do if the reply fails: the filter has stopped the request.
-            let _ = host.send_reply(&reply);
+            let _ = host.send_reply(&reply.with_request_ids(&request_id));
             Ok(())
         }
         Err((rejection, why)) => {
-            let id = host.request_header("x-request-id").ok().flatten();
-            let request_id = request_id(host, id.as_deref());
             let _ = host.send_reply(&plan.responses.render(&rejection, &request_id));
             Err(why)
         }

@@ -31,6 +31,7 @@ use crate::throttle::global;
 use crate::throttle::lease::Leases;
 
 mod callout;
+mod context;
 mod exchange;
 mod integration_call;
 mod steps;
@@ -383,6 +384,7 @@ fn decide<H: Host>(
         }
         Err(Halt::Respond(local)) => {
             host.count(Outcome::Allowed);
+            let local = local.with_request_ids(&request_id(host, headers.get("x-request-id")));
             // Nothing better to do if the reply fails: the filter has stopped the request.
             let _ = host.send_reply(&local);
             return Flow::Replied;

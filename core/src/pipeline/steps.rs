@@ -6,7 +6,7 @@ use crate::auth::caller::{self, authenticate_iam};
 use crate::auth::custom::{self, MAX_RESULT_BYTES};
 use crate::auth::iam::CredentialPlan;
 use crate::auth::jwt::VerifiedToken;
-use crate::auth::lambda::{AuthorizerOutput, RequestView};
+use crate::auth::lambda::{AuthorizerOutput, HeaderNames, RequestView};
 use crate::auth::policy::method_arn;
 use crate::auth::sigv4;
 use crate::auth::token::{authenticate_token, claim_header_value, TokenStep};
@@ -15,10 +15,12 @@ use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
 use crate::plan::{MethodAuth, MethodPlan, Plan};
 use crate::routes::MethodId;
+use crate::text::header_case::is_http2;
 use crate::throttle::admit::{admit, Usage};
 use crate::throttle::global::{self, Decision, LocalTwin};
 
 use super::callout::Callout;
+use super::context::{request_context, Caller, Described};
 use super::exchange::{Authenticated, Exchange, Pending};
 use super::{
     transform, Headers, Worker, API_KEY_HEADER, API_KEY_ID_STATE, AUTHORIZER_HEADER_PREFIX,
@@ -168,12 +170,9 @@ fn custom_authorizer<H: Host>(
         path_parameters: &params,
         stage_variables: &plan.stage_variables,
         stage: &plan.stage,
-        api_id: &plan.api_id,
-        account_id: &plan.account_id,
         request_id: &request_id,
         source_ip: source_ip.as_deref(),
         user_agent: user_agent.as_deref(),
-        request_time_epoch_ms: req.now_seconds.saturating_mul(1000),
     };
     let identity = custom::identity(auth, &view)?;
     let arn = method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
@@ -188,7 +187,16 @@ fn custom_authorizer<H: Host>(
         None => match custom::cached(host, &plan.api_id, index, &identity, now)? {
             Some(response) => response,
             None => {
-                let event = custom::event(auth, &view, &identity, &arn);
+                let context = if request {
+                    authorizer_event_context(plan, host, req)?
+                } else {
+                    serde_json::Value::Null
+                };
+                let names = HeaderNames {
+                    spellings: &plan.header_spellings,
+                    http2: context.get("protocol").and_then(|p| p.as_str()).is_some_and(is_http2),
+                };
+                let event = custom::event(auth, &view, (names, &context), &identity, &arn);
                 let call = Callout::lambda_invoke(
                     &auth.cluster,
                     (&auth.authority, &auth.path),
@@ -201,6 +209,30 @@ fn custom_authorizer<H: Host>(
         },
     };
     Ok(custom::decide(&response, &arn, now)?)
+}
+
+/// A REQUEST authorizer event's `requestContext`: `$context` as far as it is known before
+/// the caller is (the key it presented, if the method requires one).
+fn authorizer_event_context<H: Host>(
+    plan: &Plan,
+    host: &H,
+    req: &Request<'_>,
+) -> Result<serde_json::Value, HostError> {
+    let key = match (req.method.api_key_required, plan.api_key_source) {
+        (true, ApiKeySource::Header) => req.headers.single(API_KEY_HEADER),
+        _ => None,
+    };
+    let key = key.map(String::from_utf8_lossy);
+    let caller = Caller { api_key: key.as_deref(), ..Caller::default() };
+    let path = String::from_utf8_lossy(req.path);
+    let described = Described {
+        headers: req.headers,
+        verb: req.verb,
+        path: &path,
+        resource: &req.method.resource,
+        now_nanos: host.now_nanos(),
+    };
+    request_context(host, plan, &described, &caller)
 }
 
 /// The caller's IAM credential, if it is one.
@@ -265,20 +297,25 @@ pub(super) fn api_key<'p, H: Host>(
     req: &Request<'_>,
     who: &Authenticated,
 ) -> Result<Option<&'p KeyEntry>, Halt> {
-    let presented = match (req.method.api_key_required, plan.api_key_source) {
+    let key = check_api_key(plan, req.method, presented_key(plan, req, who))?;
+    if let Some(key) = key {
+        // For access logs, whatever comes of the request next (a throttled one names its key).
+        host.set_filter_state(API_KEY_ID_STATE, key.id.as_bytes())?;
+    }
+    Ok(key)
+}
+
+/// The key the caller presented for a method that requires one: `x-api-key`, or the
+/// authorizer's `usageIdentifierKey`.
+fn presented_key<'r>(plan: &Plan, req: &Request<'r>, who: &'r Authenticated) -> Option<&'r [u8]> {
+    match (req.method.api_key_required, plan.api_key_source) {
         (false, _) => None,
         (true, ApiKeySource::Header) => req.headers.single(API_KEY_HEADER),
         (true, ApiKeySource::Authorizer) => match who {
             Authenticated::Lambda(o) => o.usage_identifier_key.as_deref().map(str::as_bytes),
             _ => None,
         },
-    };
-    let key = check_api_key(plan, req.method, presented)?;
-    if let Some(key) = key {
-        // For access logs, whatever comes of the request next (a throttled one names its key).
-        host.set_filter_state(API_KEY_ID_STATE, key.id.as_bytes())?;
     }
-    Ok(key)
 }
 
 /// The key presented for a method (`None`: the request carried none), or why it does not open
@@ -416,10 +453,12 @@ pub(super) fn transform<H: Host>(
         && caller.is_some()
         && crate::cache::wants_refresh(req.headers.get("cache-control"))
         && authorize(plan, host, req, caller, caller::INVALIDATE_CACHE).is_ok();
-    let context = transform::Caller {
+    let api_key = key.and_then(|_| presented_key(plan, req, who)).map(String::from_utf8_lossy);
+    let context = Caller {
         may_invalidate_cache,
+        api_key: api_key.as_deref(),
         api_key_id: key.map(|k| k.id.as_str()),
-        principal_arn: caller.map(|c| c.principal_arn.as_str()),
+        iam: caller,
         // Only an integration's templates, mappings and events read it.
         authorizer: if req.method.integration.is_some() {
             authorizer_context(who)

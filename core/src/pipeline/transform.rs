@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::IntegrationType;
-use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::gateway_response::{
+    LocalReply, Rejection, ResponseType, EXTENDED_ID_HEADER, REQUEST_ID_HEADER,
+};
 use crate::host::{Host, HostError};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
@@ -19,6 +21,7 @@ use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
 use crate::vtl::Input;
 
+use super::context::{request_context, Caller, Described};
 use super::{Callout, Exchange, Headers};
 
 /// What the request phase keeps for an HTTP integration's response phase.
@@ -62,16 +65,6 @@ impl Params {
             stage_variables: vars,
         }
     }
-}
-
-/// What the pipeline knows about the admitted caller, for `$context`.
-#[derive(Debug, Default)]
-pub(super) struct Caller<'a> {
-    pub api_key_id: Option<&'a str>,
-    pub principal_arn: Option<&'a str>,
-    pub authorizer: Value,
-    /// The caller may `execute-api:InvalidateCache` this method.
-    pub may_invalidate_cache: bool,
 }
 
 pub(super) enum Outcome {
@@ -136,8 +129,9 @@ pub(super) fn request<H: Host>(
     }
     let Some(integration) = &method.integration else { return Ok(Outcome::Continue) };
     let context = if integration.reads_context() {
-        let source = host.property(&["source", "address"])?;
-        context(plan, method, headers, (verb, &path_text), source.as_deref(), caller, now_nanos)
+        let described =
+            Described { headers, verb, path: &path_text, resource: &method.resource, now_nanos };
+        request_context(host, plan, &described, caller)?
     } else {
         Value::Null
     };
@@ -153,6 +147,7 @@ pub(super) fn request<H: Host>(
                 path_parameters: &params.path,
                 stage_variables: vars,
                 context: &context,
+                spellings: &plan.header_spellings,
                 body: Some(body),
             };
             let Some(target) = &integration.lambda else {
@@ -306,6 +301,8 @@ pub(super) fn store_response<H: Host>(host: &mut H, pending: &PendingEntry, body
         status: 200,
         headers: headers
             .into_iter()
+            // Each answer names its own request.
+            .filter(|(n, _)| n != REQUEST_ID_HEADER && n != EXTENDED_ID_HEADER)
             .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
             .collect(),
         body: body.to_vec(),
@@ -337,56 +334,6 @@ fn templated_body(
             .map(Some)
             .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError)),
     }
-}
-
-/// `$context` for templates and mappings.
-fn context(
-    plan: &Plan,
-    method: &MethodPlan,
-    headers: &Headers,
-    (verb, path): (&[u8], &str),
-    source: Option<&[u8]>,
-    caller: &Caller<'_>,
-    now_nanos: u64,
-) -> Value {
-    let text = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v).into_owned());
-    let request_id = text("x-request-id").unwrap_or_else(|| format!("{now_nanos:032x}"));
-    let millis = now_nanos / 1_000_000;
-    let seconds = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
-    let source_ip = source.and_then(crate::auth::caller::parse_source_ip).map(|ip| ip.to_string());
-    json!({
-        "accountId": plan.account_id,
-        "apiId": plan.api_id,
-        "authorizer": caller.authorizer,
-        "domainName": text(":authority"),
-        "extendedRequestId": request_id,
-        "httpMethod": String::from_utf8_lossy(verb),
-        "identity": {
-            "sourceIp": source_ip,
-            "userAgent": text("user-agent"),
-            "apiKeyId": caller.api_key_id,
-            "userArn": caller.principal_arn,
-            "caller": caller.principal_arn,
-            "user": caller.principal_arn,
-        },
-        "path": format!("/{}{}", plan.stage, path),
-        "protocol": "HTTP/1.1",
-        "requestId": request_id,
-        "requestTime": clf_time(seconds),
-        "requestTimeEpoch": millis,
-        "resourceId": crate::auth::lambda::resource_id(&plan.api_id, &method.resource),
-        "resourcePath": method.resource,
-        "stage": plan.stage,
-    })
-}
-
-/// `25/Nov/2026:14:28:02 +0000`, as `$context.requestTime` is written.
-fn clf_time(seconds: i64) -> String {
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let t = crate::text::datetime::DateTime::from_unix(seconds);
-    let month = MONTHS.get(t.month.saturating_sub(1) as usize).copied().unwrap_or("Jan");
-    format!("{:02}/{month}/{}:{:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
 }
 
 /// Writes the `integration.request.*` mappings: headers, the query string and the URI path. An
@@ -635,7 +582,7 @@ fn render_response(
 
 fn with_request_id(mut reply: LocalReply, context: &Value) -> LocalReply {
     if let Some(id) = context.get("requestId").and_then(Value::as_str) {
-        reply.headers.push(("x-amzn-requestid".to_string(), id.to_string()));
+        reply = reply.with_request_ids(id);
     }
     if !reply.headers.iter().any(|(n, _)| n == "content-type") {
         reply.headers.push(("content-type".to_string(), "application/json".to_string()));

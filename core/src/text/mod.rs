@@ -2,6 +2,7 @@
 //! percent-encoding, hex, the calendar, header names and ids.
 
 pub mod datetime;
+pub mod header_case;
 pub mod hex;
 pub mod percent;
 
@@ -19,4 +20,12 @@ pub(crate) fn is_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
+
+/// `$context.extendedRequestId` and the `x-amz-apigw-id` header: the first 16 characters of
+/// the request id (Envoy's `%REQ(x-request-id):16%`, so Envoy can write the header on answers
+/// it proxies without asking the filter).
+pub fn extended_request_id(request_id: &str) -> &str {
+    let end = request_id.char_indices().nth(16).map_or(request_id.len(), |(i, _)| i);
+    request_id.get(..end).unwrap_or(request_id)
 }

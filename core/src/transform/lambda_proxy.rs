@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::custom::InvokeResponse;
-use crate::auth::lambda::{event_headers, last_and_all};
+use crate::auth::lambda::{event_headers, last_and_all, HeaderNames};
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
+use crate::text::header_case::{is_http2, HeaderSpellings};
 use crate::text::is_token;
 
 /// The largest answer read from a function (Lambda's synchronous payload limit, 6 MB).
@@ -29,6 +30,8 @@ pub struct ProxyRequest<'a> {
     pub stage_variables: &'a BTreeMap<String, String>,
     /// `$context` as templates see it: the event's `requestContext`.
     pub context: &'a Value,
+    /// How the spec spells header names.
+    pub spellings: &'a HeaderSpellings,
     pub body: Option<&'a [u8]>,
 }
 
@@ -52,7 +55,9 @@ struct Event<'a> {
 /// The proxy event. Empty maps are `null` and so is an empty body, as AWS sends them; a body
 /// that is not UTF-8 goes base64-encoded with `isBase64Encoded: true`.
 pub fn event(request: &ProxyRequest<'_>) -> Vec<u8> {
-    let (headers, multi_value_headers) = last_and_all(event_headers(request.headers));
+    let protocol = request.context.get("protocol").and_then(Value::as_str).unwrap_or_default();
+    let names = HeaderNames { spellings: request.spellings, http2: is_http2(protocol) };
+    let (headers, multi_value_headers) = last_and_all(event_headers(request.headers, names));
     let (query, multi_value_query) = last_and_all(request.query.to_vec());
     let (body, is_base64_encoded) = match request.body.filter(|b| !b.is_empty()) {
         None => (None, false),
@@ -221,6 +226,7 @@ mod tests {
             path_parameters: &params,
             stage_variables: &vars,
             context: &context,
+            spellings: &HeaderSpellings::scan("method.request.header.X-TAG"),
             body: Some(b"\xff\x00binary"),
         };
         let built: Value = serde_json::from_slice(&event(&request)).unwrap();
@@ -230,8 +236,8 @@ mod tests {
                 "resource": "/files/{proxy+}",
                 "path": "/files/a/b",
                 "httpMethod": "POST",
-                "headers": {"Host": "api.example.com", "accept": "a", "x-tag": "2"},
-                "multiValueHeaders": {"Host": ["api.example.com"], "accept": ["a"], "x-tag": ["1", "2"]},
+                "headers": {"Host": "api.example.com", "Accept": "a", "X-TAG": "2"},
+                "multiValueHeaders": {"Host": ["api.example.com"], "Accept": ["a"], "X-TAG": ["1", "2"]},
                 "queryStringParameters": {"q": "c"},
                 "multiValueQueryStringParameters": {"q": ["a b", "c"]},
                 "pathParameters": {"proxy": "a/b"},

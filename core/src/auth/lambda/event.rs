@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::sigv4::parse::query_pairs;
+use crate::text::header_case::HeaderSpellings;
 use crate::text::percent::percent_decode;
 
 /// What a REQUEST event (and the identity sources) read from a request.
@@ -25,12 +27,9 @@ pub struct RequestView<'a> {
     pub path_parameters: &'a [(String, String)],
     pub stage_variables: &'a BTreeMap<String, String>,
     pub stage: &'a str,
-    pub api_id: &'a str,
-    pub account_id: &'a str,
     pub request_id: &'a str,
     pub source_ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    pub request_time_epoch_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -63,39 +62,30 @@ struct RequestEvent<'a> {
     multi_value_query_string_parameters: Option<BTreeMap<String, Vec<String>>>,
     path_parameters: Option<BTreeMap<&'a str, &'a str>>,
     stage_variables: Option<&'a BTreeMap<String, String>>,
-    request_context: RequestContext<'a>,
+    request_context: &'a Value,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestContext<'a> {
-    path: &'a str,
-    account_id: &'a str,
-    resource_id: String,
-    stage: &'a str,
-    request_id: &'a str,
-    identity: Identity<'a>,
-    resource_path: &'a str,
-    http_method: &'a str,
-    api_id: &'a str,
-    request_time_epoch: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Identity<'a> {
-    source_ip: Option<&'a str>,
-    user_agent: Option<&'a str>,
+/// How an event spells header names: as the spec does, else `Header-Case` (lower case for an
+/// HTTP/2 client).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderNames<'a> {
+    pub spellings: &'a HeaderSpellings,
+    pub http2: bool,
 }
 
 /// The REQUEST event. A repeated header or query parameter gives its last value in `headers` /
 /// `queryStringParameters` and all of them, in order, in the `multiValue...` maps. Query names
 /// and values are percent-decoded (`+` stays `+`); header values that are not UTF-8 are decoded
 /// lossily. Pseudo-headers are left out, but `:authority` becomes `Host` when there is no
-/// `host` header. Empty maps are `null`, as AWS sends them. `requestContext.resourceId` is
-/// derived from the API id and the resource (AWS's ids are random; this one is stable).
-pub fn request_event(view: &RequestView<'_>, method_arn: &str) -> Vec<u8> {
-    let (headers, multi_value_headers) = last_and_all(event_headers(view.headers));
+/// `host` header. Empty maps are `null`, as AWS sends them. `context` is the event's
+/// `requestContext` (`$context`, without `authorizer`).
+pub fn request_event(
+    view: &RequestView<'_>,
+    names: HeaderNames<'_>,
+    context: &Value,
+    method_arn: &str,
+) -> Vec<u8> {
+    let (headers, multi_value_headers) = last_and_all(event_headers(view.headers, names));
     let (query, multi_value_query) = last_and_all(query_parameters(view.query));
     let path_parameters: BTreeMap<&str, &str> =
         view.path_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -111,18 +101,7 @@ pub fn request_event(view: &RequestView<'_>, method_arn: &str) -> Vec<u8> {
         multi_value_query_string_parameters: non_empty(multi_value_query),
         path_parameters: non_empty(path_parameters),
         stage_variables: Some(view.stage_variables).filter(|v| !v.is_empty()),
-        request_context: RequestContext {
-            path: view.path,
-            account_id: view.account_id,
-            resource_id: resource_id(view.api_id, view.resource),
-            stage: view.stage,
-            request_id: view.request_id,
-            identity: Identity { source_ip: view.source_ip, user_agent: view.user_agent },
-            resource_path: view.resource,
-            http_method: view.http_method,
-            api_id: view.api_id,
-            request_time_epoch: view.request_time_epoch_ms,
-        },
+        request_context: context,
     };
     serde_json::to_vec(&event).unwrap_or_default()
 }
@@ -145,18 +124,25 @@ pub(crate) fn last_and_all(
 }
 
 /// The headers as the event has them: no pseudo-headers, `:authority` as `Host` when there is
-/// no `host`, values decoded lossily.
-pub(crate) fn event_headers(headers: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
+/// no `host`, none of Envoy's own (`x-request-id`, `x-envoy-*`), names spelled as `names` says,
+/// values decoded lossily.
+pub(crate) fn event_headers(
+    headers: &[(String, Vec<u8>)],
+    names: HeaderNames<'_>,
+) -> Vec<(String, String)> {
     let has_host = headers.iter().any(|(name, _)| name == "host");
     headers
         .iter()
         .filter_map(|(name, value)| {
             let name = match name.as_str() {
-                ":authority" if !has_host => "Host",
-                n if n.starts_with(':') => return None,
+                ":authority" if !has_host => "host",
+                n if n.starts_with(':') || n == "x-request-id" || n.starts_with("x-envoy-") => {
+                    return None
+                }
                 n => n,
             };
-            Some((name.to_owned(), String::from_utf8_lossy(value).into_owned()))
+            let spelled = names.spellings.spell(name, names.http2).into_owned();
+            Some((spelled, String::from_utf8_lossy(value).into_owned()))
         })
         .collect()
 }
@@ -258,33 +244,15 @@ mod tests {
             path_parameters,
             stage_variables,
             stage: "prod",
-            api_id: "a1b2c3",
-            account_id: "123456789012",
             request_id: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             source_ip: Some("192.0.2.1"),
             user_agent: Some("curl/8.5.0"),
-            request_time_epoch_ms: 1_700_000_000_123,
         }
-    }
-
-    fn request_context(resource_id: &str, source_ip: Value, user_agent: Value) -> Value {
-        json!({
-            "path": "/pets/7",
-            "accountId": "123456789012",
-            "resourceId": resource_id,
-            "stage": "prod",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": source_ip, "userAgent": user_agent},
-            "resourcePath": "/pets/{petId}",
-            "httpMethod": "GET",
-            "apiId": "a1b2c3",
-            "requestTimeEpoch": 1_700_000_000_123_i64,
-        })
     }
 
     #[test]
     fn request_events() {
-        let rid = resource_id("a1b2c3", "/pets/{petId}");
+        let context = json!({"requestId": "c6af9ac6", "path": "/prod/pets/7"});
         let full_headers = headers(&[
             (":authority", b"api.example.com"),
             (":method", b"GET"),
@@ -293,6 +261,9 @@ mod tests {
             ("accept", b"text/html"),
             ("accept", b"application/json"),
             ("x-latin", b"caf\xe9"),
+            ("x-request-id", b"c6af9ac6"),
+            ("x-envoy-internal", b"true"),
+            ("headerauth1", b"v1"),
         ]);
         let host_headers =
             headers(&[(":authority", b"from-authority"), ("host", b"from-host"), ("x-a", b"1")]);
@@ -316,15 +287,17 @@ mod tests {
                     "httpMethod": "GET",
                     "headers": {
                         "Host": "api.example.com",
-                        "authorization": "Bearer abc",
-                        "accept": "application/json",
-                        "x-latin": "caf\u{fffd}",
+                        "Authorization": "Bearer abc",
+                        "Accept": "application/json",
+                        "X-Latin": "caf\u{fffd}",
+                        "HeaderAuth1": "v1",
                     },
                     "multiValueHeaders": {
                         "Host": ["api.example.com"],
-                        "authorization": ["Bearer abc"],
-                        "accept": ["text/html", "application/json"],
-                        "x-latin": ["caf\u{fffd}"],
+                        "Authorization": ["Bearer abc"],
+                        "Accept": ["text/html", "application/json"],
+                        "X-Latin": ["caf\u{fffd}"],
+                        "HeaderAuth1": ["v1"],
                     },
                     "queryStringParameters": {"tag": "c+d", "limit": "3", "flag": "", "q": "\u{2713}"},
                     "multiValueQueryStringParameters": {
@@ -332,7 +305,7 @@ mod tests {
                     },
                     "pathParameters": {"petId": "7"},
                     "stageVariables": {"tenant": "t1"},
-                    "requestContext": request_context(&rid, json!("192.0.2.1"), json!("curl/8.5.0")),
+                    "requestContext": context,
                 }),
             ),
             (
@@ -344,13 +317,13 @@ mod tests {
                     "resource": "/pets/{petId}",
                     "path": "/pets/7",
                     "httpMethod": "GET",
-                    "headers": {"host": "from-host", "x-a": "1"},
-                    "multiValueHeaders": {"host": ["from-host"], "x-a": ["1"]},
+                    "headers": {"Host": "from-host", "X-A": "1"},
+                    "multiValueHeaders": {"Host": ["from-host"], "X-A": ["1"]},
                     "queryStringParameters": null,
                     "multiValueQueryStringParameters": null,
                     "pathParameters": null,
                     "stageVariables": null,
-                    "requestContext": request_context(&rid, json!("192.0.2.1"), json!("curl/8.5.0")),
+                    "requestContext": context,
                 }),
             ),
             (
@@ -368,13 +341,22 @@ mod tests {
                     "multiValueQueryStringParameters": null,
                     "pathParameters": null,
                     "stageVariables": null,
-                    "requestContext": request_context(&rid, Value::Null, Value::Null),
+                    "requestContext": context,
                 }),
             ),
         ];
+        let spellings = HeaderSpellings::scan("method.request.header.HeaderAuth1");
+        let names = HeaderNames { spellings: &spellings, http2: false };
         for (name, view, want) in cases {
-            assert_eq!(parse(&request_event(&view, ARN)), want, "{name}");
+            assert_eq!(parse(&request_event(&view, names, &context, ARN)), want, "{name}");
         }
+        // An HTTP/2 client's names stay lower case; the spec's spelling still wins.
+        let names = HeaderNames { http2: true, ..names };
+        let event =
+            parse(&request_event(&view(&full_headers, b"", &[], &none), names, &context, ARN));
+        let names: Vec<&str> =
+            event["headers"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["HeaderAuth1", "accept", "authorization", "host", "x-latin"]);
     }
 
     #[test]

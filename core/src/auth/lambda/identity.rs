@@ -275,12 +275,9 @@ mod tests {
             path_parameters: &[],
             stage_variables,
             stage: "prod",
-            api_id: "a1b2c3",
-            account_id: "123456789012",
             request_id: "req-1",
             source_ip,
             user_agent: None,
-            request_time_epoch_ms: 0,
         }
     }
 

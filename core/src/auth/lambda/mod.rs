@@ -15,7 +15,7 @@ mod output;
 use sha2::{Digest, Sha256};
 
 pub(crate) use event::{event_headers, last_and_all, resource_id};
-pub use event::{query_parameters, request_event, token_event, RequestView};
+pub use event::{query_parameters, request_event, token_event, HeaderNames, RequestView};
 pub use identity::{identity_values, parse_identity_sources, IdentitySource, ValidationExpression};
 pub use output::{interpret_invoke, AuthorizerOutput, InvokeResult};
 
