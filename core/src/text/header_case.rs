@@ -1,8 +1,10 @@
 //! How header names are spelled in the events a Lambda function gets. Envoy keeps every name in
-//! lower case and the ABI gives no way to the client's own spelling, so the events spell a name
-//! as the spec does wherever the spec names it (`method.request.header.HeaderAuth1`), and
-//! otherwise in the canonical `Header-Case` an HTTP/1.1 client sends (`Content-Type`,
-//! `X-Forwarded-For`). HTTP/2 names are lower case on the wire, and stay so.
+//! lower case and the ABI gives no way to the client's own spelling, so an event spells a name
+//! as the spec does wherever the spec names it (`method.request.header.HeaderAuth1`); else, for
+//! an HTTP/1.1 client, a standard header in the `Header-Case` HTTP/1.1 clients send and AWS's
+//! sample events show (`Content-Type`, `User-Agent`, `X-Forwarded-For`, `X-Amz-Date`); else as
+//! Envoy has it, lower case (custom headers: the guide's clients send `greeter`, `day`, and
+//! HTTP/2 clients send every name in lower case).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -34,16 +36,61 @@ impl HeaderSpellings {
     }
 
     /// `name` (lower case, as Envoy has it) as the event spells it: the spec's spelling, else
-    /// lower case for an HTTP/2 client, else `Header-Case`.
+    /// (HTTP/1.1) a standard header's `Header-Case`, else as it is.
     pub fn spell<'a>(&'a self, name: &'a str, http2: bool) -> Cow<'a, str> {
         if let Some(spelled) = self.0.get(name) {
             return Cow::Borrowed(spelled);
         }
-        if http2 {
+        if http2 || !is_standard(name) {
             return Cow::Borrowed(name);
         }
         Cow::Owned(header_case(name))
     }
+}
+
+/// Standard request headers, which HTTP/1.1 clients send in `Header-Case`.
+const STANDARD: [&str; 33] = [
+    "accept",
+    "accept-charset",
+    "accept-encoding",
+    "accept-language",
+    "authorization",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "cookie",
+    "date",
+    "expect",
+    "forwarded",
+    "host",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "origin",
+    "pragma",
+    "range",
+    "referer",
+    "transfer-encoding",
+    "upgrade",
+    "user-agent",
+    "via",
+    "x-forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "x-requested-with",
+];
+
+/// Families AWS's clients and edge send in `Header-Case` (`X-Amz-Date`, `X-Amzn-Trace-Id`,
+/// `CloudFront-Viewer-Country`).
+const STANDARD_PREFIXES: [&str; 3] = ["x-amz-", "x-amzn-", "cloudfront-"];
+
+fn is_standard(name: &str) -> bool {
+    STANDARD.contains(&name) || STANDARD_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// A client of this protocol (`HTTP/2`, Envoy's `request.protocol`) sends lower-case names.
@@ -59,7 +106,10 @@ pub fn header_case(name: &str) -> String {
         out.push(if upper { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() });
         upper = c == '-';
     }
-    out
+    match out.strip_prefix("Cloudfront-") {
+        Some(rest) => format!("CloudFront-{rest}"),
+        None => out,
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +129,12 @@ mod tests {
         assert_eq!(spellings.spell("x-forwarded-for", false), "X-Forwarded-For");
         assert_eq!(spellings.spell("content-type", true), "content-type");
         assert_eq!(spellings.spell("user-agent", false), "User-Agent");
+        assert_eq!(spellings.spell("greeter", false), "greeter");
+        assert_eq!(spellings.spell("x-amz-date", false), "X-Amz-Date");
+        assert_eq!(
+            spellings.spell("cloudfront-is-mobile-viewer", false),
+            "CloudFront-Is-Mobile-Viewer"
+        );
         assert_eq!(header_case("x-amzn-trace-id"), "X-Amzn-Trace-Id");
         assert_eq!(header_case("dnt"), "Dnt");
         assert_eq!(HeaderSpellings::scan("method.request.header."), HeaderSpellings::default());
