@@ -93,6 +93,17 @@ fn lambda_proxy_end_to_end() {
     assert_eq!(event["multiValueHeaders"]["x-multi"], json!(["one", "two"]));
     assert_eq!(event["headers"]["x-multi"], "two");
     assert_eq!(event["headers"]["Host"], "api.example.com");
+    // Standard names in the Header-Case HTTP/1.1 clients send, custom ones as Envoy has them,
+    // nothing of Envoy's own; Envoy's X-Forwarded-For names the caller, as AWS's does.
+    assert_eq!(event["headers"]["User-Agent"], "tollgate-e2e");
+    // (For a loopback peer Envoy appends this host's own address.)
+    let forwarded = event["headers"]["X-Forwarded-For"].as_str().unwrap_or_default();
+    assert!(forwarded.parse::<std::net::IpAddr>().is_ok(), "{forwarded}");
+    let names: Vec<&String> = event["headers"].as_object().unwrap().keys().collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("x-envoy") || *n == "x-request-id" || *n == "user-agent"),
+        "{names:?}"
+    );
     assert_eq!(event["stageVariables"], json!({"petsFunction": "pets"}));
     assert_eq!(event["body"], Value::Null);
     assert_eq!(event["isBase64Encoded"], false);
@@ -107,6 +118,18 @@ fn lambda_proxy_end_to_end() {
     assert_eq!(ctx["identity"]["userAgent"], "tollgate-e2e");
     assert!(ctx["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{ctx}");
     assert!(ctx["requestTimeEpoch"].as_u64().is_some_and(|t| t > 1_700_000_000_000), "{ctx}");
+    assert_eq!(ctx["protocol"], "HTTP/1.1");
+    assert_eq!(ctx["domainName"], "api.example.com");
+    assert_eq!(ctx["domainPrefix"], "api");
+    for field in ["accessKey", "accountId", "apiKey", "caller", "cognitoIdentityId", "user", "userArn"]
+    {
+        assert_eq!(ctx["identity"][field], Value::Null, "{field}: {ctx}");
+    }
+    // The ids the client gets are the ones the function saw.
+    let extended = ctx["extendedRequestId"].as_str().unwrap();
+    assert_ne!(extended, ctx["requestId"].as_str().unwrap());
+    assert_eq!(r.header("x-amzn-requestid"), ctx["requestId"].as_str());
+    assert_eq!(r.header("x-amz-apigw-id"), Some(extended));
 
     // A text body arrives as it was sent; the function's status code is the client's.
     let r =

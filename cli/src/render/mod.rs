@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use tollgate_core::pipeline::GATEWAY_HEADER_PREFIX;
+use tollgate_core::transform::integration::CLUSTER_HEADER;
 
 use crate::spec::{write_atomically, Spec, Tls};
 
@@ -306,16 +307,36 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust) -> Valu
                 "name": stat_prefix,
                 "domains": ["*"],
                 "routes": routes,
+                // The filter's routing header stays between the filter and the router.
+                "request_headers_to_remove": [CLUSTER_HEADER],
+                "response_headers_to_add": request_id_headers(),
             }]},
+            // API Gateway sends no `Server` header of its own (an upstream's passes through).
+            "server_header_transformation": "PASS_THROUGH",
             "http_filters": [
                 ecds::http_filter(dir),
                 {"name": "envoy.filters.http.router", "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+                    // No x-envoy-upstream-service-time to the client, no
+                    // x-envoy-expected-rq-timeout-ms to the upstream.
+                    "suppress_envoy_headers": true}},
             ],
         },
     });
     trust.apply(&mut out["typed_config"]);
     out
+}
+
+/// `x-amzn-RequestId` and `x-amz-apigw-id` on every answer Envoy proxies, as the filter writes
+/// them on the answers it sends itself (`text::extended_request_id`: the first 16 characters).
+pub fn request_id_headers() -> Value {
+    let header = |key: &str, value: &str| {
+        json!({"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"})
+    };
+    json!([
+        header("x-amzn-RequestId", "%REQ(x-request-id)%"),
+        header("x-amz-apigw-id", "%REQ(x-request-id):16%"),
+    ])
 }
 
 fn listener(name: &str, addr: SocketAddr, hcm: Value, tls: Option<&Tls>) -> Value {
