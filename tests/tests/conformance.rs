@@ -208,6 +208,18 @@ fn differences(r: &Response, expect: &Value) -> Vec<String> {
             out.push(format!("status {} (documented: {status})", r.status));
         }
     }
+    // Every API Gateway answer names its request, and none carries Envoy's own headers.
+    for id in ["x-amzn-requestid", "x-amz-apigw-id"] {
+        if r.header(id).is_none_or(str::is_empty) {
+            out.push(format!("no {id} header"));
+        }
+    }
+    for (name, value) in &r.headers {
+        let name = name.to_ascii_lowercase();
+        if name == "server" || name.starts_with("x-envoy-") {
+            out.push(format!("header {name}: {value} (API Gateway sends none)"));
+        }
+    }
     for (name, want) in expect["headers"].as_object().into_iter().flatten() {
         let got = r.header(name);
         if got != want.as_str() {
