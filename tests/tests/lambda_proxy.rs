@@ -101,7 +101,9 @@ fn lambda_proxy_end_to_end() {
     assert!(forwarded.parse::<std::net::IpAddr>().is_ok(), "{forwarded}");
     let names: Vec<&String> = event["headers"].as_object().unwrap().keys().collect();
     assert!(
-        !names.iter().any(|n| n.starts_with("x-envoy") || *n == "x-request-id" || *n == "user-agent"),
+        !names
+            .iter()
+            .any(|n| n.starts_with("x-envoy") || *n == "x-request-id" || *n == "user-agent"),
         "{names:?}"
     );
     assert_eq!(event["stageVariables"], json!({"petsFunction": "pets"}));
@@ -121,7 +123,8 @@ fn lambda_proxy_end_to_end() {
     assert_eq!(ctx["protocol"], "HTTP/1.1");
     assert_eq!(ctx["domainName"], "api.example.com");
     assert_eq!(ctx["domainPrefix"], "api");
-    for field in ["accessKey", "accountId", "apiKey", "caller", "cognitoIdentityId", "user", "userArn"]
+    for field in
+        ["accessKey", "accountId", "apiKey", "caller", "cognitoIdentityId", "user", "userArn"]
     {
         assert_eq!(ctx["identity"][field], Value::Null, "{field}: {ctx}");
     }

@@ -10,6 +10,7 @@
 
 mod clusters;
 pub mod ecds;
+mod local_reply;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -179,25 +180,26 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     }
     let api_routes = routes::api_routes(config, has_upstream);
     let api = Trust::api(gateway, config);
+    let api_edges = Edges::Api(local_reply::local_reply_config(config)?);
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
     let mut listeners = vec![listener(
         API_LISTENER,
         listen,
-        hcm(API_LISTENER, api_routes.clone(), dir, &api),
+        hcm(API_LISTENER, api_routes.clone(), dir, &api, &api_edges),
         None,
     )];
     if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
         listeners.push(listener(
             TLS_LISTENER,
             addr,
-            hcm(API_LISTENER, api_routes, dir, &api),
+            hcm(API_LISTENER, api_routes, dir, &api, &api_edges),
             Some(tls),
         ));
     }
     listeners.push(listener(
         ADMIN_LISTENER,
         admin_listen,
-        hcm("tollgate_admin", routes::admin_routes(), dir, &admin),
+        hcm("tollgate_admin", routes::admin_routes(), dir, &admin, &Edges::Admin),
         None,
     ));
     let clusters: Vec<Value> =
@@ -276,8 +278,19 @@ impl Trust {
     }
 }
 
+/// What a listener's clients see at the edges.
+enum Edges {
+    /// API Gateway's: Envoy's own replies are gateway responses (this `local_reply_config`),
+    /// and requests are held to API Gateway's 10,240 bytes of headers.
+    Api(Value),
+    Admin,
+}
+
+/// AWS's limit on a request's headers, 10,240 bytes (Envoy counts in KiB).
+const MAX_REQUEST_HEADERS_KB: u32 = 10;
+
 /// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
-fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust) -> Value {
+fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust, edges: &Edges) -> Value {
     let format =
         "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
                   %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
@@ -324,15 +337,17 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust) -> Valu
         },
     });
     trust.apply(&mut out["typed_config"]);
+    if let Edges::Api(local_reply) = edges {
+        out["typed_config"]["local_reply_config"] = local_reply.clone();
+        out["typed_config"]["max_request_headers_kb"] = json!(MAX_REQUEST_HEADERS_KB);
+    }
     out
 }
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id` on every answer Envoy proxies, as the filter writes
 /// them on the answers it sends itself (`text::extended_request_id`: the first 16 characters).
 pub fn request_id_headers() -> Value {
-    let header = |key: &str, value: &str| {
-        json!({"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"})
-    };
+    let header = |key: &str, value: &str| json!({"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"});
     json!([
         header("x-amzn-RequestId", "%REQ(x-request-id)%"),
         header("x-amz-apigw-id", "%REQ(x-request-id):16%"),

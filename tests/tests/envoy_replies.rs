@@ -1,0 +1,130 @@
+//! The answers Envoy gives itself, on a gateway `tollgate render` wrote: an integration that
+//! refuses the connection, one that does not answer in time, headers over API Gateway's 10,240
+//! bytes. Each is the API's gateway response (`INTEGRATION_FAILURE`, `INTEGRATION_TIMEOUT`,
+//! `DEFAULT_4XX`, with their overrides: CORS headers stay during an outage), never Envoy's
+//! plain text; and what Envoy adds of its own (`server`, `x-envoy-*`, the filter's routing
+//! header) reaches neither the client nor the backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
+use std::net::TcpListener;
+
+use serde_json::{json, Value};
+use tollgate_e2e::{assert_gateway_error, get, render, scratch_dir, Envoy, Upstream};
+
+const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
+
+fn proxy(resource: &str, uri: String, timeout_ms: u32) -> Value {
+    json!({"resource": resource, "http_method": "GET", "integration": {
+        "type": "HTTP_PROXY", "uri": uri, "timeout_ms": timeout_ms}})
+}
+
+fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
+    headers.as_object()?.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?.1.as_str()
+}
+
+#[test]
+fn envoys_own_answers_are_gateway_responses() {
+    let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
+    // Nothing listens on `closed`; `held` accepts connections and never answers.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in held.incoming() {
+            open.push(stream);
+        }
+    });
+    let cors = json!({"Access-Control-Allow-Origin": "*"});
+    let spec = json!({
+        "gateway": {
+            "listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
+            "clusters": {
+                "down.internal": format!("http://127.0.0.1:{closed}"),
+                "slow.internal": format!("http://127.0.0.1:{held_port}"),
+                "backend.internal": format!("http://127.0.0.1:{}", upstream.port),
+            },
+        },
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "stage": {"name": "prod"},
+        "methods": [
+            proxy("/down", "http://down.internal/down".into(), 5000),
+            proxy("/slow", "http://slow.internal/slow".into(), 1000),
+            proxy("/echo", "http://backend.internal/echo".into(), 5000),
+        ],
+        "gateway_responses": {
+            "INTEGRATION_FAILURE": {"headers": cors},
+            "INTEGRATION_TIMEOUT": {"headers": cors},
+            "DEFAULT_4XX": {"headers": cors},
+        },
+    });
+    let dir = scratch_dir("envoy-replies");
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    render(&path, &dir.join("gateway"));
+    let envoy =
+        Envoy::start_file(&dir.join("gateway/envoy.yaml"), 1).unwrap_or_else(|log| panic!("{log}"));
+    let port = envoy.port;
+
+    let ids = |r: &tollgate_e2e::Response, what: &str| {
+        let id = r.header("x-amzn-requestid").unwrap_or_default();
+        assert!(id.len() >= 32, "{what}: x-amzn-RequestId {id:?}");
+        assert_eq!(r.header("x-amz-apigw-id"), id.get(..16), "{what}");
+        assert_eq!(r.header("server"), None, "{what}");
+        assert!(
+            !r.headers.iter().any(|(n, _)| n.starts_with("x-envoy")),
+            "{what}: {:?}",
+            r.headers
+        );
+    };
+
+    // The backend refuses the connection: INTEGRATION_FAILURE (504), its override's headers.
+    let r = get(port, "/down", &[]);
+    assert_gateway_error(&r, 504, "Internal server error", "InternalServerErrorException", "down");
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    ids(&r, "down");
+
+    // The backend does not answer within the integration's timeout: INTEGRATION_TIMEOUT.
+    let r = get(port, "/slow", &[]);
+    assert_gateway_error(
+        &r,
+        504,
+        "Endpoint request timed out",
+        "InternalServerErrorException",
+        "slow",
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    ids(&r, "slow");
+
+    // Headers over 10,240 bytes: Envoy's 431, as the API's DEFAULT_4XX.
+    let big = "a".repeat(11_000);
+    let r = get(port, "/echo", &[("x-big", big.as_str())]);
+    assert_eq!(r.status, 431, "{}", r.text());
+    assert_eq!(r.json(), json!({"message": "Request Header Fields Too Large"}));
+    assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("server"), None);
+
+    // The filter's own answers are left as they are.
+    let r = get(port, "/nowhere", &[]);
+    assert_gateway_error(
+        &r,
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+        "own",
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    ids(&r, "own");
+
+    // A proxied answer: the ids, nothing of Envoy's; the backend got none of Envoy's headers
+    // nor the filter's routing header.
+    let r = get(port, "/echo", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    ids(&r, "proxied");
+    let seen = &r.json()["headers"];
+    for name in ["x-tollgate-cluster", "x-envoy-expected-rq-timeout-ms"] {
+        assert_eq!(header(seen, name), None, "{name}: {seen}");
+    }
+}
