@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 pub use crate::config::ResponseType;
-use crate::config::{ConfigError, GatewayResponseOverride};
+use crate::config::{ConfigError, GatewayResponseOverride, HeaderValue};
 use crate::vtl::{Input, Template};
 
 /// Why a request is refused: the response type and the message for `{"message": ...}`.
@@ -127,6 +127,59 @@ pub struct GatewayResponses {
     context: serde_json::Map<String, serde_json::Value>,
     /// The stage's variables, for `$stageVariables` in body templates.
     stage_variables: BTreeMap<String, String>,
+    /// The overrides' headers, lower-case names, their values compiled.
+    headers: BTreeMap<ResponseType, Vec<(String, Source)>>,
+}
+
+/// Whether a gateway response header may take its value from `expression` (else why not).
+pub fn check_header_source(expression: &str) -> Result<(), String> {
+    Source::compile(&HeaderValue::From { from: expression.to_string() }).map(|_| ())
+}
+
+/// Where a header's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Text(String),
+    /// A request header (lower case; `:authority` and `:method` for `context.domainName` and
+    /// `context.httpMethod`).
+    RequestHeader(String),
+    StageVariable(String),
+    RequestId,
+    ExtendedRequestId,
+    /// A `$context` field that is the API's (`apiId`, `stage`, `accountId`).
+    Api(&'static str),
+}
+
+impl Source {
+    fn compile(value: &HeaderValue) -> Result<Source, String> {
+        let from = match value {
+            HeaderValue::Static(text) => return Ok(Source::Text(text.clone())),
+            HeaderValue::From { from } => from.trim(),
+        };
+        if let Some(name) = from.strip_prefix("method.request.header.") {
+            if !crate::text::is_token(name) {
+                return Err(format!("`{name}` is not a valid header name"));
+            }
+            return Ok(Source::RequestHeader(name.to_ascii_lowercase()));
+        }
+        if let Some(name) = from.strip_prefix("stageVariables.") {
+            return Ok(Source::StageVariable(name.to_string()));
+        }
+        match from.strip_prefix("context.") {
+            Some("requestId") => Ok(Source::RequestId),
+            Some("extendedRequestId") => Ok(Source::ExtendedRequestId),
+            Some("domainName") => Ok(Source::RequestHeader(":authority".into())),
+            Some("httpMethod") => Ok(Source::RequestHeader(":method".into())),
+            Some("apiId") => Ok(Source::Api("apiId")),
+            Some("stage") => Ok(Source::Api("stage")),
+            Some("accountId") => Ok(Source::Api("accountId")),
+            _ => Err(format!(
+                "`{from}` is not one of method.request.header.NAME, stageVariables.NAME, \
+                 context.requestId, context.extendedRequestId, context.domainName, \
+                 context.httpMethod, context.apiId, context.stage, context.accountId"
+            )),
+        }
+    }
 }
 
 impl GatewayResponses {
@@ -136,6 +189,7 @@ impl GatewayResponses {
         (api_id, stage, account_id): (&str, &str, &str),
     ) -> Result<Self, ConfigError> {
         let mut templates = BTreeMap::new();
+        let mut headers = BTreeMap::new();
         for (kind, o) in overrides {
             let path = format!("gateway_responses.{}", kind.name());
             if let Some(status) = o.status {
@@ -146,14 +200,19 @@ impl GatewayResponses {
                     ));
                 }
             }
-            for name in o.headers.keys() {
+            let mut compiled = Vec::with_capacity(o.headers.len());
+            for (name, value) in &o.headers {
                 if !crate::text::is_token(name) {
                     return Err(ConfigError::new(
                         format!("{path}.headers"),
                         format!("`{name}` is not a valid header name"),
                     ));
                 }
+                let source = Source::compile(value)
+                    .map_err(|why| ConfigError::new(format!("{path}.headers.{name}"), why))?;
+                compiled.push((name.to_ascii_lowercase(), source));
             }
+            headers.insert(*kind, compiled);
             if let Some(body) = &o.body {
                 let template = Template::parse(body)
                     .map_err(|e| ConfigError::new(format!("{path}.body"), e.to_string()))?;
@@ -165,7 +224,13 @@ impl GatewayResponses {
         context.insert("stage".into(), stage.into());
         context.insert("accountId".into(), account_id.into());
         let stage_variables = BTreeMap::new();
-        Ok(GatewayResponses { overrides: overrides.clone(), templates, context, stage_variables })
+        Ok(GatewayResponses {
+            overrides: overrides.clone(),
+            templates,
+            context,
+            stage_variables,
+            headers,
+        })
     }
 
     /// The stage's variables, which body templates read as `$stageVariables.NAME`.
@@ -187,6 +252,17 @@ impl GatewayResponses {
     }
 
     pub fn render(&self, rejection: &Rejection, request_id: &str) -> LocalReply {
+        self.render_for(rejection, request_id, &|_| None)
+    }
+
+    /// [`GatewayResponses::render`] for a request whose headers `header` looks up (lower-case
+    /// names), which headers mapped from `method.request.header.*` read.
+    pub fn render_for(
+        &self,
+        rejection: &Rejection,
+        request_id: &str,
+        header: &dyn Fn(&str) -> Option<String>,
+    ) -> LocalReply {
         let kind = rejection.kind;
         let message = rejection.message();
         let custom = self.override_for(kind);
@@ -215,11 +291,32 @@ impl GatewayResponses {
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
             ),
         ];
-        if let Some(o) = custom {
-            for (name, value) in &o.headers {
-                let lower = name.to_ascii_lowercase();
-                headers.retain(|(n, _)| *n != lower);
-                headers.push((lower, value.clone()));
+        let kind_of_override = self.overrides.get(&kind).map_or_else(
+            || {
+                if kind.status() >= 500 {
+                    ResponseType::Default5xx
+                } else {
+                    ResponseType::Default4xx
+                }
+            },
+            |_| kind,
+        );
+        for (name, source) in self.headers.get(&kind_of_override).into_iter().flatten() {
+            let value = match source {
+                Source::Text(text) => Some(text.clone()),
+                Source::RequestHeader(h) => header(h),
+                Source::StageVariable(v) => self.stage_variables.get(v).cloned(),
+                Source::RequestId => Some(request_id.to_string()),
+                Source::ExtendedRequestId => {
+                    Some(crate::text::extended_request_id(request_id).to_string())
+                }
+                Source::Api(field) => {
+                    self.context.get(*field).and_then(|v| v.as_str()).map(str::to_string)
+                }
+            };
+            headers.retain(|(n, _)| n != name);
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                headers.push((name.clone(), value));
             }
         }
         LocalReply { status, headers, body: body.into_bytes() }.with_request_ids(request_id)

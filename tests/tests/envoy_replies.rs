@@ -36,7 +36,12 @@ fn envoys_own_answers_are_gateway_responses() {
             open.push(stream);
         }
     });
-    let cors = json!({"Access-Control-Allow-Origin": "*"});
+    // The common CORS setup: the caller's Origin echoed back (AWS's
+    // `"gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.origin"`).
+    let cors = json!({"Access-Control-Allow-Origin": {"from": "method.request.header.origin"},
+                      "Access-Control-Allow-Credentials": "true"});
+    const ORIGIN: &str = "https://app.example.com";
+    let origin = [("origin", ORIGIN)];
     let spec = json!({
         "gateway": {
             "listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
@@ -80,13 +85,13 @@ fn envoys_own_answers_are_gateway_responses() {
     };
 
     // The backend refuses the connection: INTEGRATION_FAILURE (504), its override's headers.
-    let r = get(port, "/down", &[]);
+    let r = get(port, "/down", &origin);
     assert_gateway_error(&r, 504, "Internal server error", "InternalServerErrorException", "down");
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
     ids(&r, "down");
 
     // The backend does not answer within the integration's timeout: INTEGRATION_TIMEOUT.
-    let r = get(port, "/slow", &[]);
+    let r = get(port, "/slow", &origin);
     assert_gateway_error(
         &r,
         504,
@@ -94,20 +99,21 @@ fn envoys_own_answers_are_gateway_responses() {
         "InternalServerErrorException",
         "slow",
     );
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
     ids(&r, "slow");
 
     // Headers over 10,240 bytes: Envoy's 431, as the API's DEFAULT_4XX.
     let big = "a".repeat(11_000);
-    let r = get(port, "/echo", &[("x-big", big.as_str())]);
+    let r = get(port, "/echo", &[("x-big", big.as_str()), ("origin", ORIGIN)]);
     assert_eq!(r.status, 431, "{}", r.text());
     assert_eq!(r.json(), json!({"message": "Request Header Fields Too Large"}));
     assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    // (Envoy answers before it has read any header: there is no Origin to echo.)
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
     assert_eq!(r.header("server"), None);
 
     // The filter's own answers are left as they are.
-    let r = get(port, "/nowhere", &[]);
+    let r = get(port, "/nowhere", &origin);
     assert_gateway_error(
         &r,
         403,
@@ -115,8 +121,14 @@ fn envoys_own_answers_are_gateway_responses() {
         "MissingAuthenticationTokenException",
         "own",
     );
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
     ids(&r, "own");
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    // Without an Origin there is nothing to echo: the header is left out.
+    let r = get(port, "/nowhere", &[]);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let r = get(port, "/down", &[]);
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (504, None));
 
     // A proxied answer: the ids, nothing of Envoy's; the backend got none of Envoy's headers
     // nor the filter's routing header.

@@ -2,7 +2,7 @@
 //! extensions (then `tollgate import` reads it back to the same spec).
 
 use serde_json::{json, Map, Value};
-use tollgate_core::config::{Config, Method};
+use tollgate_core::config::{Config, HeaderValue, Method};
 
 use super::{integration, models, security, Version};
 use crate::spec::Spec;
@@ -128,7 +128,11 @@ fn extensions(config: &Config, doc: &mut Map<String, Value>) -> Result<(), Strin
                     .headers
                     .iter()
                     .map(|(name, value)| {
-                        (format!("gatewayresponse.header.{name}"), json!(format!("'{value}'")))
+                        let source = match value {
+                            HeaderValue::Static(text) => format!("'{text}'"),
+                            HeaderValue::From { from } => from.clone(),
+                        };
+                        (format!("gatewayresponse.header.{name}"), json!(source))
                     })
                     .collect();
                 response.insert("responseParameters".into(), Value::Object(params));

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use tollgate_core::auth::policy::PolicyDocument;
 use tollgate_core::config::Config;
 use tollgate_core::deployment::Deployment;
+use tollgate_core::gateway_response::check_header_source;
 use tollgate_core::gateway_response::ResponseType;
 
 use super::identity::identity;
@@ -273,10 +274,13 @@ fn gateway_responses(cx: &mut Context, value: &Value, at: &str) -> Result<Value,
                             Some(text) => {
                                 headers.insert(name.to_string(), json!(text));
                             }
-                            None => cx.notes.unhonoured(
-                                &join(&field, param),
-                                "only static values ('...') are set on gateway responses",
-                            ),
+                            None => match check_header_source(source.trim()) {
+                                Ok(()) => {
+                                    headers
+                                        .insert(name.to_string(), json!({"from": source.trim()}));
+                                }
+                                Err(why) => cx.notes.unhonoured(&join(&field, param), &why),
+                            },
                         }
                     }
                     r.insert("headers".into(), Value::Object(headers));

@@ -81,7 +81,9 @@ fn mapper(
     } else {
         json!({"and_filter": {"filters": [envoy_own, filter]}})
     };
-    let reply = responses.render(&rejection, REQUEST_ID);
+    // A header mapped from the request's becomes Envoy's `%REQ(name)%`.
+    let request_header = |name: &str| Some(format!("{OPERATOR}REQ({name}){OPERATOR}"));
+    let reply = responses.render_for(&rejection, REQUEST_ID, &request_header);
     let content_type = reply.header("content-type").unwrap_or("application/json").to_string();
     let headers: Vec<Value> = reply
         .headers
@@ -107,10 +109,14 @@ fn mapper(
     out
 }
 
+/// Stands for `%` around an Envoy operator until the text is escaped.
+const OPERATOR: char = '\u{1}';
+
 /// Text as an Envoy format string: `%` escaped, the placeholders as Envoy's operators.
 fn format_string(text: &str) -> String {
     let extended = tollgate_core::text::extended_request_id(REQUEST_ID);
     text.replace('%', "%%")
+        .replace(OPERATOR, "%")
         .replace(REQUEST_ID, "%REQ(x-request-id)%")
         .replace(extended, "%REQ(x-request-id):16%")
         .replace(ENVOY_TEXT, "%LOCAL_REPLY_BODY%")
@@ -125,7 +131,8 @@ mod tests {
         let config: Config = serde_json::from_value(json!({
             "api": {"id": "shop"},
             "gateway_responses": {
-                "INTEGRATION_FAILURE": {"headers": {"Access-Control-Allow-Origin": "*"},
+                "INTEGRATION_FAILURE": {"headers": {"Access-Control-Allow-Origin": "*",
+                                                    "X-Origin": {"from": "method.request.header.Origin"}},
                                         "body": "{\"error\": \"$context.error.message\", \"id\": \"$context.requestId\", \"pct\": \"100%\"}"},
                 "DEFAULT_4XX": {"status": 400},
             },
@@ -146,6 +153,7 @@ mod tests {
                 .map(|h| h["header"]["value"].clone())
         };
         assert_eq!(header("access-control-allow-origin"), Some(json!("*")));
+        assert_eq!(header("x-origin"), Some(json!("%REQ(origin)%")));
         assert_eq!(header("x-amzn-requestid"), Some(json!("%REQ(x-request-id)%")));
         assert_eq!(header("x-amz-apigw-id"), Some(json!("%REQ(x-request-id):16%")));
         assert_eq!(header("x-amzn-errortype"), Some(json!("InternalServerErrorException")));

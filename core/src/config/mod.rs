@@ -292,11 +292,22 @@ pub struct GatewayResponseOverride {
     #[serde(default)]
     pub status: Option<u16>,
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, HeaderValue>,
     /// Body template; `$context.error.messageString`, `$context.error.message`,
     /// `$context.error.responseType` and `$context.requestId` are substituted.
     #[serde(default)]
     pub body: Option<String>,
+}
+
+/// A gateway response header's value: fixed text, or `{"from": EXPRESSION}` with one of AWS's
+/// mapping expressions `method.request.header.NAME`, `stageVariables.NAME` or `context.NAME`
+/// (the common "echo the Origin" CORS setup); a header whose expression has no value is left
+/// out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    Static(String),
+    From { from: String },
 }
 
 fn default_api_key_id_header() -> String {

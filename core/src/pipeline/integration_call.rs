@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::routes::MethodId;
 use crate::transform::lambda_proxy;
 
-use super::{request_id, transform, CalloutResponse, Exchange};
+use super::{request_headers, request_id, transform, CalloutResponse, Exchange};
 
 /// After an integration's callout: answers the client from the integration's answer
 /// (AWS's 502 / 504 when it is not one). `Err` says what went wrong, for the log.
@@ -49,7 +49,8 @@ pub(super) fn on_integration_response<H: Host>(
             Ok(())
         }
         Err((rejection, why)) => {
-            let _ = host.send_reply(&plan.responses.render(&rejection, &request_id));
+            let reply = plan.responses.render_for(&rejection, &request_id, &request_headers(host));
+            let _ = host.send_reply(&reply);
             Err(why)
         }
     }

@@ -601,8 +601,16 @@ pub fn reply<H: Host>(plan: &Plan, host: &mut H, rejection: &Rejection) {
 /// [`reply`] with Envoy's `x-request-id` already read.
 fn send_rejection<H: Host>(plan: &Plan, host: &mut H, id: Option<&[u8]>, rejection: &Rejection) {
     let request_id = request_id(host, id);
-    let local = plan.responses.render(rejection, &request_id);
+    let local = plan.responses.render_for(rejection, &request_id, &request_headers(host));
     refuse(host, rejection, &local);
+}
+
+/// The request's headers, for gateway response headers mapped from them.
+pub(crate) fn request_headers<H: Host>(host: &H) -> impl Fn(&str) -> Option<String> + '_ {
+    |name| {
+        let value = host.request_header(name).ok().flatten()?;
+        Some(String::from_utf8_lossy(&value).into_owned())
+    }
 }
 
 /// Counts a refusal, says why in the filter state (for access logs), and sends the reply.

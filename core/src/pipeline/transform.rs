@@ -19,7 +19,7 @@ use crate::transform::integration::{
 };
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
-use crate::vtl::Input;
+use crate::vtl::{Input, RenderError};
 
 use super::context::{request_context, Caller, Described};
 use super::{Callout, Exchange, Headers};
@@ -320,7 +320,8 @@ pub(super) fn store_response<H: Host>(host: &mut H, pending: &PendingEntry, body
 }
 
 /// The request template's output for this Content-Type (`None`: pass the body through), or
-/// 415 when the passthrough behaviour refuses; a template that cannot render is a 500.
+/// 415 when the passthrough behaviour refuses; see [`request_template_error`] for a template
+/// that cannot render.
 fn templated_body(
     integration: &IntegrationPlan,
     content_type: Option<&[u8]>,
@@ -329,10 +330,21 @@ fn templated_body(
     match integration.request_body(content_type) {
         RequestBody::Passthrough => Ok(None),
         RequestBody::Unsupported => Err(Rejection::new(ResponseType::UnsupportedMediaType)),
-        RequestBody::Template(t) => t
-            .render(input)
-            .map(Some)
-            .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError)),
+        RequestBody::Template(t) => t.render(input).map(Some).map_err(request_template_error),
+    }
+}
+
+/// A request template that cannot render: the client's 400 when its body is not the JSON the
+/// template reads (`Could not parse request body into json: ...`, as API Gateway answers), else
+/// a 500 (a limit of the template's).
+fn request_template_error(error: RenderError) -> Rejection {
+    match error {
+        RenderError::InvalidJsonBody(_) => {
+            Rejection::with_message(ResponseType::Default4xx, error.to_string())
+                .status(400)
+                .because("request_body_not_json")
+        }
+        _ => Rejection::new(ResponseType::ApiConfigurationError),
     }
 }
 
@@ -525,7 +537,7 @@ fn mock(
         RequestBody::Unsupported => return Err(Rejection::new(ResponseType::UnsupportedMediaType)),
         RequestBody::Passthrough => "200".to_string(),
         RequestBody::Template(t) => {
-            let out = t.render(input).map_err(|_| config_error())?;
+            let out = t.render(input).map_err(request_template_error)?;
             match serde_json::from_str::<Value>(&out)
                 .ok()
                 .and_then(|v| v.get("statusCode").cloned())
@@ -597,6 +609,27 @@ pub enum ResponseFlow {
     Continue,
     /// Hold the headers, buffer the body and call [`super::on_response_body`] with it.
     NeedBody,
+}
+
+/// The integration response for an AWS service's answer: by its status code; for a Lambda
+/// custom integration, by the function's `errorMessage` when the function failed (the whole
+/// error payload when it has none) and the default response when it did not, as API Gateway
+/// selects them.
+fn select_service_response<'p>(
+    integration: &'p IntegrationPlan,
+    response: &super::CalloutResponse,
+) -> Option<&'p ResponsePlan> {
+    if integration.invokes_lambda() && response.status == 200 {
+        if response.header("x-amz-function-error").is_none() {
+            return integration.default_response();
+        }
+        let message = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
+        return integration.select_response(&message);
+    }
+    integration.select_response(&response.status.to_string())
 }
 
 /// Response headers of an HTTP integration: selects the integration response by the backend's
@@ -671,7 +704,11 @@ fn apply_response<H: Host>(
         Err(rejection) => {
             let request_id =
                 state.context.get("requestId").and_then(Value::as_str).unwrap_or_default();
-            let reply = plan.responses.render(&rejection, request_id);
+            let header = |name: &str| {
+                let mut found = state.params.header.iter().rev().filter(|(n, _)| n == name);
+                found.next().map(|(_, v)| v.clone())
+            };
+            let reply = plan.responses.render_for(&rejection, request_id, &header);
             (Some(reply.status), reply.headers, reply.body)
         }
     };
@@ -713,8 +750,7 @@ pub(super) fn service_reply(
     let (status, mut headers, body) = if integration.responses.is_empty() {
         (response.status, Vec::new(), response.body.clone())
     } else {
-        let selected =
-            integration.select_response(&response.status.to_string()).ok_or_else(config_error)?;
+        let selected = select_service_response(integration, response).ok_or_else(config_error)?;
         let vars = &plan.stage_variables;
         let method_input = state.params.input(&response.body, &state.context, vars);
         let backend =

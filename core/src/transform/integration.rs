@@ -276,6 +276,17 @@ impl IntegrationPlan {
         })
     }
 
+    /// The default integration response (the one without a selection pattern).
+    pub fn default_response(&self) -> Option<&ResponsePlan> {
+        self.responses.iter().find(|r| r.pattern.is_none())
+    }
+
+    /// An AWS integration that invokes a Lambda function (a Lambda custom integration), whose
+    /// integration response is chosen by the function's error message.
+    pub fn invokes_lambda(&self) -> bool {
+        self.aws.as_ref().is_some_and(|t| t.authority.starts_with("lambda."))
+    }
+
     /// Whether the request phase reads the body: templates, mappings into the body, or an
     /// integration the gateway calls itself (a Lambda proxy event carries the body; an AWS
     /// service or Lambda custom integration without a template for the body's type gets the

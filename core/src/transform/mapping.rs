@@ -192,9 +192,20 @@ pub fn evaluate(
         Source::Body(Some(json_path)) => body
             .and_then(|root| vtl::json_path(root, json_path).ok().flatten())
             .and_then(|v| scalar_text(&v))
+            .or_else(|| through_json_strings(input.body, json_path))
             .map(|v| vec![v])
             .unwrap_or_default(),
     }
+}
+
+/// A dotted path (`$.errorMessage.trace.function`) that goes on into a string holding JSON, as
+/// API Gateway reads a Lambda function's `errorMessage` when it is a serialized object.
+fn through_json_strings(body: &[u8], json_path: &str) -> Option<String> {
+    let names: Vec<&str> = json_path.strip_prefix("$.")?.split('.').collect();
+    if names.iter().any(|n| n.is_empty() || n.contains(['[', ']', '*', '\'', '"'])) {
+        return None;
+    }
+    vtl::member_text(body, &names)
 }
 
 /// A JSON value as a parameter: strings as they are, `null` as missing, the rest as JSON.
@@ -270,6 +281,19 @@ mod tests {
         want("Header(\"x-name\")", &["Rex"]);
         want("Header(\"x-age\")", &["3"]);
         want("Header(\"x-none\")", &[]);
+    }
+
+    #[test]
+    fn body_paths_go_on_into_serialized_json() {
+        let body =
+            br#"{"errorMessage": "{\"errorType\":\"E\",\"trace\":{\"z\":1,\"a\":2}}", "n": 1}"#;
+        let at = |path: &str| through_json_strings(body, path);
+        assert_eq!(at("$.errorMessage.errorType").as_deref(), Some("E"));
+        assert_eq!(at("$.errorMessage.trace").as_deref(), Some(r#"{"z":1,"a":2}"#));
+        assert_eq!(at("$.errorMessage.trace.a").as_deref(), Some("2"));
+        assert_eq!(at("$.errorMessage.missing"), None);
+        assert_eq!(at("$.n.x"), None);
+        assert_eq!(at("$.errorMessage[0]"), None);
     }
 
     #[test]

@@ -88,6 +88,29 @@ use std::collections::BTreeMap;
 
 pub use jsonpath::select as json_path;
 
+/// The text of a member path (`["errorMessage", "trace"]`) in a JSON document, going on into a
+/// string member that holds JSON (as API Gateway reads a Lambda function's serialized
+/// `errorMessage`): strings as they are, anything else as JSON with its members in their
+/// order. `None` when nothing (or `null`) is there.
+pub fn member_text(json: &[u8], path: &[&str]) -> Option<String> {
+    let mut current = convert::parse_json(json).ok()?;
+    for name in path {
+        if let value::Value::Str(text) = &current {
+            current = convert::parse_json(text.as_bytes()).ok()?;
+        }
+        let next = match &current {
+            value::Value::Map(members) => members.get(name)?.clone(),
+            _ => return None,
+        };
+        current = next;
+    }
+    match current {
+        value::Value::Null => None,
+        value::Value::Str(text) => Some(text.to_string()),
+        other => convert::to_json(&other).ok(),
+    }
+}
+
 /// Deepest nesting of blocks and expressions the parser accepts, and of evaluation.
 pub const MAX_DEPTH: usize = 64;
 /// Largest output, and largest string a template may build, in bytes.

@@ -1,0 +1,3 @@
+export const handler = function(event, context, callback) {
+    callback(new Error("Malformed input ..."));
+};
