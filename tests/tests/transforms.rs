@@ -187,6 +187,8 @@ fn validation_templates_and_mappings_end_to_end() {
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.header("x-backend-method"), Some("POST"));
     assert_eq!(r.header("content-type"), Some("application/json"));
+    // Only the method response's headers: the backend's own stay behind, as on AWS.
+    assert_eq!(r.header("x-upstream"), None);
     let client = r.json();
     assert_eq!(client["created"], true);
     assert_eq!(client["upstream_path"], "/pets?shelf=north");
@@ -197,6 +199,7 @@ fn validation_templates_and_mappings_end_to_end() {
     // HTTP_PROXY with a mapping: the query value moves into a header, the rest passes through.
     let r = get(port, "/pets?limit=5", &[("x-other", "kept")]);
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-upstream"), Some("echo"), "a proxy passes the backend's headers");
     let seen = r.json();
     assert_eq!(seen["headers"]["x-page-size"], "5");
     assert_eq!(seen["headers"]["x-other"], "kept");

@@ -566,11 +566,13 @@ pub fn on_response_headers<H: Host>(
     exchange: &mut Exchange,
     end_of_stream: bool,
 ) -> ResponseFlow {
+    // First the integration response (which removes an HTTP integration's own headers), then
+    // the gateway's own headers.
+    let flow = transform::response_headers(plan, host, exchange, end_of_stream);
     for (name, value) in &exchange.response_headers {
         // A header that cannot be added must not fail the response.
         let _ = host.add_response_header(name, value.as_bytes());
     }
-    let flow = transform::response_headers(plan, host, exchange, end_of_stream);
     if exchange.cache.is_some() {
         if end_of_stream {
             if let Some(pending) = exchange.cache.take() {

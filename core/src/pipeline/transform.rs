@@ -33,13 +33,35 @@ pub struct ResponseState {
     accept: Option<Vec<u8>>,
     /// The integration response chosen from the backend's status (index in the plan).
     selected: Option<usize>,
+    /// The backend's headers, as its integration response reads them (an HTTP integration's
+    /// own headers do not reach the client).
+    backend_headers: Vec<(String, String)>,
 }
 
 impl ResponseState {
     fn new(method: MethodId, params: Params, context: Value, accept: Option<Vec<u8>>) -> Self {
-        ResponseState { method, params, context, accept, selected: None }
+        ResponseState {
+            method,
+            params,
+            context,
+            accept,
+            selected: None,
+            backend_headers: Vec::new(),
+        }
     }
 }
+
+/// What of an HTTP (non-proxy) integration's own response headers reaches the client besides
+/// the mapped method response headers: what frames the body, and the request ids.
+const KEPT_BACKEND_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "date",
+    crate::gateway_response::REQUEST_ID_HEADER,
+    crate::gateway_response::EXTENDED_ID_HEADER,
+];
 
 /// The method request's parameters as templates and mappings see them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -644,12 +666,25 @@ pub(super) fn response_headers<H: Host>(
     let Some(integration) = plan.method(state.method).and_then(|m| m.integration.as_ref()) else {
         return ResponseFlow::Continue;
     };
-    let status = host
-        .response_headers()
-        .ok()
-        .and_then(|h| h.into_iter().find(|(n, _)| n == ":status").map(|(_, v)| v))
-        .map(|v| String::from_utf8_lossy(&v).into_owned())
+    let backend = host.response_headers().unwrap_or_default();
+    let status = backend
+        .iter()
+        .find(|(n, _)| n == ":status")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         .unwrap_or_default();
+    state.backend_headers = backend
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(':'))
+        .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    // The client gets the method response's headers, not the backend's (as on AWS).
+    let mut removed: Vec<&str> = Vec::new();
+    for (name, _) in &state.backend_headers {
+        if !KEPT_BACKEND_HEADERS.contains(&name.as_str()) && !removed.contains(&name.as_str()) {
+            let _ = host.set_response_header(name, None);
+            removed.push(name);
+        }
+    }
     state.selected = integration.responses.iter().position(|r| match &r.pattern {
         Some(re) => re.is_match(&status),
         None => true,
@@ -685,16 +720,10 @@ fn apply_response<H: Host>(
         .method(state.method)
         .and_then(|m| m.integration.as_ref())
         .and_then(|i| state.selected.and_then(|s| i.responses.get(s)));
-    let backend_headers: Vec<(String, String)> = host
-        .response_headers()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(n, _)| !n.starts_with(':'))
-        .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
-        .collect();
     let vars = &plan.stage_variables;
     let method_input = state.params.input(body, &state.context, vars);
-    let backend = Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
+    let backend =
+        Input { header: &state.backend_headers, path: &[], querystring: &[], ..method_input };
     let rendered =
         response.ok_or_else(|| Rejection::new(ResponseType::ApiConfigurationError)).and_then(|r| {
             render_response(r, &backend, &method_input, state.accept.as_deref()).map(|out| (r, out))

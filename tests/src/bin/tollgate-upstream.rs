@@ -177,6 +177,8 @@ fn serve(stream: TcpStream, mode: &Mode) {
     });
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
+        // A header of the upstream's own, which an HTTP (non-proxy) integration does not pass on.
+        let own = if matches!(mode, Mode::Echo(_)) { "x-upstream: echo\r\n" } else { "" };
         let (status, body) = match mode {
             Mode::Echo(name) => {
                 let mut answer = echo(&request);
@@ -193,7 +195,7 @@ fn serve(stream: TcpStream, mode: &Mode) {
             Mode::WebSocket(_) => (400, json!({"message": "WebSocket only"}).to_string()),
         };
         let head = format!(
-            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{own}\r\n",
             if status < 300 { "OK" } else { "Error" },
             body.len()
         );
