@@ -130,6 +130,26 @@ fn envoys_own_answers_are_gateway_responses() {
     let r = get(port, "/down", &[]);
     assert_eq!((r.status, r.header("access-control-allow-origin")), (504, None));
 
+    // A refusal of a request with a (small) body keeps the connection: the next request on
+    // it is answered too.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let mut answers = Vec::new();
+    for request in [
+        "POST /nowhere HTTP/1.1\r\nhost: api\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"a\": true}",
+        "GET /nowhere HTTP/1.1\r\nhost: api\r\n\r\n",
+    ] {
+        use std::io::{Read, Write};
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = stream.read(&mut buf).unwrap();
+        answers.push(String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase());
+    }
+    for answer in &answers {
+        assert!(answer.starts_with("http/1.1 403"), "{answer}");
+        assert!(!answer.contains("connection: close"), "{answer}");
+    }
+
     // A proxied answer: the ids, nothing of Envoy's; the backend got none of Envoy's headers
     // nor the filter's routing header.
     let r = get(port, "/echo", &[]);

@@ -32,6 +32,9 @@ pub fn local_reply_config(config: &Config) -> Result<Value, String> {
             "default_value": value, "runtime_key": format!("tollgate.local_reply.{value}")}}}})
     };
     let mappers = vec![
+        // The filter's own replies carry the ids already, and the virtual host adds them to
+        // every answer: one of each stays.
+        json!({"filter": filter_own(), "headers_to_add": id_headers()}),
         // The route's timeout ran out before the integration answered.
         mapper(&responses, flags(&["UT"]), Rejection::new(ResponseType::IntegrationTimeout), true),
         // The integration could not be reached (refused, reset, no healthy host, overflow, an
@@ -61,6 +64,26 @@ pub fn local_reply_config(config: &Config) -> Result<Value, String> {
     Ok(json!({"mappers": mappers}))
 }
 
+/// Matches the filter's own replies: the only ones with empty response code details.
+fn filter_own() -> Value {
+    cel("response.code_details == \"\"")
+}
+
+fn cel(expression: &str) -> Value {
+    json!({"extension_filter": {
+        "name": "envoy.access_loggers.extension_filters.cel",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+            "expression": expression,
+        },
+    }})
+}
+
+/// `x-amzn-RequestId` and `x-amz-apigw-id`, set once.
+fn id_headers() -> Value {
+    crate::render::request_id_headers()
+}
+
 /// One mapper: Envoy's own replies that `filter` matches (`Null`: all) become `rejection`'s
 /// gateway response, with its status when `set_status`.
 fn mapper(
@@ -69,13 +92,7 @@ fn mapper(
     rejection: Rejection,
     set_status: bool,
 ) -> Value {
-    let envoy_own = json!({"extension_filter": {
-        "name": "envoy.access_loggers.extension_filters.cel",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
-            "expression": "response.code_details != \"\"",
-        },
-    }});
+    let envoy_own = cel("response.code_details != \"\"");
     let filter = if filter.is_null() {
         envoy_own
     } else {
@@ -139,7 +156,7 @@ mod tests {
         }))
         .unwrap();
         let mappers = local_reply_config(&config).unwrap()["mappers"].clone();
-        let failure = &mappers[1];
+        let failure = &mappers[2];
         assert_eq!(failure["status_code"], 504);
         assert_eq!(
             failure["body_format_override"]["text_format_source"]["inline_string"],
@@ -158,10 +175,10 @@ mod tests {
         assert_eq!(header("x-amz-apigw-id"), Some(json!("%REQ(x-request-id):16%")));
         assert_eq!(header("x-amzn-errortype"), Some(json!("InternalServerErrorException")));
         // Envoy's status stays unless an override sets one.
-        assert_eq!(mappers[3].get("status_code"), None);
-        assert_eq!(mappers[4]["status_code"], 400);
+        assert_eq!(mappers[4].get("status_code"), None);
+        assert_eq!(mappers[5]["status_code"], 400);
         assert_eq!(
-            mappers[4]["body_format_override"]["text_format_source"]["inline_string"],
+            mappers[5]["body_format_override"]["text_format_source"]["inline_string"],
             "{\"message\":\"%LOCAL_REPLY_BODY%\"}"
         );
     }

@@ -4,6 +4,7 @@
 use crate::auth::custom::InvokeResponse;
 use crate::auth::jwt::VerifiedToken;
 use crate::auth::lambda::AuthorizerOutput;
+use crate::gateway_response::LocalReply;
 use crate::routes::MethodId;
 use crate::throttle::global::GlobalState;
 
@@ -52,6 +53,9 @@ pub struct Exchange {
     /// The request is a WebSocket upgrade or a CONNECT: its body is a tunnel's data, which the
     /// payload limit does not cover.
     pub(super) tunnel: bool,
+    /// A refusal decided before the (small) body arrived, sent once the body is read: an
+    /// HTTP/1.1 connection whose request was answered early cannot serve another request.
+    pub(super) deferred: Option<LocalReply>,
 }
 
 /// A callout the request waits for, and the step that asked.

@@ -178,6 +178,17 @@ pub fn on_request_body_data<H: Host>(
         // Held until the callout decides the request.
         return BodyFlow::Pause;
     }
+    if exchange.deferred.is_some() {
+        if !end_of_stream && size <= DRAINED_BODY_BYTES as usize {
+            return BodyFlow::Pause;
+        }
+        exchange.awaiting_body = false;
+        if let Some(local) = exchange.deferred.take() {
+            // Nothing better to do if the reply fails: the filter has stopped the request.
+            let _ = host.send_reply(&local);
+        }
+        return BodyFlow::Replied;
+    }
     if exchange.awaiting_body {
         if too_large(size) {
             exchange.awaiting_body = false;
@@ -411,8 +422,28 @@ fn decide<H: Host>(
             CONFIG_ERROR
         }
     };
+    if matches!(body, Body::Pending) && drains(&headers, exchange) {
+        // Answered once the body is in (see `on_request_body_data`): the connection stays.
+        let request_id = request_id(host, headers.get("x-request-id"));
+        let local = plan.responses.render_for(&rejection, &request_id, &request_headers(host));
+        count_refusal(host, &rejection);
+        exchange.deferred = Some(local);
+        exchange.awaiting_body = true;
+        return Flow::NeedBody;
+    }
     send_rejection(plan, host, headers.get("x-request-id"), &rejection);
     Flow::Replied
+}
+
+/// The most of a body read (and dropped) to answer a refused request on a connection that
+/// stays open.
+const DRAINED_BODY_BYTES: u64 = 64 * 1024;
+
+/// A refused request whose declared body is small enough to read before answering.
+fn drains(headers: &Headers, exchange: &Exchange) -> bool {
+    let length = headers.single("content-length").and_then(|v| std::str::from_utf8(v).ok());
+    let length = length.and_then(|v| v.trim().parse::<u64>().ok());
+    !exchange.tunnel && length.is_some_and(|n| n <= DRAINED_BODY_BYTES)
 }
 
 /// `:path` without the stage's base path (`/dev/pets?x` -> `/pets?x`, `/dev` -> `/`).
@@ -617,11 +648,16 @@ pub(crate) fn request_headers<H: Host>(host: &H) -> impl Fn(&str) -> Option<Stri
 
 /// Counts a refusal, says why in the filter state (for access logs), and sends the reply.
 fn refuse<H: Host>(host: &mut H, rejection: &Rejection, local: &LocalReply) {
+    count_refusal(host, rejection);
+    // Nothing better to do if even the reply fails: the filter has stopped the request.
+    let _ = host.send_reply(local);
+}
+
+/// Counts a refusal and says why in the filter state (for access logs).
+fn count_refusal<H: Host>(host: &mut H, rejection: &Rejection) {
     host.count(Outcome::Rejected(rejection.kind));
     // A failed filter-state write must not fail the reply.
     let _ = host.set_filter_state(REJECTION_STATE, rejection.reason().as_bytes());
-    // Nothing better to do if even the reply fails: the filter has stopped the request.
-    let _ = host.send_reply(local);
 }
 
 /// AWS's 500 when the filter has no configuration to answer with (a should-not-happen: Envoy

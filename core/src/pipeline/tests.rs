@@ -178,3 +178,38 @@ fn one_stage_answers_execute_api_paths() {
         on_request_headers(plan, &mut Worker::default(), &mut host, &mut Exchange::default(), true);
     assert_eq!(flow, Flow::Replied);
 }
+
+/// A request refused before its small body arrived is answered once the body is read (an
+/// HTTP/1.1 connection answered early is closed); a large or undeclared body is not waited for.
+#[test]
+fn refusals_wait_for_a_small_body() {
+    let plan = plan();
+    let refuse = |length: Option<&str>| {
+        let mut host = MemoryHost::request("POST", "/pets");
+        if let Some(length) = length {
+            host = host.with_header("content-length", length);
+        }
+        let mut exchange = Exchange::default();
+        let flow =
+            on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, false);
+        (flow, host, exchange)
+    };
+    let (flow, mut host, mut exchange) = refuse(Some("12"));
+    assert_eq!(flow, Flow::NeedBody);
+    assert!(host.reply.is_none());
+    assert_eq!(on_request_body_data(&plan, &mut host, &mut exchange, 5, false), BodyFlow::Pause);
+    assert!(host.reply.is_none());
+    assert_eq!(on_request_body_data(&plan, &mut host, &mut exchange, 12, true), BodyFlow::Replied);
+    assert_rejected(
+        &host,
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+    );
+    assert!(host.reply.as_ref().unwrap().header("x-amzn-requestid").is_some());
+    for length in [None, Some("65537"), Some("x")] {
+        let (flow, host, _) = refuse(length);
+        assert_eq!(flow, Flow::Replied, "{length:?}");
+        assert_eq!(host.reply.as_ref().map(|r| r.status), Some(403));
+    }
+}
