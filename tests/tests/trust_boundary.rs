@@ -48,6 +48,7 @@ fn spec(gateway: Value) -> Value {
             passthrough("/secure"),
             passthrough("/private"),
             passthrough("/echo"),
+            passthrough("/partners"),
             {"resource": "/whoami", "http_method": "GET", "integration": {
                 "type": "MOCK",
                 "request_templates": {"application/json": "{\"statusCode\": 200}"},
@@ -64,6 +65,8 @@ fn spec(gateway: Value) -> Value {
             deny_unless("GET/local", json!({"NotIpAddress": {"aws:SourceIp": "127.0.0.1/32"}})),
             deny_unless("GET/secure", json!({"Bool": {"aws:SecureTransport": "false"}})),
             deny_unless("GET/private", json!({"StringNotEquals": {"aws:SourceVpce": VPCE}})),
+            // Request headers AWS documents as condition keys (a client's say, not the gateway's).
+            deny_unless("GET/partners", json!({"StringNotLike": {"aws:Referer": "https://partner.example/*"}})),
         ]},
         // Believed only from a trusted hop: with none, Envoy sets the scheme from the connection.
         "trusted_headers": {"source_vpce": "x-amzn-vpce-id", "forwarded_proto": "x-forwarded-proto"},
@@ -170,6 +173,12 @@ fn clients_cannot_speak_for_the_gateway_or_a_trusted_hop() {
     let edge = gateway("trust-edge", &spec(common(0, Some((&cert, &key)))));
     let port = edge.port;
     let tls_port = edge.listener_port("api_tls").expect("the HTTPS listener");
+
+    // aws:Referer: the request's Referer header.
+    denied(&get(port, "/partners", &[]), "/partners", "no Referer");
+    denied(&get(port, "/partners", &[("referer", "https://evil.example/")]), "/partners", "other");
+    let r = get(port, "/partners", &[("referer", "https://partner.example/app")]);
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // aws:SourceIp: the peer (127.0.0.1), whatever X-Forwarded-For says.
     for xff in ["", "10.9.9.9", "10.9.9.9, 10.1.1.1", "for=10.9.9.9"] {

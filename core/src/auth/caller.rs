@@ -51,6 +51,8 @@ pub struct Context<'a> {
     pub source_vpc: Option<&'a str>,
     pub secure_transport: bool,
     pub now_seconds: i64,
+    pub referer: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// Step 4: whether the caller may do `action` (`execute-api:Invoke`,
@@ -72,6 +74,8 @@ pub fn authorize_action(
         source_vpc: ctx.source_vpc,
         secure_transport: ctx.secure_transport,
         current_time: ctx.now_seconds,
+        referer: ctx.referer,
+        user_agent: ctx.user_agent,
     };
     let identity = caller.map(|c| c.policies.as_slice()).unwrap_or_default();
     let suffix = match authorize(identity, resource_policy, caller.is_some(), &request) {

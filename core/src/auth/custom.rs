@@ -180,6 +180,8 @@ pub fn decide(
         source_vpc: None,
         secure_transport: false,
         current_time: now,
+        referer: None,
+        user_agent: None,
     };
     match policy.evaluate(&request) {
         Decision::Allow => Ok(output),

@@ -3,8 +3,8 @@
 //! cluster), and which claims go upstream as headers.
 
 use crate::auth::jwt::{
-    bearer, check_scopes, verify, JwksState, JwksUri, JwtAuthorizerConfig, JwtError, KeySet,
-    TokenCache, Validator, VerifiedToken,
+    bearer, verify, JwksState, JwksUri, JwtAuthorizerConfig, JwtError, KeySet, TokenCache,
+    Validator, VerifiedToken,
 };
 use crate::config::ConfigError;
 use crate::gateway_response::{Rejection, ResponseType};
@@ -182,7 +182,7 @@ pub fn authenticate_token(
             }
         }
     };
-    match check_scopes(&verified, scopes) {
+    match auth.validator.check_method_scopes(&verified, scopes) {
         Ok(()) => TokenStep::Verified(verified),
         Err(e) => TokenStep::Rejected(rejection(&e)),
     }

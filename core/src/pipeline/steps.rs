@@ -257,20 +257,24 @@ pub(super) fn authorize<H: Host>(
     }
     let headers = req.headers;
     let source = host.property(&["source", "address"])?;
-    let trusted = |name: &Option<String>| {
-        name.as_deref().and_then(|n| headers.get(n)).and_then(|v| std::str::from_utf8(v).ok())
-    };
+    let trusted = |name: &Option<String>| text(name.as_deref().and_then(|n| headers.get(n)));
     let ctx = caller::Context {
         source_ip: source.as_deref().and_then(caller::parse_source_ip),
         source_vpce: trusted(&plan.source_vpce_header),
         source_vpc: trusted(&plan.source_vpc_header),
         secure_transport: plan.reads_secure_transport && secure_transport(plan, host, headers)?,
         now_seconds: req.now_seconds,
+        referer: text(headers.get("referer")),
+        user_agent: text(headers.get("user-agent")),
     };
     let verb = String::from_utf8_lossy(req.verb);
     let path = String::from_utf8_lossy(req.path);
     let arn = method_arn(&plan.region, &plan.account_id, &plan.api_id, &plan.stage, &verb, &path);
     Ok(caller::authorize_action(plan.resource_policy.as_ref(), caller, &ctx, (&arn, action))?)
+}
+
+fn text(value: Option<&[u8]>) -> Option<&str> {
+    value.and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// `aws:SecureTransport`: the client's connection to Envoy is TLS, or the trusted hop in front

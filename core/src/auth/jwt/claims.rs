@@ -132,6 +132,23 @@ impl Validator {
         }
     }
 
+    /// A method's scopes for a token this validator verified: [`check_scopes`], and for a
+    /// Cognito user pool, a method without scopes takes ID tokens only (AWS: "if the OAuth
+    /// Scopes option isn't specified, API Gateway treats the supplied token as an identity
+    /// token"), so an access token there is 401.
+    pub fn check_method_scopes(
+        &self,
+        token: &VerifiedToken,
+        required: &[String],
+    ) -> Result<(), JwtError> {
+        let access =
+            matches!(token.claims.get("token_use"), Some(Value::String(u)) if u == "access");
+        if required.is_empty() && self.kind == JwtAuthorizerType::CognitoUserPools && access {
+            return Err(JwtError::TokenUse);
+        }
+        check_scopes(token, required)
+    }
+
     /// `aud` when the token has one, else `client_id` (Cognito access tokens), like AWS.
     fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), JwtError> {
         if self.audiences.is_empty() {

@@ -181,3 +181,19 @@ fn scopes_one_of() {
     let access = check(&v, json!({"token_use": "access"})).unwrap();
     assert_eq!(check_scopes(&access, &req(&["openid"])), Err(JwtError::Scope));
 }
+
+#[test]
+fn a_cognito_method_without_scopes_takes_id_tokens_only() {
+    let cognito = validator(json!({"type": "COGNITO_USER_POOLS"}));
+    let id = check(&cognito, json!({"token_use": "id"})).unwrap();
+    let access = check(&cognito, json!({"token_use": "access", "scope": "pets/read"})).unwrap();
+    let read = ["pets/read".to_string()];
+    assert_eq!(cognito.check_method_scopes(&id, &[]), Ok(()));
+    assert_eq!(cognito.check_method_scopes(&access, &[]), Err(JwtError::TokenUse));
+    assert_eq!(cognito.check_method_scopes(&access, &read), Ok(()));
+    assert_eq!(cognito.check_method_scopes(&id, &read), Err(JwtError::TokenUse));
+    // Any other issuer's token is not Cognito's: no kind of token is implied.
+    let jwt = validator(json!({}));
+    let other = check(&jwt, json!({"token_use": "access"})).unwrap();
+    assert_eq!(jwt.check_method_scopes(&other, &[]), Ok(()));
+}

@@ -23,15 +23,21 @@ enum Key {
     PrincipalArn,
     SecureTransport,
     CurrentTime,
+    PrincipalAccount,
+    Referer,
+    UserAgent,
 }
 
-const KEYS: [(&str, Key); 6] = [
+const KEYS: [(&str, Key); 9] = [
     ("aws:SourceIp", Key::SourceIp),
     ("aws:SourceVpce", Key::SourceVpce),
     ("aws:SourceVpc", Key::SourceVpc),
     ("aws:PrincipalArn", Key::PrincipalArn),
     ("aws:SecureTransport", Key::SecureTransport),
     ("aws:CurrentTime", Key::CurrentTime),
+    ("aws:PrincipalAccount", Key::PrincipalAccount),
+    ("aws:Referer", Key::Referer),
+    ("aws:UserAgent", Key::UserAgent),
 ];
 
 /// What a key's value is in the request.
@@ -56,6 +62,12 @@ impl Key {
             Key::PrincipalArn => req.principal_arn.map(Value::Str),
             Key::SecureTransport => Some(Value::Bool(req.secure_transport)),
             Key::CurrentTime => Some(Value::Time(req.current_time.saturating_mul(1000))),
+            // `arn:aws:iam::123456789012:user/alice` -> `123456789012`.
+            Key::PrincipalAccount => {
+                req.principal_arn.and_then(|arn| arn.split(':').nth(4)).map(Value::Str)
+            }
+            Key::Referer => req.referer.map(Value::Str),
+            Key::UserAgent => req.user_agent.map(Value::Str),
         }
     }
 
@@ -63,7 +75,11 @@ impl Key {
     fn operators(self) -> &'static str {
         match self {
             Key::SourceIp => "IpAddress, NotIpAddress or Null",
-            Key::SourceVpce | Key::SourceVpc => "a String operator or Null",
+            Key::SourceVpce
+            | Key::SourceVpc
+            | Key::PrincipalAccount
+            | Key::Referer
+            | Key::UserAgent => "a String operator or Null",
             Key::PrincipalArn => "a String or Arn operator or Null",
             Key::SecureTransport => "Bool or Null",
             Key::CurrentTime => "a Date operator or Null",
@@ -246,7 +262,15 @@ pub(crate) fn compile(
             })?;
             let fits = match op {
                 Op::StringEquals | Op::StringEqualsIgnoreCase | Op::StringLike => {
-                    matches!(key, Key::SourceVpce | Key::SourceVpc | Key::PrincipalArn)
+                    matches!(
+                        key,
+                        Key::SourceVpce
+                            | Key::SourceVpc
+                            | Key::PrincipalArn
+                            | Key::PrincipalAccount
+                            | Key::Referer
+                            | Key::UserAgent
+                    )
                 }
                 Op::ArnLike => key == Key::PrincipalArn,
                 Op::IpAddress => key == Key::SourceIp,

@@ -49,6 +49,9 @@ pub struct AccessRequest<'a> {
     pub secure_transport: bool,
     /// Unix seconds.
     pub current_time: i64,
+    /// The request's `Referer` and `User-Agent` headers (`aws:Referer`, `aws:UserAgent`).
+    pub referer: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// What one policy says about a request.

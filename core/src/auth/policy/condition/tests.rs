@@ -17,6 +17,8 @@ fn full() -> AccessRequest<'static> {
         source_vpc: Some("vpc-111bbb22"),
         secure_transport: true,
         current_time: NOON,
+        referer: Some("https://app.example.com/page"),
+        user_agent: Some("curl/8.5.0"),
     }
 }
 
@@ -28,6 +30,8 @@ fn bare() -> AccessRequest<'static> {
         source_vpce: None,
         source_vpc: None,
         secure_transport: false,
+        referer: None,
+        user_agent: None,
         ..full()
     }
 }
@@ -67,6 +71,12 @@ fn string_operators() {
             bare,
             false,
         ),
+        (r#"{"StringEquals": {"aws:PrincipalAccount": "123456789012"}}"#, full, true),
+        (r#"{"StringEquals": {"aws:PrincipalAccount": "123456789012"}}"#, bare, false),
+        (r#"{"StringLike": {"aws:Referer": "https://app.example.com/*"}}"#, full, true),
+        (r#"{"StringLike": {"aws:Referer": "https://evil.example/*"}}"#, full, false),
+        (r#"{"StringNotLike": {"aws:UserAgent": "curl/*"}}"#, full, false),
+        (r#"{"StringNotLike": {"aws:UserAgent": "curl/*"}}"#, bare, true),
         (r#"{"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}"#, full, false),
         (r#"{"StringNotEquals": {"aws:SourceVpce": "vpce-0"}}"#, full, true),
         (r#"{"StringNotEquals": {"aws:SourceVpce": ["vpce-0", "vpce-1a2b3c4d"]}}"#, full, false),
