@@ -324,8 +324,17 @@ fn check_api(config: &Config) -> Result<(), ConfigError> {
     {
         return Err(ConfigError::new("api.region", "must look like `us-east-1`"));
     }
+    if api.minimum_compression_size.is_some_and(|n| n > MAX_COMPRESSION_SIZE) {
+        return Err(ConfigError::new(
+            "api.minimum_compression_size",
+            format!("must be 0 to {MAX_COMPRESSION_SIZE} bytes, as on AWS"),
+        ));
+    }
     Ok(())
 }
+
+/// AWS's largest `minimumCompressionSize` (10 MiB).
+const MAX_COMPRESSION_SIZE: u32 = 10_485_760;
 
 fn check_stage(config: &Config) -> Result<(), ConfigError> {
     let stage = &config.stage;

@@ -51,7 +51,8 @@ fn envoys_own_answers_are_gateway_responses() {
                 "backend.internal": format!("http://127.0.0.1:{}", upstream.port),
             },
         },
-        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012",
+                "minimum_compression_size": 100},
         "stage": {"name": "prod"},
         "methods": [
             proxy("/down", "http://down.internal/down".into(), 5000),
@@ -159,4 +160,14 @@ fn envoys_own_answers_are_gateway_responses() {
     for name in ["x-tollgate-cluster", "x-envoy-expected-rq-timeout-ms"] {
         assert_eq!(header(seen, name), None, "{name}: {seen}");
     }
+    assert_eq!(r.header("content-encoding"), None, "no Accept-Encoding, no compression");
+
+    // minimumCompressionSize: an answer of 100 bytes or more is gzip for a client that accepts
+    // it; a smaller one (the 42-byte Missing Authentication Token) is not.
+    let r = get(port, "/echo", &[("accept-encoding", "gzip")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.body.get(..2), Some(&[0x1f, 0x8b][..]), "a gzip stream");
+    let r = get(port, "/nowhere", &[("accept-encoding", "gzip")]);
+    assert_eq!((r.status, r.header("content-encoding")), (403, None));
 }

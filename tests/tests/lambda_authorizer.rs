@@ -431,7 +431,11 @@ fn lambda_authorizers_end_to_end() {
         ("/requestContext/httpMethod", json!("GET")),
         ("/requestContext/apiId", json!("lambdaauth")),
         ("/requestContext/accountId", json!("123456789012")),
-        ("/requestContext/path", json!("/events/42")),
+        // As in AWS's events: the resource path at the top, the stage's in the context.
+        ("/path", json!("/events/42")),
+        ("/requestContext/path", json!("/prod/events/42")),
+        ("/requestContext/protocol", json!("HTTP/1.1")),
+        ("/requestContext/identity/apiKey", Value::Null),
         ("/requestContext/identity/sourceIp", json!("127.0.0.1")),
     ];
     for (pointer, want) in expect {

@@ -102,6 +102,9 @@ pub fn export(spec: &Spec, options: &Options) -> Result<Value, String> {
 
 fn extensions(config: &Config, doc: &mut Map<String, Value>) -> Result<(), String> {
     doc.insert("x-amazon-apigateway-api-key-source".into(), to_value(&config.api_key_source)?);
+    if let Some(size) = config.api.minimum_compression_size {
+        doc.insert("x-amazon-apigateway-minimum-compression-size".into(), json!(size));
+    }
     if !config.request_validators.is_empty() {
         let validators: Map<String, Value> = config
             .request_validators

@@ -143,9 +143,14 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
                 "the gateway listens where its Envoy listener does; endpoint types and VPC \
                  endpoint ids are not used (a resource policy can check aws:SourceVpce)",
             ),
-            "x-amazon-apigateway-minimum-compression-size" => {
-                cx.notes.unhonoured(at, "responses are not compressed by the gateway")
-            }
+            "x-amazon-apigateway-minimum-compression-size" => match value.as_u64() {
+                Some(size) => {
+                    if let Some(api) = config.get_mut("api") {
+                        api["minimum_compression_size"] = json!(size);
+                    }
+                }
+                None => cx.notes.unhonoured(at, "not a number of bytes"),
+            },
             "x-amazon-apigateway-documentation" => {
                 cx.notes.unhonoured(at, "documentation parts are not kept")
             }

@@ -180,7 +180,8 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     }
     let api_routes = routes::api_routes(config, has_upstream);
     let api = Trust::api(gateway, config);
-    let api_edges = Edges::Api(local_reply::local_reply_config(config)?);
+    let api_edges =
+        Edges::Api(local_reply::local_reply_config(config)?, config.api.minimum_compression_size);
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
     let mut listeners = vec![listener(
         API_LISTENER,
@@ -281,8 +282,9 @@ impl Trust {
 /// What a listener's clients see at the edges.
 enum Edges {
     /// API Gateway's: Envoy's own replies are gateway responses (this `local_reply_config`),
-    /// and requests are held to API Gateway's 10,240 bytes of headers.
-    Api(Value),
+    /// and requests are held to API Gateway's 10,240 bytes of headers; answers are compressed
+    /// from this size on, if set.
+    Api(Value, Option<u32>),
     Admin,
 }
 
@@ -337,12 +339,54 @@ fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust, edges: 
         },
     });
     trust.apply(&mut out["typed_config"]);
-    if let Edges::Api(local_reply) = edges {
-        out["typed_config"]["local_reply_config"] = local_reply.clone();
-        out["typed_config"]["max_request_headers_kb"] = json!(MAX_REQUEST_HEADERS_KB);
+    if let Edges::Api(local_reply, compression) = edges {
+        let manager = &mut out["typed_config"];
+        manager["local_reply_config"] = local_reply.clone();
+        manager["max_request_headers_kb"] = json!(MAX_REQUEST_HEADERS_KB);
+        if let (Some(size), Some(filters)) = (compression, manager["http_filters"].as_array_mut()) {
+            // First in the chain, so last on the way out: it compresses what the filter answers.
+            filters.insert(0, compressor(*size));
+        }
     }
     out
 }
+
+/// Envoy's gzip compressor for answers of at least `min_bytes` (AWS's `minimumCompressionSize`)
+/// to clients that accept gzip, whatever their type.
+fn compressor(min_bytes: u32) -> Value {
+    json!({
+        "name": "envoy.filters.http.compressor",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor",
+            "response_direction_config": {"common_config": {
+                "min_content_length": min_bytes,
+                "content_type": COMPRESSED_TYPES,
+            }},
+            "compressor_library": {
+                "name": "gzip",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip",
+                },
+            },
+        },
+    })
+}
+
+/// The media types compressed (Envoy needs a list; AWS compresses any text payload).
+const COMPRESSED_TYPES: [&str; 12] = [
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/xhtml+xml",
+    "application/problem+json",
+    "text/html",
+    "text/plain",
+    "text/css",
+    "text/csv",
+    "text/xml",
+    "text/javascript",
+];
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id` on every answer Envoy proxies, as the filter writes
 /// them on the answers it sends itself (`text::extended_request_id`: the first 16 characters).

@@ -169,6 +169,11 @@ pub struct Api {
     pub region: String,
     #[serde(default = "default_account_id")]
     pub account_id: String,
+    /// AWS's `minimumCompressionSize`: answers of at least this many bytes are gzip-compressed
+    /// for clients that accept it (0-10,485,760; `null`: never). Envoy's compressor does it
+    /// (`tollgate render` configures it); the filter does not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_compression_size: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
