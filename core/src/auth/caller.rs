@@ -69,6 +69,7 @@ pub fn authorize_action(
         action,
         resource,
         principal_arn: caller.map(|c| c.principal_arn.as_str()),
+        principal_org_id: caller.and_then(|c| c.principal_org_id.as_deref()),
         source_ip: ctx.source_ip,
         source_vpce: ctx.source_vpce,
         source_vpc: ctx.source_vpc,

@@ -175,6 +175,7 @@ pub fn decide(
         action: crate::auth::caller::INVOKE,
         resource: arn,
         principal_arn: None,
+        principal_org_id: None,
         source_ip: None,
         source_vpce: None,
         source_vpc: None,

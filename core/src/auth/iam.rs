@@ -12,6 +12,7 @@ pub struct CredentialPlan {
     pub secret_access_key: Vec<u8>,
     pub session_token: Option<Vec<u8>>,
     pub principal_arn: String,
+    pub principal_org_id: Option<String>,
     pub enabled: bool,
     pub policies: Vec<CompiledPolicy>,
 }
@@ -78,6 +79,7 @@ impl IamPlan {
                 secret_access_key: secret.into_bytes(),
                 session_token,
                 principal_arn: c.principal_arn.clone(),
+                principal_org_id: c.principal_org_id.clone(),
                 enabled: c.enabled,
                 policies,
             });

@@ -53,6 +53,10 @@ pub struct IamCredential {
     /// Identity policies attached to the principal.
     #[serde(default)]
     pub policies: Vec<PolicyDocument>,
+    /// The AWS Organizations id of the principal's account (`o-a1b2c3d4e5`), for
+    /// `aws:PrincipalOrgID` and `$context.identity.principalOrgId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_org_id: Option<String>,
 }
 
 /// A secret written in the config, or the name of an environment variable of the Envoy process

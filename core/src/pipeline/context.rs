@@ -86,7 +86,7 @@ pub(super) fn request_context<H: Host>(
             "cognitoAuthenticationType": null,
             "cognitoIdentityId": null,
             "cognitoIdentityPoolId": null,
-            "principalOrgId": null,
+            "principalOrgId": caller.iam.and_then(|c| c.principal_org_id.as_deref()),
             "sourceIp": source_ip,
             "user": principal,
             "userAgent": text("user-agent"),

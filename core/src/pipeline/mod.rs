@@ -25,7 +25,7 @@
 
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{HeaderList, Host, LogLevel, Outcome};
-use crate::plan::{MethodPlan, Plan};
+use crate::plan::{MethodAuth, MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::throttle::global;
 use crate::throttle::lease::Leases;
@@ -446,6 +446,32 @@ fn drains(headers: &Headers, exchange: &Exchange) -> bool {
     !exchange.tunnel && length.is_some_and(|n| n <= DRAINED_BODY_BYTES)
 }
 
+/// AWS: "When authorization is enabled on a method, the maximum length of the method's ARN ...
+/// is 1600 bytes ... the API client receives a 414 Request URI too long response."
+const MAX_METHOD_ARN_BYTES: usize = 1600;
+
+/// The length of the method ARN `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`,
+/// without building it.
+fn method_arn_len(plan: &Plan, verb: &[u8], path: &[u8]) -> usize {
+    let partition = if plan.region.starts_with("cn-") {
+        "aws-cn".len()
+    } else if plan.region.starts_with("us-gov-") {
+        "aws-us-gov".len()
+    } else {
+        "aws".len()
+    };
+    let path = path.strip_prefix(b"/").unwrap_or(path);
+    let fixed = "arn::execute-api:::/".len() + "/".len() + "/".len();
+    fixed
+        + partition
+        + plan.region.len()
+        + plan.account_id.len()
+        + plan.api_id.len()
+        + plan.stage.len()
+        + verb.len()
+        + path.len()
+}
+
 /// `:path` without the stage's base path (`/dev/pets?x` -> `/pets?x`, `/dev` -> `/`).
 fn routed_target<'a>(target: &'a [u8], base: Option<&str>) -> std::borrow::Cow<'a, [u8]> {
     let rest = base.and_then(|b| target.strip_prefix(b.as_bytes()));
@@ -533,6 +559,13 @@ fn run<H: Host>(
     // A signature covers the path the client sent; everything else sees it without the stage.
     let (signed_path, _) = split_path(target);
     let (path, query) = split_path(&routed);
+    let authorized = !matches!(method.auth, MethodAuth::None) || plan.resource_policy.is_some();
+    if authorized && method_arn_len(plan, verb, path) > MAX_METHOD_ARN_BYTES {
+        return Err(Rejection::with_message(ResponseType::Default4xx, "Request URI too long")
+            .status(414)
+            .because("method_arn_too_long")
+            .into());
+    }
     let req = Request {
         headers,
         method_id,

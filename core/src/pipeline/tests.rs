@@ -213,3 +213,43 @@ fn refusals_wait_for_a_small_body() {
         assert_eq!(host.reply.as_ref().map(|r| r.status), Some(403));
     }
 }
+
+/// The method ARN's 1,600-byte limit, on a method with authorization (the key check here is
+/// not one, a resource policy is).
+#[test]
+fn a_method_arn_over_1600_bytes_is_414() {
+    let arn = crate::auth::policy::method_arn(
+        "us-east-1",
+        "123456789012",
+        "petstore",
+        "prod",
+        "GET",
+        "/pets/",
+    );
+    let config = serde_json::json!({
+        "api": {"id": "petstore", "account_id": "123456789012"},
+        "methods": [{"resource": "/pets/{id}", "http_method": "GET"}],
+        "resource_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}]},
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    for (id_len, status) in [(1600 - arn.len(), None), (1601 - arn.len(), Some(414))] {
+        let path = format!("/pets/{}", "a".repeat(id_len));
+        let mut host = MemoryHost::request("GET", &path);
+        let mut exchange = Exchange::default();
+        on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
+        assert_eq!(host.reply.as_ref().map(|r| r.status), status, "{id_len}");
+    }
+    let host = {
+        let mut host = MemoryHost::request("GET", &format!("/pets/{}", "a".repeat(2000)));
+        on_request_headers(
+            &plan,
+            &mut Worker::default(),
+            &mut host,
+            &mut Exchange::default(),
+            true,
+        );
+        host
+    };
+    assert_rejected(&host, 414, "Request URI too long", "BadRequestException");
+}

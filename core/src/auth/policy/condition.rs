@@ -24,11 +24,12 @@ enum Key {
     SecureTransport,
     CurrentTime,
     PrincipalAccount,
+    PrincipalOrgId,
     Referer,
     UserAgent,
 }
 
-const KEYS: [(&str, Key); 9] = [
+const KEYS: [(&str, Key); 10] = [
     ("aws:SourceIp", Key::SourceIp),
     ("aws:SourceVpce", Key::SourceVpce),
     ("aws:SourceVpc", Key::SourceVpc),
@@ -36,6 +37,7 @@ const KEYS: [(&str, Key); 9] = [
     ("aws:SecureTransport", Key::SecureTransport),
     ("aws:CurrentTime", Key::CurrentTime),
     ("aws:PrincipalAccount", Key::PrincipalAccount),
+    ("aws:PrincipalOrgID", Key::PrincipalOrgId),
     ("aws:Referer", Key::Referer),
     ("aws:UserAgent", Key::UserAgent),
 ];
@@ -66,6 +68,7 @@ impl Key {
             Key::PrincipalAccount => {
                 req.principal_arn.and_then(|arn| arn.split(':').nth(4)).map(Value::Str)
             }
+            Key::PrincipalOrgId => req.principal_org_id.map(Value::Str),
             Key::Referer => req.referer.map(Value::Str),
             Key::UserAgent => req.user_agent.map(Value::Str),
         }
@@ -78,6 +81,7 @@ impl Key {
             Key::SourceVpce
             | Key::SourceVpc
             | Key::PrincipalAccount
+            | Key::PrincipalOrgId
             | Key::Referer
             | Key::UserAgent => "a String operator or Null",
             Key::PrincipalArn => "a String or Arn operator or Null",
@@ -268,6 +272,7 @@ pub(crate) fn compile(
                             | Key::SourceVpc
                             | Key::PrincipalArn
                             | Key::PrincipalAccount
+                            | Key::PrincipalOrgId
                             | Key::Referer
                             | Key::UserAgent
                     )

@@ -43,6 +43,8 @@ pub struct AccessRequest<'a> {
     /// The caller's IAM principal ARN (for a role session, the role's ARN, as in
     /// `aws:PrincipalArn`); `None` for a caller that is not IAM-authenticated.
     pub principal_arn: Option<&'a str>,
+    /// The caller's AWS Organizations id, if its credential names one.
+    pub principal_org_id: Option<&'a str>,
     pub source_ip: Option<IpAddr>,
     pub source_vpce: Option<&'a str>,
     pub source_vpc: Option<&'a str>,

@@ -13,6 +13,7 @@ fn request(resource: &str) -> AccessRequest<'_> {
         action: "execute-api:Invoke",
         resource,
         principal_arn: Some(ALICE),
+        principal_org_id: None,
         source_ip: Some("192.0.2.10".parse().unwrap()),
         source_vpce: None,
         source_vpc: None,
@@ -441,7 +442,7 @@ fn compile_errors_name_the_path() {
         (PolicyKind::Resource, format!(r#"{{"Statement": [{{{allow}, "Principal": {{"AWS": ["123456789012", "bob"]}}}}]}}"#), "resource_policy.Statement[0].Principal.AWS[1]", "12-digit account id"),
         (PolicyKind::Identity, format!(r#"{{"Statement": [{{"Sid": "A", {allow}}}, {{"Sid": "A", {allow}}}]}}"#), "resource_policy.Statement[1].Sid", "duplicate Sid `A`"),
         (PolicyKind::Identity, format!(r#"{{"Statement": [{{{allow}}}, {{{allow}, "Condition": {{"IpAddress": {{"aws:SourceIp": "300.0.0.0/8"}}}}}}]}}"#), "resource_policy.Statement[1].Condition.IpAddress.aws:SourceIp", "not an IPv4 or IPv6 address"),
-        (PolicyKind::Identity, format!(r#"{{"Statement": {{{allow}, "Condition": {{"StringEquals": {{"aws:PrincipalOrgID": "o-1"}}}}}}}}"#), "resource_policy.Statement.Condition.StringEquals.aws:PrincipalOrgID", "unknown condition key"),
+        (PolicyKind::Identity, format!(r#"{{"Statement": {{{allow}, "Condition": {{"StringEquals": {{"aws:PrincipalTag/team": "a"}}}}}}}}"#), "resource_policy.Statement.Condition.StringEquals.aws:PrincipalTag/team", "unknown condition key"),
         (PolicyKind::Identity, format!(r#"{{"Statement": {{{allow}, "Condition": {{"StringMatches": {{"aws:SourceVpc": "x"}}}}}}}}"#), "resource_policy.Statement.Condition.StringMatches", "unknown condition operator"),
         (PolicyKind::Identity, r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:execute-api:*:*:${aws:username}/*"}}"#.to_owned(), "resource_policy.Statement.Resource", "policy variable"),
     ] {

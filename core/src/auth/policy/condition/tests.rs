@@ -12,6 +12,7 @@ fn full() -> AccessRequest<'static> {
         action: "execute-api:Invoke",
         resource: ARN,
         principal_arn: Some(ALICE),
+        principal_org_id: Some("o-a1b2c3d4e5"),
         source_ip: Some("192.0.2.10".parse().unwrap()),
         source_vpce: Some("vpce-1a2b3c4d"),
         source_vpc: Some("vpc-111bbb22"),
@@ -26,6 +27,7 @@ fn full() -> AccessRequest<'static> {
 fn bare() -> AccessRequest<'static> {
     AccessRequest {
         principal_arn: None,
+        principal_org_id: None,
         source_ip: None,
         source_vpce: None,
         source_vpc: None,
@@ -72,6 +74,8 @@ fn string_operators() {
             false,
         ),
         (r#"{"StringEquals": {"aws:PrincipalAccount": "123456789012"}}"#, full, true),
+        (r#"{"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}"#, full, true),
+        (r#"{"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}"#, bare, false),
         (r#"{"StringEquals": {"aws:PrincipalAccount": "123456789012"}}"#, bare, false),
         (r#"{"StringLike": {"aws:Referer": "https://app.example.com/*"}}"#, full, true),
         (r#"{"StringLike": {"aws:Referer": "https://evil.example/*"}}"#, full, false),
