@@ -106,6 +106,28 @@ fn config() -> Value {
                 },
             },
             {
+                // AWS's parameter and status code overrides, from the templates.
+                "resource": "/override", "http_method": "POST",
+                "integration": {
+                    "type": "HTTP",
+                    "request_templates": {"application/json": concat!(
+                        "#set($context.requestOverride.header.x-overridden = \"yes\")\n",
+                        "#set($context.requestOverride.querystring.page = \"2\")\n",
+                        "{\"kept\": true}",
+                    )},
+                    "responses": {"default": {
+                        "status_code": "200",
+                        "response_templates": {"application/json": concat!(
+                            "#set($echo = $input.path('$'))\n",
+                            "#if($echo.headers.x-overridden == 'yes')",
+                            "#set($context.responseOverride.status = 202)",
+                            "#set($context.responseOverride.header.x-seen = $echo.path)#end\n",
+                            "{\"overridden\": true}",
+                        )},
+                    }},
+                },
+            },
+            {
                 "resource": "/upload", "http_method": "POST",
                 "request_validator": "all",
                 "request_models": {"application/json": "NewPet"},
@@ -222,6 +244,13 @@ fn validation_templates_and_mappings_end_to_end() {
     assert_eq!(r.json(), json!({"stage": "prod", "shelf": "north"}));
     assert_eq!(r.header("x-mock"), Some("yes"));
     assert_eq!(upstream_requests(&envoy), before);
+
+    // $context.requestOverride in the request template reaches the backend, and
+    // $context.responseOverride in the response template sets the client's status and header.
+    let r = request(port, "POST", b"/override", &[("content-type", b"application/json")], b"{}");
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.header("x-seen"), Some("/override?page=2"));
+    assert_eq!(r.json(), json!({"overridden": true}));
 
     // Past AWS's 10 MB payload limit: 413 with AWS's body, answered from the declared length
     // before any of the body is read (so the client is not sending when the answer comes).

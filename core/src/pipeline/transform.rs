@@ -19,7 +19,7 @@ use crate::transform::integration::{
 };
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
-use crate::vtl::{Input, RenderError};
+use crate::vtl::{Input, Overrides, RenderError};
 
 use super::context::{request_context, Caller, Described};
 use super::{Callout, Exchange, Headers};
@@ -153,7 +153,12 @@ pub(super) fn request<H: Host>(
     let context = if integration.reads_context() {
         let described =
             Described { headers, verb, path: &path_text, resource: &method.resource, now_nanos };
-        request_context(host, plan, &described, caller)?
+        let context = request_context(host, plan, &described, caller)?;
+        if integration.kind == IntegrationType::AwsProxy {
+            context
+        } else {
+            with_override_objects(context)
+        }
     } else {
         Value::Null
     };
@@ -188,7 +193,7 @@ pub(super) fn request<H: Host>(
             };
             let input = params.input(body, &context, vars);
             let service_body = match templated_body(integration, content_type, &input) {
-                Ok(rendered) => rendered.map_or_else(|| body.to_vec(), String::into_bytes),
+                Ok((rendered, _)) => rendered.map_or_else(|| body.to_vec(), String::into_bytes),
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
             let call = match service_call(integration, target, &input, service_body) {
@@ -210,15 +215,17 @@ pub(super) fn request<H: Host>(
         IntegrationType::Http | IntegrationType::HttpProxy => {
             let proxy = integration.kind == IntegrationType::HttpProxy;
             let input = params.input(body, &context, vars);
-            let rendered =
-                if proxy { Ok(None) } else { templated_body(integration, content_type, &input) };
-            let new_body = match rendered {
+            let rendered = if proxy {
+                Ok((None, Overrides::default()))
+            } else {
+                templated_body(integration, content_type, &input)
+            };
+            let (new_body, overrides) = match rendered {
                 Ok(rendered) => rendered,
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
-            if let Err(rejection) =
-                apply_mappings(integration, host, headers, &input, query, path, proxy)?
-            {
+            let request = MappedRequest { headers, query, path, overrides: &overrides };
+            if let Err(rejection) = apply_mappings(integration, host, &input, &request, proxy)? {
                 return Ok(Outcome::Reject(rejection));
             }
             if let Some(new_body) = new_body {
@@ -348,12 +355,24 @@ fn templated_body(
     integration: &IntegrationPlan,
     content_type: Option<&[u8]>,
     input: &Input<'_>,
-) -> Result<Option<String>, Rejection> {
+) -> Result<(Option<String>, Overrides), Rejection> {
     match integration.request_body(content_type) {
-        RequestBody::Passthrough => Ok(None),
+        RequestBody::Passthrough => Ok((None, Overrides::default())),
         RequestBody::Unsupported => Err(Rejection::new(ResponseType::UnsupportedMediaType)),
-        RequestBody::Template(t) => t.render(input).map(Some).map_err(request_template_error),
+        RequestBody::Template(t) => t
+            .render_overrides(input)
+            .map(|(out, overrides)| (Some(out), overrides))
+            .map_err(request_template_error),
     }
+}
+
+/// The method request as the integration request's mappings read it, and what the request
+/// template overrode (`$context.requestOverride`), which wins over the mappings.
+struct MappedRequest<'a> {
+    headers: &'a Headers,
+    query: &'a [u8],
+    path: &'a [u8],
+    overrides: &'a Overrides,
 }
 
 /// A request template that cannot render: the client's 400 when its body is not the JSON the
@@ -376,12 +395,11 @@ fn request_template_error(error: RenderError) -> Rejection {
 fn apply_mappings<H: Host>(
     integration: &IntegrationPlan,
     host: &mut H,
-    headers: &Headers,
     input: &Input<'_>,
-    query: &[u8],
-    path: &[u8],
+    request: &MappedRequest<'_>,
     proxy: bool,
 ) -> Result<Result<(), Rejection>, HostError> {
+    let MappedRequest { headers, query, path, overrides } = *request;
     if integration.request_mappings.is_empty() && integration.uri_path.is_none() && proxy {
         return Ok(Ok(()));
     }
@@ -389,6 +407,7 @@ fn apply_mappings<H: Host>(
     let mut mapped_query: Vec<(String, String)> = Vec::new();
     let mut path_values: Vec<(&str, String)> = Vec::new();
     let mut mapped_headers: Vec<&str> = Vec::new();
+    let mut overridden: Vec<String> = Vec::new();
     for m in &integration.request_mappings {
         let values = mapping::evaluate(&m.source, input, parsed.as_ref());
         match &m.target {
@@ -409,9 +428,25 @@ fn apply_mappings<H: Host>(
             }
         }
     }
+    for (name, value) in &overrides.request_headers {
+        let name = name.to_ascii_lowercase();
+        if crate::text::is_token(&name) {
+            host.set_request_header(&name, Some(value.as_bytes()))?;
+            overridden.push(name);
+        }
+    }
+    for (name, value) in &overrides.request_query {
+        mapped_query.retain(|(n, _)| n != name);
+        mapped_query.push((name.clone(), value.clone()));
+    }
+    for (name, value) in &overrides.request_path {
+        path_values.retain(|(n, _)| n != name);
+        path_values.push((name, value.clone()));
+    }
     if !proxy {
         for name in headers.names() {
-            if !mapped_headers.contains(&name) && !kept_for_backend(name) {
+            let kept = mapped_headers.contains(&name) || overridden.iter().any(|o| o == name);
+            if !kept && !kept_for_backend(name) {
                 host.set_request_header(name, None)?;
             }
         }
@@ -573,12 +608,18 @@ fn mock(
     let response = integration.select_response(&selector).ok_or_else(config_error)?;
     let status = response.status.or_else(|| selector.parse().ok()).unwrap_or(200);
     let empty = Input { body: b"", ..*input };
-    let (headers, body) = render_response(response, &empty, input, accept)?;
-    Ok(LocalReply { status, headers, body })
+    let rendered = render_response(response, &empty, input, accept)?;
+    let status = rendered.status.unwrap_or(status);
+    Ok(LocalReply { status, headers: rendered.headers, body: rendered.body })
 }
 
-/// An integration response's headers and body.
-type Rendered = (Vec<(String, String)>, Vec<u8>);
+/// An integration response's headers and body, and the status its template set
+/// (`$context.responseOverride.status`).
+struct Rendered {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    status: Option<u16>,
+}
 
 /// The header mappings (over `backend`) and the template (over `method`, with the backend's
 /// body) of an integration response.
@@ -599,19 +640,43 @@ fn render_response(
             headers.push((m.target.clone(), values.join(",")));
         }
     }
+    let mut status = None;
     let body = match response.template(accept) {
         Some((media, template)) => {
             let input = Input { body: backend.body, ..*method };
-            let out = template
-                .render(&input)
+            let (out, overrides) = template
+                .render_overrides(&input)
                 .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError))?;
             headers.retain(|(n, _)| n != "content-type");
             headers.push(("content-type".to_string(), media.clone()));
+            // Overrides are final: over the mappings and the template's type.
+            for (name, value) in overrides.response_headers {
+                if crate::text::is_token(&name) {
+                    headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                    headers.push((name.to_ascii_lowercase(), value));
+                }
+            }
+            status = overrides
+                .response_status
+                .and_then(|s| s.trim().parse::<u16>().ok())
+                .filter(|s| (100..=599).contains(s));
             out.into_bytes()
         }
         None => backend.body.to_vec(),
     };
-    Ok((headers, body))
+    Ok(Rendered { headers, body, status })
+}
+
+/// `$context.requestOverride` and `$context.responseOverride`, empty, for a template to set.
+fn with_override_objects(mut context: Value) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert(
+            "requestOverride".into(),
+            serde_json::json!({"header": {}, "querystring": {}, "path": {}}),
+        );
+        map.insert("responseOverride".into(), serde_json::json!({"header": {}}));
+    }
+    context
 }
 
 fn with_request_id(mut reply: LocalReply, context: &Value) -> LocalReply {
@@ -729,7 +794,7 @@ fn apply_response<H: Host>(
             render_response(r, &backend, &method_input, state.accept.as_deref()).map(|out| (r, out))
         });
     let (status, headers, new_body) = match rendered {
-        Ok((r, (headers, new_body))) => (r.status, headers, new_body),
+        Ok((r, out)) => (out.status.or(r.status), out.headers, out.body),
         Err(rejection) => {
             let request_id =
                 state.context.get("requestId").and_then(Value::as_str).unwrap_or_default();
@@ -784,9 +849,8 @@ pub(super) fn service_reply(
         let method_input = state.params.input(&response.body, &state.context, vars);
         let backend =
             Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
-        let (headers, body) =
-            render_response(selected, &backend, &method_input, state.accept.as_deref())?;
-        (selected.status.unwrap_or(response.status), headers, body)
+        let out = render_response(selected, &backend, &method_input, state.accept.as_deref())?;
+        (out.status.or(selected.status).unwrap_or(response.status), out.headers, out.body)
     };
     // Without integration responses the service's answer passes through, its type with it;
     // with them, the client's type is what the responses map, else AWS's `application/json`

@@ -357,3 +357,69 @@ fn a_custom_integration_without_a_template_passes_the_body_through() {
     );
     assert_eq!(call.body(), body);
 }
+
+/// `$context.responseOverride`: a response template sets the status and headers, over the
+/// integration response's (AWS's "override an API's response status code" example).
+#[test]
+fn response_templates_override_status_and_headers() {
+    let config = json!({
+        "api": {"id": "petstore"},
+        "methods": [{"resource": "/teapot", "http_method": "GET", "integration": {"type": "MOCK",
+            "request_templates": {"application/json": "{\"statusCode\": 200}"},
+            "responses": {"default": {"status_code": "200",
+                "response_parameters": {"method.response.header.x-kind": "'mapped'"},
+                "response_templates": {"application/json": concat!(
+                    "#set($context.responseOverride.status = 418)\n",
+                    "#set($context.responseOverride.header.x-kind = \"overridden\")\n",
+                    "#set($context.responseOverride.header.X-Extra = $context.stage)\n",
+                    "{\"short\": \"and stout\"}")}}}}}],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let mut host = MemoryHost::request("GET", "/teapot");
+    let flow = on_request_headers(
+        &plan,
+        &mut Worker::default(),
+        &mut host,
+        &mut Exchange::default(),
+        true,
+    );
+    assert_eq!(flow, Flow::Replied);
+    let reply = host.reply.unwrap();
+    assert_eq!(reply.status, 418);
+    assert_eq!(reply.header("x-kind"), Some("overridden"));
+    assert_eq!(reply.header("x-extra"), Some("prod"));
+    assert_eq!(reply.body, br#"{"short": "and stout"}"#);
+}
+
+/// `$context.requestOverride`: a request template sets the backend's headers, query and path
+/// parameters, over the mappings (AWS's "override an API's request parameters" example).
+#[test]
+fn request_templates_override_headers_query_and_path() {
+    let config = json!({
+        "api": {"id": "petstore"},
+        "methods": [{"resource": "/pets/{petId}", "http_method": "POST", "integration": {
+            "type": "HTTP", "uri": "http://backend/pets/{id}",
+            "request_parameters": {"integration.request.path.id": "method.request.path.petId",
+                                   "integration.request.header.x-a": "'mapped'"},
+            "request_templates": {"application/json": concat!(
+                "#set($context.requestOverride.header.x-a = \"overridden\")\n",
+                "#set($context.requestOverride.header.x-b = $input.params('petId'))\n",
+                "#set($context.requestOverride.querystring.q = \"1\")\n",
+                "#set($context.requestOverride.path.id = \"42\")\n",
+                "{}")}}}],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let mut host = MemoryHost::request("POST", "/pets/7")
+        .with_header("content-type", "application/json")
+        .with_header("x-client", "dropped");
+    let mut exchange = Exchange::default();
+    let mut worker = Worker::default();
+    let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, false);
+    assert_eq!(flow, Flow::NeedBody);
+    let flow = on_request_body(&plan, &mut worker, &mut host, &mut exchange, b"{}");
+    assert_eq!(flow, Flow::Continue, "{:?}", host.reply);
+    assert_eq!(host.header("x-a"), Some(&b"overridden"[..]));
+    assert_eq!(host.header("x-b"), Some(&b"7"[..]));
+    assert_eq!(host.header("x-client"), None);
+    assert_eq!(host.header(":path"), Some(&b"/pets/42?q=1"[..]));
+}

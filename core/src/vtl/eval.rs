@@ -14,6 +14,15 @@ use super::{Input, RenderError, MAX_DEPTH, MAX_FOREACH, MAX_RANGE, MAX_TOTAL_ITE
 
 /// Renders nodes for one request.
 pub(crate) fn render(nodes: &[Node], input: &Input<'_>) -> Result<String, RenderError> {
+    render_with_context(nodes, input).map(|(out, _)| out)
+}
+
+/// Renders nodes for one request, and gives back `$context` as the template left it (`None`
+/// when the template set nothing in it).
+pub(crate) fn render_with_context(
+    nodes: &[Node],
+    input: &Input<'_>,
+) -> Result<(String, Option<Value>), RenderError> {
     let mut renderer = Renderer {
         sources: Sources::new(input),
         vars: HashMap::new(),
@@ -23,7 +32,7 @@ pub(crate) fn render(nodes: &[Node], input: &Input<'_>) -> Result<String, Render
     };
     let mut out = String::new();
     renderer.render_nodes(nodes, &mut out)?;
-    Ok(out)
+    Ok((out, renderer.vars.remove("context")))
 }
 
 /// How rendering a block ended.

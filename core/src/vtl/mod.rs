@@ -156,6 +156,48 @@ pub enum RenderError {
     InvalidJsonBody(String),
 }
 
+/// What a template overrode through `$context.requestOverride.{header,querystring,path}.NAME`
+/// and `$context.responseOverride.{status,header.NAME}` (AWS's parameter and status code
+/// overrides): values as text, in the order the template set them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub request_headers: Vec<(String, String)>,
+    pub request_query: Vec<(String, String)>,
+    pub request_path: Vec<(String, String)>,
+    pub response_status: Option<String>,
+    pub response_headers: Vec<(String, String)>,
+}
+
+impl Overrides {
+    fn read(context: &value::Value) -> Overrides {
+        let member = |v: &value::Value, name: &str| match v {
+            value::Value::Map(m) => m.get(name).cloned(),
+            _ => None,
+        };
+        let pairs = |v: Option<value::Value>| -> Vec<(String, String)> {
+            match v {
+                Some(value::Value::Map(m)) => m
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, value::Value::Null))
+                    .filter_map(|(k, v)| Some((k.clone(), convert::to_text(v).ok()?)))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let request = member(context, "requestOverride").unwrap_or(value::Value::Null);
+        let response = member(context, "responseOverride").unwrap_or(value::Value::Null);
+        Overrides {
+            request_headers: pairs(member(&request, "header")),
+            request_query: pairs(member(&request, "querystring")),
+            request_path: pairs(member(&request, "path")),
+            response_status: member(&response, "status")
+                .filter(|v| !matches!(v, value::Value::Null))
+                .and_then(|v| convert::to_text(&v).ok()),
+            response_headers: pairs(member(&response, "header")),
+        }
+    }
+}
+
 /// What a template sees. Built per request by the caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Input<'a> {
@@ -184,6 +226,13 @@ impl Template {
     /// Renders the template for one request.
     pub fn render(&self, input: &Input<'_>) -> Result<String, RenderError> {
         eval::render(&self.nodes, input)
+    }
+
+    /// Renders the template, with what it set in `$context.requestOverride` and
+    /// `$context.responseOverride` (given `$context` has both objects, as the pipeline's has).
+    pub fn render_overrides(&self, input: &Input<'_>) -> Result<(String, Overrides), RenderError> {
+        let (out, context) = eval::render_with_context(&self.nodes, input)?;
+        Ok((out, context.map(|c| Overrides::read(&c)).unwrap_or_default()))
     }
 
     /// The text the template was parsed from.
