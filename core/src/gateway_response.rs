@@ -121,8 +121,9 @@ pub const EXTENDED_ID_HEADER: &str = "x-amz-apigw-id";
 #[derive(Debug, Clone, Default)]
 pub struct GatewayResponses {
     overrides: BTreeMap<ResponseType, GatewayResponseOverride>,
-    /// Body templates of the overrides that have one.
-    templates: BTreeMap<ResponseType, Template>,
+    /// Body templates of the overrides that have any, by media type (`application/json`, the
+    /// `body`, first).
+    templates: BTreeMap<ResponseType, Vec<(String, Template)>>,
     /// `$context` fields that are the same for every response of the API.
     context: serde_json::Map<String, serde_json::Value>,
     /// The stage's variables, for `$stageVariables` in body templates.
@@ -213,10 +214,33 @@ impl GatewayResponses {
                 compiled.push((name.to_ascii_lowercase(), source));
             }
             headers.insert(*kind, compiled);
+            let mut bodies = Vec::new();
             if let Some(body) = &o.body {
                 let template = Template::parse(body)
                     .map_err(|e| ConfigError::new(format!("{path}.body"), e.to_string()))?;
-                templates.insert(*kind, template);
+                bodies.push((JSON.to_string(), template));
+            }
+            for (media, body) in &o.templates {
+                let field = format!("{path}.templates.{media}");
+                let media = media.trim().to_ascii_lowercase();
+                if !media.contains('/') || !media.split('/').all(crate::text::is_token) {
+                    return Err(ConfigError::new(
+                        field,
+                        "is not a media type like application/xml",
+                    ));
+                }
+                if bodies.iter().any(|(m, _)| *m == media) {
+                    return Err(ConfigError::new(
+                        field,
+                        "is given twice (`body` is application/json's)",
+                    ));
+                }
+                let template =
+                    Template::parse(body).map_err(|e| ConfigError::new(&field, e.to_string()))?;
+                bodies.push((media, template));
+            }
+            if !bodies.is_empty() {
+                templates.insert(*kind, bodies);
             }
         }
         let mut context = serde_json::Map::new();
@@ -280,12 +304,17 @@ impl GatewayResponses {
                 })
             }
         });
-        let body = match template {
-            Some(template) => self.render_body(template, rejection, request_id),
-            None => default_body(message),
+        // Only a choice between templates reads the request's Accept.
+        let choice = template.filter(|t| t.iter().any(|(media, _)| media != JSON));
+        let accept = choice.and_then(|_| header("accept"));
+        let (media, body) = match template.and_then(|t| choose(t, accept.as_deref())) {
+            Some((media, template)) => {
+                (media.as_str(), self.render_body(template, rejection, request_id))
+            }
+            None => (JSON, default_body(message)),
         };
         let mut headers = vec![
-            ("content-type".to_string(), "application/json".to_string()),
+            ("content-type".to_string(), media.to_string()),
             (
                 "x-amzn-errortype".to_string(),
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
@@ -321,6 +350,27 @@ impl GatewayResponses {
         }
         LocalReply { status, headers, body: body.into_bytes() }.with_request_ids(request_id)
     }
+}
+
+const JSON: &str = "application/json";
+
+/// The template for what the client accepts: the first media type of `Accept` that has one,
+/// else `application/json`'s (`None`: the default JSON body).
+fn choose<'t>(
+    templates: &'t [(String, Template)],
+    accept: Option<&str>,
+) -> Option<&'t (String, Template)> {
+    let accepted = accept.into_iter().flat_map(|a| a.split(','));
+    let wanted =
+        accepted.map(|m| m.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let mut found = None;
+    for media in wanted {
+        if let Some(t) = templates.iter().find(|(m, _)| *m == media) {
+            found = Some(t);
+            break;
+        }
+    }
+    found.or_else(|| templates.iter().find(|(m, _)| m == JSON))
 }
 
 fn default_body(message: &str) -> String {
@@ -379,6 +429,58 @@ mod tests {
         let reply = r.render(&Rejection::new(ResponseType::MissingAuthenticationToken), "id-1");
         assert_eq!(reply.status, 404);
         assert_eq!(reply.body, br#"{"stage": "prod", "a": "alpha"}"#);
+    }
+
+    /// Templates per media type, chosen by the request's Accept; headers from the request, the
+    /// stage variables and the context.
+    #[test]
+    fn templates_by_accept_and_headers_from_the_request() {
+        let vars = BTreeMap::from([("env".to_string(), "beta".to_string())]);
+        let r = responses(
+            r#"{"DEFAULT_4XX": {
+                "headers": {"Access-Control-Allow-Origin": {"from": "method.request.header.Origin"},
+                            "x-env": {"from": "stageVariables.env"},
+                            "x-id": {"from": "context.requestId"},
+                            "x-fixed": "1"},
+                "body": "{\"m\": $context.error.messageString}",
+                "templates": {"application/xml": "<m>$context.error.message</m>"}}}"#,
+        )
+        .with_stage_variables(&vars);
+        let rejection = Rejection::new(ResponseType::InvalidApiKey);
+        let request = |accept: Option<&'static str>| {
+            move |name: &str| match name {
+                "accept" => accept.map(str::to_string),
+                "origin" => Some("https://app.example.com".to_string()),
+                _ => None,
+            }
+        };
+        let xml =
+            r.render_for(&rejection, "id-1", &request(Some("text/html, application/xml;q=0.9")));
+        assert_eq!(
+            (xml.header("content-type"), xml.body.as_slice()),
+            (Some("application/xml"), &b"<m>Forbidden</m>"[..])
+        );
+        assert_eq!(xml.header("access-control-allow-origin"), Some("https://app.example.com"));
+        assert_eq!(xml.header("x-env"), Some("beta"));
+        assert_eq!(xml.header("x-id"), Some("id-1"));
+        assert_eq!(xml.header("x-fixed"), Some("1"));
+        for accept in [None, Some("text/html"), Some("*/*")] {
+            let json = r.render_for(&rejection, "id-1", &request(accept));
+            assert_eq!(json.header("content-type"), Some("application/json"), "{accept:?}");
+            assert_eq!(json.body, br#"{"m": "Forbidden"}"#);
+        }
+        // No Origin: the header is left out.
+        let bare = r.render(&rejection, "id-2");
+        assert_eq!(bare.header("access-control-allow-origin"), None);
+        let err = GatewayResponses::compile(
+            &serde_json::from_str(
+                r#"{"THROTTLED": {"headers": {"x": {"from": "method.request.body.a"}}}}"#,
+            )
+            .unwrap(),
+            ("a", "prod", "123456789012"),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "gateway_responses.THROTTLED.headers.x");
     }
 
     #[test]

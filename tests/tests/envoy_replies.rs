@@ -62,7 +62,8 @@ fn envoys_own_answers_are_gateway_responses() {
         "gateway_responses": {
             "INTEGRATION_FAILURE": {"headers": cors},
             "INTEGRATION_TIMEOUT": {"headers": cors},
-            "DEFAULT_4XX": {"headers": cors},
+            "DEFAULT_4XX": {"headers": cors,
+                            "templates": {"application/xml": "<error>$context.error.message</error>"}},
         },
     });
     let dir = scratch_dir("envoy-replies");
@@ -125,6 +126,11 @@ fn envoys_own_answers_are_gateway_responses() {
     assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
     ids(&r, "own");
     assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    // A template per media type, chosen by Accept.
+    let r = get(port, "/nowhere", &[("accept", "application/xml")]);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("content-type"), Some("application/xml"));
+    assert_eq!(r.text(), "<error>Missing Authentication Token</error>");
     // Without an Origin there is nothing to echo: the header is left out.
     let r = get(port, "/nowhere", &[]);
     assert_eq!(r.header("access-control-allow-origin"), None);

@@ -140,8 +140,13 @@ fn extensions(config: &Config, doc: &mut Map<String, Value>) -> Result<(), Strin
                     .collect();
                 response.insert("responseParameters".into(), Value::Object(params));
             }
+            let mut templates: Map<String, Value> =
+                r.templates.iter().map(|(m, t)| (m.clone(), json!(t))).collect();
             if let Some(body) = &r.body {
-                response.insert("responseTemplates".into(), json!({"application/json": body}));
+                templates.insert("application/json".into(), json!(body));
+            }
+            if !templates.is_empty() {
+                response.insert("responseTemplates".into(), Value::Object(templates));
             }
             let kind = to_value(kind)?;
             responses.insert(super::scalar(&kind), Value::Object(response));

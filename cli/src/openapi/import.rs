@@ -291,15 +291,16 @@ fn gateway_responses(cx: &mut Context, value: &Value, at: &str) -> Result<Value,
                     r.insert("headers".into(), Value::Object(headers));
                 }
                 "responseTemplates" => {
+                    let mut others = Map::new();
                     for (media, template) in v.as_object().into_iter().flatten() {
                         if media == "application/json" {
                             r.insert("body".into(), json!(scalar(template)));
                         } else {
-                            cx.notes.unhonoured(
-                                &join(&field, media),
-                                "gateway responses have one body, the application/json template",
-                            );
+                            others.insert(media.clone(), json!(scalar(template)));
                         }
+                    }
+                    if !others.is_empty() {
+                        r.insert("templates".into(), Value::Object(others));
                     }
                 }
                 _ => cx.notes.unhonoured(&field, "not part of a gateway response"),

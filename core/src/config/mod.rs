@@ -302,6 +302,10 @@ pub struct GatewayResponseOverride {
     /// `$context.error.responseType` and `$context.requestId` are substituted.
     #[serde(default)]
     pub body: Option<String>,
+    /// Body templates for other media types (`application/xml`), chosen by the request's
+    /// `Accept` as AWS's `responseTemplates`; `body` is `application/json`'s.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
 }
 
 /// A gateway response header's value: fixed text, or `{"from": EXPRESSION}` with one of AWS's
