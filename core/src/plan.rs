@@ -13,6 +13,7 @@ use crate::routes::{MethodId, Router};
 use crate::text::header_case::HeaderSpellings;
 use crate::text::is_token;
 use crate::throttle::Limits;
+use crate::transform::binary::BinaryTypes;
 use crate::transform::integration::IntegrationPlan;
 use crate::validate::{MethodValidation, Models};
 
@@ -103,6 +104,8 @@ pub struct Plan {
     pub stage_prefix: Option<String>,
     /// How the spec spells the header names it mentions, for Lambda events.
     pub header_spellings: HeaderSpellings,
+    /// The API's binary media types.
+    pub binary_types: BinaryTypes,
 }
 
 impl Plan {
@@ -214,6 +217,7 @@ impl Plan {
             models,
             stage_prefix: None,
             header_spellings,
+            binary_types: BinaryTypes::new(&config.api.binary_media_types),
         })
     }
 

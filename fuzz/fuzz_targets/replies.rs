@@ -104,8 +104,10 @@ fuzz_target!(|data: &[u8]| {
         function_error: msg.header("x-amz-function-error").map(<[u8]>::to_vec),
         body: msg.body.clone(),
     };
-    if let Ok(reply) = lambda_proxy::reply(&invoke) {
-        assert!((100..=599).contains(&reply.status), "{}", reply.status);
+    for binary in [true, false] {
+        if let Ok(reply) = lambda_proxy::reply(&invoke, binary) {
+            assert!((100..=599).contains(&reply.status), "{}", reply.status);
+        }
     }
     if let InvokeResult::Failure(why) =
         interpret_invoke(status, invoke.function_error.as_deref(), &invoke.body, MAX_RESULT_BYTES)

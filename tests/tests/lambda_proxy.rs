@@ -21,7 +21,8 @@ fn proxy(name: &str) -> Value {
 
 fn config() -> Value {
     json!({
-        "api": {"id": "pets-api", "account_id": "123456789012"},
+        "api": {"id": "pets-api", "account_id": "123456789012",
+                "binary_media_types": ["image/png", "application/octet-stream"]},
         "stage": {"name": "prod", "variables": {"petsFunction": "pets"}},
         "methods": [
             {"resource": "/pets", "http_method": "GET",
@@ -143,24 +144,41 @@ fn lambda_proxy_end_to_end() {
         (json!("hello"), json!(false))
     );
 
-    // Binary both ways: base64 in the event and in the answer, bytes on the wire.
-    let r = get(port, "/binary", &[]);
+    // Binary both ways (the API's binary media types): base64 in the event and in the answer,
+    // bytes on the wire for a client whose first Accept type is binary; the base64 text for
+    // any other client, as on AWS.
+    let r = get(port, "/binary", &[("accept", "image/png")]);
     assert_eq!(r.status, 200);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(0..=255u8);
     assert_eq!(r.body, png);
+    let r = get(port, "/binary", &[("accept", "text/html, image/png")]);
+    let text = r.text();
+    assert!(text.starts_with("iVBORw0KGgo") && text.len() == png.len().div_ceil(3) * 4, "{text}");
     let r = request(
         port,
         "POST",
         b"/binary",
-        &[("content-type", b"application/octet-stream")],
+        &[("content-type", b"application/octet-stream"), ("accept", b"application/octet-stream")],
         b"\xff\x00\x01ab",
     );
     assert_eq!(r.body, b"ba\x01\x00\xff");
+    // A binary type is base64 in the event even when it is valid UTF-8.
+    let r = request(
+        port,
+        "POST",
+        b"/echo/bin",
+        &[("content-type", b"application/octet-stream")],
+        b"text",
+    );
+    assert_eq!(
+        (r.json()["body"].clone(), r.json()["isBase64Encoded"].clone()),
+        (json!("dGV4dA=="), json!(true))
+    );
 
     // Whatever is not a proxy response is AWS's 502; no answer in time is 504.
     for kind in ["string", "nostatus", "objectbody", "badbase64", "raise"] {
-        let r = get(port, &format!("/broken?kind={kind}"), &[]);
+        let r = get(port, &format!("/broken?kind={kind}"), &[("accept", "image/png")]);
         assert_gateway_error(
             &r,
             502,

@@ -10,7 +10,7 @@ const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 
 fn config() -> Value {
     json!({
-        "api": {"id": "petstore"},
+        "api": {"id": "petstore", "binary_media_types": ["image/*"]},
         "stage": {"name": "prod", "variables": {"shelf": "north"}},
         "models": {
             "NewPet": {
@@ -104,6 +104,11 @@ fn config() -> Value {
                         "integration.request.path.item": "method.request.path.line",
                     },
                 },
+            },
+            {
+                // contentHandling: a binary upload reaches the backend as base64 text.
+                "resource": "/images", "http_method": "POST",
+                "integration": {"type": "HTTP", "content_handling": "CONVERT_TO_TEXT"},
             },
             {
                 // AWS's parameter and status code overrides, from the templates.
@@ -251,6 +256,14 @@ fn validation_templates_and_mappings_end_to_end() {
     assert_eq!(r.status, 202, "{}", r.text());
     assert_eq!(r.header("x-seen"), Some("/override?page=2"));
     assert_eq!(r.json(), json!({"overridden": true}));
+
+    // CONVERT_TO_TEXT: an image (a binary media type) goes to the backend base64-encoded; a
+    // text body is not a binary type and passes as it is.
+    let r = request(port, "POST", b"/images", &[("content-type", b"image/png")], b"\x89PNG\xff");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["body"], "iVBOR/8=");
+    let r = request(port, "POST", b"/images", &[("content-type", b"text/plain")], b"plain");
+    assert_eq!(r.json()["body"], "plain");
 
     // Past AWS's 10 MB payload limit: 413 with AWS's body, answered from the declared length
     // before any of the body is read (so the client is not sending when the answer comes).

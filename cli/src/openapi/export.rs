@@ -102,6 +102,12 @@ pub fn export(spec: &Spec, options: &Options) -> Result<Value, String> {
 
 fn extensions(config: &Config, doc: &mut Map<String, Value>) -> Result<(), String> {
     doc.insert("x-amazon-apigateway-api-key-source".into(), to_value(&config.api_key_source)?);
+    if !config.api.binary_media_types.is_empty() {
+        doc.insert(
+            "x-amazon-apigateway-binary-media-types".into(),
+            json!(config.api.binary_media_types),
+        );
+    }
     if let Some(size) = config.api.minimum_compression_size {
         doc.insert("x-amazon-apigateway-minimum-compression-size".into(), json!(size));
     }

@@ -134,10 +134,17 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
                 PolicyDocument::from_json(&bytes).map_err(|e| format!("{at}: {e}"))?;
                 config.insert("resource_policy".into(), policy);
             }
-            "x-amazon-apigateway-binary-media-types" => cx.notes.unhonoured(
-                at,
-                "bodies pass through as they are; binary media types change nothing",
-            ),
+            "x-amazon-apigateway-binary-media-types" => match value.as_array() {
+                Some(types) => {
+                    if let Some(api) = config.get_mut("api") {
+                        // AWS escapes `/` as `~1` in the console's exports.
+                        let types: Vec<String> =
+                            types.iter().map(|t| scalar(t).replace("~1", "/")).collect();
+                        api["binary_media_types"] = json!(types);
+                    }
+                }
+                None => cx.notes.unhonoured(at, "not a list of media types"),
+            },
             "x-amazon-apigateway-endpoint-configuration" => cx.notes.unhonoured(
                 at,
                 "the gateway listens where its Envoy listener does; endpoint types and VPC \

@@ -111,9 +111,14 @@ pub fn import(cx: &mut Context, raw: &Value, verb: &str, at: &str) -> Result<Imp
                 &here,
                 "no role is assumed: the Envoy cluster signs with its own AWS credentials",
             ),
-            "contentHandling" => cx
-                .notes
-                .unhonoured(&here, "bodies pass as they are; no conversion to or from base64"),
+            "contentHandling"
+                if matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy) =>
+            {
+                cx.notes.unhonoured(&here, "a proxy integration passes the body as it is")
+            }
+            "contentHandling" => {
+                out.insert("content_handling".into(), Value::String(scalar(value)));
+            }
             _ => cx.notes.unhonoured(&here, "not part of the integrations the gateway runs"),
         }
     }
@@ -183,10 +188,9 @@ fn responses(cx: &mut Context, value: &Value, at: &str) -> Result<Value, String>
                 "responseTemplates" => {
                     r.insert("response_templates".into(), string_map(value, &join(&here, key))?);
                 }
-                "contentHandling" => cx.notes.unhonoured(
-                    &join(&here, key),
-                    "bodies pass as they are; no conversion to or from base64",
-                ),
+                "contentHandling" => {
+                    r.insert("content_handling".into(), Value::String(scalar(value)));
+                }
                 _ => cx.notes.unhonoured(&join(&here, key), "not part of an integration response"),
             }
         }
@@ -258,6 +262,9 @@ pub fn export(method: &Method, integration: &Integration, region: &str) -> Value
         _ => integration.timeout_ms,
     };
     out.insert("timeoutInMillis".into(), json!(timeout));
+    if let Some(handling) = integration.content_handling {
+        out.insert("contentHandling".into(), json!(handling));
+    }
     if !integration.responses.is_empty() {
         let mut responses = Map::new();
         for (pattern, r) in &integration.responses {
@@ -270,6 +277,9 @@ pub fn export(method: &Method, integration: &Integration, region: &str) -> Value
             }
             if !r.response_templates.is_empty() {
                 response.insert("responseTemplates".into(), strings(&r.response_templates));
+            }
+            if let Some(handling) = r.content_handling {
+                response.insert("contentHandling".into(), json!(handling));
             }
             responses.insert(pattern.clone(), Value::Object(response));
         }

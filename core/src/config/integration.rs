@@ -85,6 +85,19 @@ pub struct Integration {
     /// AWS: the integration timeout (50 ms to 29 s).
     #[serde(default = "default_integration_timeout")]
     pub timeout_ms: u32,
+    /// `contentHandling` of the integration request: a binary body (one whose Content-Type is
+    /// among the API's `binary_media_types`) to base64 text, or base64 text to binary; unset,
+    /// the body passes as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<ContentHandling>,
+}
+
+/// AWS's `contentHandling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContentHandling {
+    ConvertToText,
+    ConvertToBinary,
 }
 
 fn default_integration_method() -> String {
@@ -108,4 +121,8 @@ pub struct IntegrationResponse {
     /// Content-Type -> VTL template over the backend's body.
     #[serde(default)]
     pub response_templates: BTreeMap<String, String>,
+    /// `contentHandling` of the integration response (see [`Integration::content_handling`];
+    /// binary is the backend's Content-Type among the API's `binary_media_types`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<ContentHandling>,
 }

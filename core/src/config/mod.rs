@@ -21,7 +21,8 @@ pub use error::ConfigError;
 pub use global::{FailureMode, RateLimitService};
 pub use iam::{AuthorizationType, Iam, IamCredential, Secret, TrustedHeaders};
 pub use integration::{
-    Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RequestValidator,
+    ContentHandling, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
+    RequestValidator,
 };
 pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
 pub use period::Period;
@@ -174,6 +175,11 @@ pub struct Api {
     /// (`tollgate render` configures it); the filter does not read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_compression_size: Option<u32>,
+    /// AWS's `binaryMediaTypes` (`image/png`, `image/*`, `*/*`): bodies of these types are
+    /// binary (base64 in Lambda proxy events; what `content_handling` converts), and a Lambda
+    /// proxy function's base64 body is decoded for a client whose first `Accept` type is one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_media_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -29,7 +29,9 @@ pub(super) fn on_integration_response<H: Host>(
                 function_error: response.header("x-amz-function-error").map(<[u8]>::to_vec),
                 body: response.body.clone(),
             };
-            lambda_proxy::reply(&invoke).map_err(|e| (e.rejection(), format!("{e:?}")))
+            let accept = host.request_header("accept").ok().flatten();
+            let binary = plan.binary_types.accepts(accept.as_deref());
+            lambda_proxy::reply(&invoke, binary).map_err(|e| (e.rejection(), format!("{e:?}")))
         }
         Some(IntegrationType::Aws) => service_reply(plan, exchange, response),
         _ => Err((

@@ -14,6 +14,7 @@ use crate::host::{Host, HostError};
 use crate::plan::{MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::transform::aws_service::AwsTarget;
+use crate::transform::binary::{convert, BinaryTypes};
 use crate::transform::integration::{
     IntegrationPlan, RequestBody, ResponsePlan, UriPart, CLUSTER_HEADER,
 };
@@ -163,6 +164,20 @@ pub(super) fn request<H: Host>(
         Value::Null
     };
     let vars = &plan.stage_variables;
+    let binary = plan.binary_types.matches(content_type);
+    // `contentHandling`: the payload templates read and the integration gets.
+    let proxies =
+        matches!(integration.kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy);
+    let handling = integration.content_handling.filter(|_| !proxies);
+    let converted = match convert(body, handling, binary) {
+        Ok(converted) => converted,
+        Err(_) => {
+            let rejection =
+                Rejection::new(ResponseType::ApiConfigurationError).because("not_base64");
+            return Ok(Outcome::Reject(rejection));
+        }
+    };
+    let body = converted.as_deref().unwrap_or(body);
     match integration.kind {
         IntegrationType::AwsProxy => {
             let request = ProxyRequest {
@@ -175,6 +190,7 @@ pub(super) fn request<H: Host>(
                 stage_variables: vars,
                 context: &context,
                 spellings: &plan.header_spellings,
+                binary,
                 body: Some(body),
             };
             let Some(target) = &integration.lambda else {
@@ -221,7 +237,9 @@ pub(super) fn request<H: Host>(
                 templated_body(integration, content_type, &input)
             };
             let (new_body, overrides) = match rendered {
-                Ok(rendered) => rendered,
+                Ok((Some(text), overrides)) => (Some(text.into_bytes()), overrides),
+                // A body converted and not templated goes on converted.
+                Ok((None, overrides)) => (converted.clone().filter(|_| !proxy), overrides),
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
             let request = MappedRequest { headers, query, path, overrides: &overrides };
@@ -231,7 +249,7 @@ pub(super) fn request<H: Host>(
             if let Some(new_body) = new_body {
                 // A request without a body cannot be given one by a proxy-wasm filter.
                 if !exchange.end_of_stream {
-                    host.set_request_body(new_body.as_bytes())?;
+                    host.set_request_body(&new_body)?;
                     host.set_request_header("transfer-encoding", None)?;
                     host.set_request_header(
                         "content-length",
@@ -608,7 +626,7 @@ fn mock(
     let response = integration.select_response(&selector).ok_or_else(config_error)?;
     let status = response.status.or_else(|| selector.parse().ok()).unwrap_or(200);
     let empty = Input { body: b"", ..*input };
-    let rendered = render_response(response, &empty, input, accept)?;
+    let rendered = render_response(response, &empty, input, (accept, &BinaryTypes::default()))?;
     let status = rendered.status.unwrap_or(status);
     Ok(LocalReply { status, headers: rendered.headers, body: rendered.body })
 }
@@ -627,8 +645,21 @@ fn render_response(
     response: &ResponsePlan,
     backend: &Input<'_>,
     method: &Input<'_>,
-    accept: Option<&[u8]>,
+    (accept, binary_types): (Option<&[u8]>, &BinaryTypes),
 ) -> Result<Rendered, Rejection> {
+    // `contentHandling` first: mappings and templates read the converted payload.
+    let content_type = backend.header.iter().find(|(n, _)| n == "content-type");
+    let binary = binary_types.matches(content_type.map(|(_, v)| v.as_bytes()));
+    let converted = convert(backend.body, response.content_handling, binary)
+        .map_err(|_| Rejection::new(ResponseType::ApiConfigurationError).because("not_base64"))?;
+    let converted_input;
+    let backend = match &converted {
+        Some(body) => {
+            converted_input = Input { body, ..*backend };
+            &converted_input
+        }
+        None => backend,
+    };
     let parsed = body_json(response.mappings.iter().map(|m| &m.source), backend.body);
     let mut headers = Vec::new();
     for m in &response.mappings {
@@ -791,7 +822,8 @@ fn apply_response<H: Host>(
         Input { header: &state.backend_headers, path: &[], querystring: &[], ..method_input };
     let rendered =
         response.ok_or_else(|| Rejection::new(ResponseType::ApiConfigurationError)).and_then(|r| {
-            render_response(r, &backend, &method_input, state.accept.as_deref()).map(|out| (r, out))
+            let accept = (state.accept.as_deref(), &plan.binary_types);
+            render_response(r, &backend, &method_input, accept).map(|out| (r, out))
         });
     let (status, headers, new_body) = match rendered {
         Ok((r, out)) => (out.status.or(r.status), out.headers, out.body),
@@ -849,7 +881,8 @@ pub(super) fn service_reply(
         let method_input = state.params.input(&response.body, &state.context, vars);
         let backend =
             Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
-        let out = render_response(selected, &backend, &method_input, state.accept.as_deref())?;
+        let accept = (state.accept.as_deref(), &plan.binary_types);
+        let out = render_response(selected, &backend, &method_input, accept)?;
         (out.status.or(selected.status).unwrap_or(response.status), out.headers, out.body)
     };
     // Without integration responses the service's answer passes through, its type with it;

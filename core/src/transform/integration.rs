@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::ContentHandling;
 use crate::config::{
     ConfigError, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
 };
@@ -30,6 +31,8 @@ pub struct IntegrationPlan {
     pub lambda: Option<LambdaTarget>,
     /// AWS: the service request.
     pub aws: Option<AwsTarget>,
+    /// `contentHandling` of the request body.
+    pub content_handling: Option<ContentHandling>,
 }
 
 /// A Lambda function behind an Envoy cluster, as the Invoke API addresses it.
@@ -78,6 +81,8 @@ pub struct ResponsePlan {
     pub mappings: Vec<Mapping<String>>,
     /// (media type, template), media types lowercase.
     pub templates: Vec<(String, Template)>,
+    /// `contentHandling` of the backend's body.
+    pub content_handling: Option<ContentHandling>,
 }
 
 /// What to do with the request body for this Content-Type.
@@ -242,6 +247,7 @@ impl IntegrationPlan {
             request_mappings,
             request_templates,
             passthrough: integration.passthrough_behavior,
+            content_handling: integration.content_handling,
             responses,
             lambda,
             aws,
@@ -296,6 +302,7 @@ impl IntegrationPlan {
             self.kind != IntegrationType::HttpProxy && !self.request_templates.is_empty();
         matches!(self.kind, IntegrationType::AwsProxy | IntegrationType::Aws)
             || templates
+            || (self.kind == IntegrationType::Http && self.content_handling.is_some())
             || self
                 .request_mappings
                 .iter()
@@ -396,6 +403,7 @@ fn compile_response(
             &format!("{path}.response_parameters"),
         )?,
         templates: templates(&response.response_templates, &format!("{path}.response_templates"))?,
+        content_handling: response.content_handling,
     })
 }
 

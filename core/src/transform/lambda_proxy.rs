@@ -32,6 +32,8 @@ pub struct ProxyRequest<'a> {
     pub context: &'a Value,
     /// How the spec spells header names.
     pub spellings: &'a HeaderSpellings,
+    /// The body's Content-Type is one of the API's binary media types: it goes base64-encoded.
+    pub binary: bool,
     pub body: Option<&'a [u8]>,
 }
 
@@ -59,11 +61,14 @@ pub fn event(request: &ProxyRequest<'_>) -> Vec<u8> {
     let names = HeaderNames { spellings: request.spellings, http2: is_http2(protocol) };
     let (headers, multi_value_headers) = last_and_all(event_headers(request.headers, names));
     let (query, multi_value_query) = last_and_all(request.query.to_vec());
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let (body, is_base64_encoded) = match request.body.filter(|b| !b.is_empty()) {
         None => (None, false),
+        Some(bytes) if request.binary => (Some(base64(bytes)), true),
         Some(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => (Some(text.to_string()), false),
-            Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(bytes)), true),
+            // Not text, whatever its type says: base64 rather than mangled.
+            Err(_) => (Some(base64(bytes)), true),
         },
     };
     let non_empty = |m: BTreeMap<String, String>| (!m.is_empty()).then_some(m);
@@ -110,8 +115,10 @@ impl ProxyError {
     }
 }
 
-/// The client's response from the function's answer.
-pub fn reply(response: &InvokeResponse) -> Result<LocalReply, ProxyError> {
+/// The client's response from the function's answer. A base64 body (`isBase64Encoded`) is
+/// decoded when `binary` (the client's first `Accept` type is one of the API's binary media
+/// types), else it reaches the client as the base64 text it is, as on AWS.
+pub fn reply(response: &InvokeResponse, binary: bool) -> Result<LocalReply, ProxyError> {
     match response.status {
         // No answer, or Envoy's own 504 when the callout's timeout ran out.
         0 | 504 => return Err(ProxyError::NoAnswer),
@@ -159,7 +166,7 @@ pub fn reply(response: &InvokeResponse) -> Result<LocalReply, ProxyError> {
     };
     let body = match object.get("body") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) if base64 => base64::engine::general_purpose::STANDARD
+        Some(Value::String(text)) if base64 && binary => base64::engine::general_purpose::STANDARD
             .decode(text)
             .map_err(|_| malformed("body is not base64"))?,
         Some(Value::String(text)) => text.clone().into_bytes(),
@@ -227,6 +234,7 @@ mod tests {
             stage_variables: &vars,
             context: &context,
             spellings: &HeaderSpellings::scan("method.request.header.X-TAG"),
+            binary: false,
             body: Some(b"\xff\x00binary"),
         };
         let built: Value = serde_json::from_slice(&event(&request)).unwrap();
@@ -267,12 +275,15 @@ mod tests {
 
     #[test]
     fn proxy_responses_become_the_reply() {
-        let answer = reply(&ok(json!({
-            "statusCode": 201,
-            "headers": {"Content-Type": "text/plain", "X-One": 1},
-            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
-            "body": "created",
-        })))
+        let answer = reply(
+            &ok(json!({
+                "statusCode": 201,
+                "headers": {"Content-Type": "text/plain", "X-One": 1},
+                "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+                "body": "created",
+            })),
+            true,
+        )
         .unwrap();
         assert_eq!(answer.status, 201);
         assert_eq!(answer.body, b"created");
@@ -286,10 +297,16 @@ mod tests {
             ]
         );
         let binary =
-            reply(&ok(json!({"statusCode": "200", "body": "/wA=", "isBase64Encoded": true})))
+            reply(&ok(json!({"statusCode": "200", "body": "/wA=", "isBase64Encoded": true})), true)
                 .unwrap();
         assert_eq!(binary.body, vec![0xff, 0x00]);
-        let empty = reply(&ok(json!({"statusCode": 204}))).unwrap();
+        // A client that does not accept a binary type gets the base64 text, as on AWS.
+        let text = reply(
+            &ok(json!({"statusCode": "200", "body": "/wA=", "isBase64Encoded": true})),
+            false,
+        );
+        assert_eq!(text.unwrap().body, b"/wA=");
+        let empty = reply(&ok(json!({"statusCode": 204})), true).unwrap();
         assert!(empty.body.is_empty() && empty.headers.is_empty());
     }
 
@@ -309,25 +326,25 @@ mod tests {
             json!({"statusCode": 200, "isBase64Encoded": "yes"}),
         ];
         for body in malformed {
-            let err = reply(&ok(body.clone())).unwrap_err();
+            let err = reply(&ok(body.clone()), true).unwrap_err();
             assert!(matches!(err, ProxyError::Malformed(_)), "{body}: {err:?}");
             assert_eq!(err.rejection().status, Some(502));
         }
         let not_json = InvokeResponse { status: 200, function_error: None, body: b"{".to_vec() };
-        assert!(matches!(reply(&not_json), Err(ProxyError::Malformed(_))));
+        assert!(matches!(reply(&not_json, true), Err(ProxyError::Malformed(_))));
         let raised = InvokeResponse {
             status: 200,
             function_error: Some(b"Unhandled".to_vec()),
             body: br#"{"errorMessage": "boom"}"#.to_vec(),
         };
-        assert_eq!(reply(&raised), Err(ProxyError::FunctionError));
+        assert_eq!(reply(&raised, true), Err(ProxyError::FunctionError));
         assert_eq!(
-            reply(&InvokeResponse { status: 404, ..raised.clone() }),
+            reply(&InvokeResponse { status: 404, ..raised.clone() }, true),
             Err(ProxyError::Invoke(404))
         );
-        assert_eq!(reply(&InvokeResponse::default()), Err(ProxyError::NoAnswer));
+        assert_eq!(reply(&InvokeResponse::default(), true), Err(ProxyError::NoAnswer));
         let timed_out = InvokeResponse { status: 504, ..InvokeResponse::default() };
-        assert_eq!(reply(&timed_out), Err(ProxyError::NoAnswer));
+        assert_eq!(reply(&timed_out, true), Err(ProxyError::NoAnswer));
         assert_eq!(ProxyError::NoAnswer.rejection().kind, ResponseType::IntegrationTimeout);
     }
 }

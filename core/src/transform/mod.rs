@@ -2,6 +2,7 @@
 //! integration that applies them.
 
 pub mod aws_service;
+pub mod binary;
 pub mod integration;
 pub mod lambda_proxy;
 pub mod mapping;
