@@ -25,6 +25,9 @@ pub const ROUTE_NAME: &str = "tollgate.admin";
 /// The request header with the admin key.
 pub const KEY_HEADER: &str = "x-tollgate-admin-key";
 
+/// A stage cache's slot prefixes (the stage's, and a canary's own) and its capacity.
+type CacheSlots = (Vec<String>, u32);
+
 /// The management side of a config, compiled once.
 #[derive(Debug, Clone)]
 pub struct AdminPlan {
@@ -33,7 +36,7 @@ pub struct AdminPlan {
     plans: Vec<PlanUsage>,
     /// Every API key id, sorted (usage of a key that has left a plan is still its usage).
     key_ids: Vec<String>,
-    stages: Vec<(String, Option<(String, u32)>)>,
+    stages: Vec<(String, Option<CacheSlots>)>,
     service: Option<GlobalService>,
 }
 
@@ -90,7 +93,11 @@ impl AdminPlan {
             .into_iter()
             .map(|s| {
                 let slots = s.cache.as_ref().map(|c: &StageCache| {
-                    (crate::cache::stage_prefix(&config.api.id, &s.name), c.capacity)
+                    let prefix = crate::cache::stage_prefix(&config.api.id, &s.name);
+                    // A canary's own cache (`use_stage_cache: false`) goes with the stage's.
+                    let canary = s.canary.as_ref().filter(|c| !c.use_stage_cache);
+                    let own = canary.map(|_| crate::cache::separate_prefix(&prefix, "canary"));
+                    (std::iter::once(prefix).chain(own).collect(), c.capacity)
                 });
                 (s.name.clone(), slots)
             })
@@ -301,13 +308,15 @@ fn flush<H: Host>(admin: &AdminPlan, host: &mut H, api: &str, stage: &str) -> Lo
     let Some((_, cache)) = found.filter(|_| api == admin.api_id) else {
         return message(404, "Invalid stage identifier specified");
     };
-    let Some((prefix, capacity)) = cache else {
+    let Some((prefixes, capacity)) = cache else {
         return message(400, "The stage has no cache to flush");
     };
-    match crate::cache::flush(host, prefix, *capacity) {
-        Ok(_) => reply(202, json!({})),
-        Err(_) => message(500, "Internal server error"),
+    for prefix in prefixes {
+        if crate::cache::flush(host, prefix, *capacity).is_err() {
+            return message(500, "Internal server error");
+        }
     }
+    reply(202, json!({}))
 }
 
 #[cfg(test)]

@@ -123,6 +123,16 @@ impl CachePlan {
         let slot = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % self.capacity;
         EntryKey { shared: format!("{}{slot}", self.prefix), digest }
     }
+
+    /// The same cache under slots of its own (a canary that does not use the stage cache).
+    pub fn separate(&mut self, suffix: &str) {
+        self.prefix = separate_prefix(&self.prefix, suffix);
+    }
+}
+
+/// The prefix of a cache's slots kept apart under `prefix` (a canary's own cache).
+pub fn separate_prefix(prefix: &str, suffix: &str) -> String {
+    format!("{prefix}{suffix}.")
 }
 
 /// Shared-data key prefix of a stage's cache slots.

@@ -107,7 +107,12 @@ impl Deployment {
                     let mut variant = stage.clone();
                     variant.canary = None;
                     variant.variables.extend(c.stage_variable_overrides.clone());
-                    let plan = compile_stage(config, &variant, &field, env)?;
+                    let mut plan = compile_stage(config, &variant, &field, env)?;
+                    if !c.use_stage_cache {
+                        for cache in plan.methods.iter_mut().filter_map(|m| m.cache.as_mut()) {
+                            cache.separate("canary");
+                        }
+                    }
                     Some(CanaryPlan { percent: c.percent_traffic, plan })
                 }
             };
@@ -355,5 +360,36 @@ mod tests {
             let err = deployment(extra.clone()).unwrap_err();
             assert_eq!(err.path, path, "{extra}: {err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod canary_cache_tests {
+    use super::*;
+    use crate::test_support::test;
+    use serde_json::json;
+
+    /// AWS's `useStageCache` (default false): a canary has a cache of its own unless it uses
+    /// the stage's.
+    #[test]
+    fn a_canary_keeps_its_own_cache_unless_it_uses_the_stage_cache() {
+        let key_of = |use_stage_cache: bool| {
+            let config = json!({"api": {"id": "shop"},
+                "stages": [{"name": "prod", "cache": {"enabled": true},
+                            "canary": {"percent_traffic": 10.0, "use_stage_cache": use_stage_cache}}],
+                "methods": [{"resource": "/pets", "http_method": "GET"}]});
+            let deployment = Deployment::from_json(config.to_string().as_bytes()).unwrap();
+            let stage = &deployment.stages[0];
+            let key = |plan: &Plan| {
+                let cache = plan.methods[0].cache.as_ref().expect("a cached method");
+                cache.key("GET", "/pets", (&[], &[], &[])).shared
+            };
+            (key(&stage.plan), key(&stage.canary.as_ref().unwrap().plan))
+        };
+        let (stage, canary) = key_of(false);
+        assert_ne!(stage, canary);
+        assert!(canary.starts_with("tollgate.cache.shop.prod.canary."), "{canary}");
+        let (stage, canary) = key_of(true);
+        assert_eq!(stage, canary);
     }
 }

@@ -223,6 +223,11 @@ pub struct Canary {
     pub percent_traffic: f64,
     #[serde(default)]
     pub stage_variable_overrides: BTreeMap<String, String>,
+    /// AWS's `useStageCache`: the canary's requests read and fill the stage's cache; by
+    /// default (`false`, as on AWS) they have a cache of their own, so a canary's answers never
+    /// reach the stage's callers.
+    #[serde(default)]
+    pub use_stage_cache: bool,
 }
 
 /// How a request's stage is chosen when the config has `stages`: the Envoy route's name when
