@@ -157,10 +157,24 @@ fn what_is_imported_is_what_the_document_says() {
     assert_eq!(add.authorization_scopes, ["notes/write"]);
     let health = config.methods.iter().find(|m| m.resource == "/health").unwrap();
     assert!(health.authorizer_id.is_none(), "`security: []` opens a method");
+    // Two user pools: one key set each, in the order of the issuers.
+    let pools = &config.authorizers[0];
     assert_eq!(
-        config.authorizers[0].issuers,
-        ["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_N0t3sP00l"]
+        pools.issuers,
+        [
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_N0t3sP00l",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_S3c0ndP00l"
+        ]
     );
+    let paths: Vec<&str> = pools.jwks_uris.iter().map(|u| u.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/us-east-1_N0t3sP00l/.well-known/jwks.json",
+            "/eu-west-1_S3c0ndP00l/.well-known/jwks.json"
+        ]
+    );
+    assert!(pools.jwks_uri.is_none());
 }
 
 #[test]

@@ -582,3 +582,44 @@ fn minted_tokens_verify_with_the_served_jwks() {
     let expired = keys.rs256(&with(id_token(), json!({"exp": now() - 60})));
     assert!(rsa.verify_token::<Map<String, Value>>(&expired, Some(options())).is_err(), "expired");
 }
+
+/// A Cognito authorizer over two user pools (AWS's `providerARNs` with two ARNs): each pool's
+/// tokens are verified with that pool's own key set, fetched from its own JWKS URL; a token
+/// signed with the other pool's key, or from a third pool, is 401.
+#[test]
+fn an_authorizer_over_two_user_pools() {
+    const SECOND: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Second";
+    const SECOND_FILE: &str = "us-east-1_Second/.well-known/jwks.json";
+    let keys = Keys::new();
+    let dir = scratch_dir("jwks-pools");
+    write_pool_jwks(&dir, &[keys.rsa_jwk()]);
+    write_jwks(&dir.join(SECOND_FILE), &[keys.es_jwk()]);
+    let jwks = Upstream::files(UPSTREAM, &dir);
+    let upstream = Upstream::start(UPSTREAM, "echo");
+    let uri = |path: &str| json!({"cluster": "jwks", "authority": "cognito-idp.amazonaws.com", "path": format!("/{path}")});
+    let config = json!({
+        "api": {"id": "petstore", "region": "eu-west-1", "account_id": "123456789012"},
+        "authorizers": [{"id": "pools", "type": "COGNITO_USER_POOLS", "identity_source": "authorization",
+                         "issuers": [POOL, SECOND], "jwks_uris": [uri(JWKS_FILE), uri(SECOND_FILE)]}],
+        "methods": [{"resource": "/pets", "http_method": "GET",
+                     "authorization_type": "COGNITO_USER_POOLS", "authorizer_id": "pools"}],
+    });
+    let options = EnvoyOptions::new(config, upstream.port).cluster("jwks", jwks.port);
+    let envoy = Envoy::start(&options).unwrap_or_else(|log| panic!("{log}"));
+    let port = envoy.port;
+
+    let first = keys.rs256(&id_token());
+    assert_reached(&call(port, "GET", "/pets", Some(&bearer(&first)), &[]), "GET", "/pets");
+    let second = keys.es256(&with(id_token(), json!({"iss": SECOND})));
+    assert_reached(&call(port, "GET", "/pets", Some(&bearer(&second)), &[]), "GET", "/pets");
+    // The second pool does not publish the first pool's key, nor the other way round.
+    let crossed = keys.rs256(&with(id_token(), json!({"iss": SECOND})));
+    assert_unauthorized(&call(port, "GET", "/pets", Some(&bearer(&crossed)), &[]), "crossed");
+    let crossed = keys.es256(&id_token());
+    assert_unauthorized(&call(port, "GET", "/pets", Some(&bearer(&crossed)), &[]), "crossed back");
+    let third = keys.rs256(&with(
+        id_token(),
+        json!({"iss": "https://cognito-idp.us-east-1.amazonaws.com/third"}),
+    ));
+    assert_unauthorized(&call(port, "GET", "/pets", Some(&bearer(&third)), &[]), "third pool");
+}

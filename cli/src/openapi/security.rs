@@ -205,25 +205,23 @@ fn cognito_authorizer(
         .map(|a| a.iter().map(scalar).collect())
         .unwrap_or_default();
     let mut issuers = Vec::new();
-    let mut jwks_uri = None;
+    let mut jwks_uris = Vec::new();
     for (i, arn) in arns.iter().enumerate() {
         let here = format!("{at}.providerARNs[{i}]");
         let (region, pool) = user_pool_of_arn(arn)
             .ok_or_else(|| format!("{here}: `{arn}` is not a Cognito user pool ARN"))?;
         let authority = format!("cognito-idp.{region}.amazonaws.com");
         issuers.push(format!("https://{authority}/{pool}"));
-        if jwks_uri.is_none() {
-            let cluster = aws_cluster("cognito-idp", &region, &cx.region);
-            cx.notes.clusters.insert(cluster.clone(), format!("https://{authority}"));
-            jwks_uri = Some(json!({"cluster": cluster, "authority": authority,
-                                   "path": format!("/{pool}/.well-known/jwks.json")}));
-        } else {
-            cx.notes.unhonoured(
-                &here,
-                "one key set per authorizer: only the first pool's keys are fetched",
-            );
-        }
+        let cluster = aws_cluster("cognito-idp", &region, &cx.region);
+        cx.notes.clusters.insert(cluster.clone(), format!("https://{authority}"));
+        jwks_uris.push(json!({"cluster": cluster, "authority": authority,
+                              "path": format!("/{pool}/.well-known/jwks.json")}));
     }
+    // One pool: `jwks_uri`; several: one key set per pool, in the order of the issuers.
+    let (jwks_key, jwks) = match jwks_uris.len() {
+        1 => ("jwks_uri", jwks_uris.pop().unwrap_or_default()),
+        _ => ("jwks_uris", Value::Array(jwks_uris)),
+    };
     if issuers.is_empty() {
         return Err(format!("{at}.providerARNs: a Cognito authorizer names its user pools"));
     }
@@ -239,9 +237,10 @@ fn cognito_authorizer(
             _ => cx.notes.unhonoured(&here, "not part of the token authorizers the gateway runs"),
         }
     }
-    cx.authorizers
-        .push(json!({"id": id, "type": "COGNITO_USER_POOLS", "identity_source": identity,
-                               "issuers": issuers, "jwks_uri": jwks_uri}));
+    let mut out = json!({"id": id, "type": "COGNITO_USER_POOLS", "identity_source": identity,
+                         "issuers": issuers});
+    out[jwks_key] = jwks;
+    cx.authorizers.push(out);
     Ok(())
 }
 

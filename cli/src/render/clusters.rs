@@ -225,6 +225,11 @@ pub fn collect(
             let derived = address_of_authority(&uri.authority);
             clusters.add(&uri.cluster, derived, None, format!("authorizers[{i}].jwks_uri"))?;
         }
+        for (k, uri) in authorizer.jwks_uris.iter().enumerate() {
+            let derived = address_of_authority(&uri.authority);
+            let origin = format!("authorizers[{i}].jwks_uris[{k}]");
+            clusters.add(&uri.cluster, derived, None, origin)?;
+        }
     }
     if let Some(service) = &config.rate_limit_service {
         let origin = "rate_limit_service.cluster".to_string();

@@ -21,11 +21,58 @@ pub struct TokenAuthorizer {
     pub jwks_uri: Option<JwksUri>,
     /// (claim, lowercase header) pairs.
     pub claims_to_headers: Vec<(String, String)>,
+    /// An authorizer over several user pools: (issuer, index of the authorizer with that
+    /// pool's keys), this one's included. Empty for one pool.
+    pub pools: Vec<(String, usize)>,
 }
 
 pub fn compile_authorizers(
     configs: &[JwtAuthorizerConfig],
 ) -> Result<Vec<TokenAuthorizer>, ConfigError> {
+    let mut out = compile_each(configs)?;
+    // Several pools: one authorizer per pool after the configured ones, each with its issuer
+    // and keys; the configured one keeps the first pool and lists them all.
+    for (i, c) in configs.iter().enumerate() {
+        if c.jwks_uris.is_empty() {
+            continue;
+        }
+        let path = format!("authorizers[{i}]");
+        if c.jwks_uri.is_some() || c.jwks_uris.len() != c.issuers.len() {
+            return Err(ConfigError::new(
+                format!("{path}.jwks_uris"),
+                "one per issuer, in the order of `issuers`, and no `jwks_uri` beside it",
+            ));
+        }
+        let mut pools = Vec::with_capacity(c.issuers.len());
+        for (k, (issuer, uri)) in c.issuers.iter().zip(&c.jwks_uris).enumerate() {
+            let mut one = c.clone();
+            one.issuers = vec![issuer.clone()];
+            one.jwks_uri = Some(uri.clone());
+            one.jwks_uris = Vec::new();
+            let compiled = compile_each(std::slice::from_ref(&one))
+                .map_err(|e| ConfigError::new(format!("{path}.jwks_uris[{k}]"), e.reason))?;
+            let Some(mut pool) = compiled.into_iter().next() else { continue };
+            if k == 0 {
+                if let Some(first) = out.get_mut(i) {
+                    first.validator = pool.validator;
+                    first.jwks_uri = pool.jwks_uri;
+                }
+                pools.push((issuer.clone(), i));
+            } else {
+                pool.id = format!("{}#{k}", c.id);
+                pools.push((issuer.clone(), out.len()));
+                out.push(pool);
+            }
+        }
+        if let Some(first) = out.get_mut(i) {
+            first.pools = pools;
+        }
+    }
+    Ok(out)
+}
+
+/// The authorizers as configured, one each.
+fn compile_each(configs: &[JwtAuthorizerConfig]) -> Result<Vec<TokenAuthorizer>, ConfigError> {
     let mut out: Vec<TokenAuthorizer> = Vec::with_capacity(configs.len());
     for (i, c) in configs.iter().enumerate() {
         let path = format!("authorizers[{i}]");
@@ -61,7 +108,7 @@ pub fn compile_authorizers(
                 ));
             }
         }
-        if inline_keys.is_none() && c.jwks_uri.is_none() {
+        if inline_keys.is_none() && c.jwks_uri.is_none() && c.jwks_uris.is_empty() {
             return Err(ConfigError::new(path, "needs `jwks` (inline keys) or `jwks_uri`"));
         }
         let mut claims_to_headers = Vec::with_capacity(c.claims_to_headers.len());
@@ -76,6 +123,7 @@ pub fn compile_authorizers(
             inline_keys,
             jwks_uri: c.jwks_uri.clone(),
             claims_to_headers,
+            pools: Vec::new(),
         });
     }
     Ok(out)
@@ -120,6 +168,29 @@ fn rejection(e: &JwtError) -> Rejection {
     let kind =
         if e.status() == 403 { ResponseType::AccessDenied } else { ResponseType::Unauthorized };
     Rejection::with_message(kind, e.message())
+}
+
+/// The authorizer that verifies `identity` for a method whose authorizer spans several user
+/// pools: the pool its (not yet verified) `iss` names; `authorizer` itself otherwise. Reading
+/// `iss` first decides only whose keys are tried: the token is then verified in full.
+pub fn pool_for(
+    authorizers: &[TokenAuthorizer],
+    authorizer: usize,
+    identity: Option<&[u8]>,
+) -> usize {
+    let Some(auth) = authorizers.get(authorizer).filter(|a| !a.pools.is_empty()) else {
+        return authorizer;
+    };
+    let issuer = identity.and_then(bearer).and_then(|token| {
+        use base64::Engine as _;
+        let payload = token.split(|b| *b == b'.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("iss")?.as_str().map(str::to_owned)
+    });
+    issuer
+        .and_then(|iss| auth.pools.iter().find(|(i, _)| *i == iss).map(|(_, index)| *index))
+        .unwrap_or(authorizer)
 }
 
 /// Steps 3-4 for a token method: the token from the identity source, verified (or found in the

@@ -31,6 +31,11 @@ pub struct JwtAuthorizerConfig {
     /// Where to fetch the JWK Set, through an Envoy cluster.
     #[serde(default)]
     pub jwks_uri: Option<JwksUri>,
+    /// An authorizer over several Cognito user pools (AWS's `providerARNs`): one JWK Set per
+    /// issuer, in the order of `issuers` (instead of `jwks_uri`); a token is verified with the
+    /// keys of the pool its `iss` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jwks_uris: Vec<JwksUri>,
     /// Clock skew allowed for `exp`, `nbf` and `iat`, seconds (0-300).
     #[serde(default)]
     pub leeway_seconds: u32,

@@ -9,7 +9,7 @@ use crate::auth::jwt::VerifiedToken;
 use crate::auth::lambda::{AuthorizerOutput, HeaderNames, RequestView};
 use crate::auth::policy::method_arn;
 use crate::auth::sigv4;
-use crate::auth::token::{authenticate_token, claim_header_value, TokenStep};
+use crate::auth::token::{authenticate_token, claim_header_value, pool_for, TokenStep};
 use crate::config::{ApiKeySource, LambdaAuthorizerType};
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
@@ -88,10 +88,11 @@ pub(super) fn authenticate<H: Host>(
             let identity =
                 plan.authorizers.get(*authorizer).and_then(|a| req.headers.get(&a.identity_source));
             let fetched = exchange.keys_fetched;
+            let authorizer = pool_for(&plan.authorizers, *authorizer, identity);
             let step = authenticate_token(
                 &plan.authorizers,
                 &mut worker.tokens,
-                (Some(*authorizer), scopes),
+                (Some(authorizer), scopes),
                 identity,
                 req.now_seconds,
                 fetched,

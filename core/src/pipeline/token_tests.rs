@@ -297,3 +297,42 @@ fn claims_with_control_characters_never_reach_headers_or_logs() {
     assert_eq!(host.header("x-user-email"), None);
     assert!(!host.filter_state.contains_key(SUBJECT_STATE));
 }
+
+/// An authorizer over two user pools (AWS's `providerARNs`): a token is verified with the keys
+/// of the pool its `iss` names, each pool's keys fetched from its own JWKS; a token of neither
+/// pool is refused.
+#[test]
+fn an_authorizer_over_two_pools_uses_each_pools_keys() {
+    const OTHER: &str = "https://other-pool.example";
+    let config = serde_json::json!({
+        "api": {"id": "petstore"},
+        "authorizers": [{"id": "pools", "type": "COGNITO_USER_POOLS", "issuers": [ISSUER, OTHER],
+            "jwks_uris": [{"cluster": "idp", "authority": "idp.example", "path": "/one/jwks.json"},
+                          {"cluster": "idp", "authority": "idp.example", "path": "/two/jwks.json"}]}],
+        "methods": [{"resource": "/pool", "http_method": "GET",
+                     "authorization_type": "COGNITO_USER_POOLS", "authorizer_id": "pools"}],
+    });
+    let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+    let mut worker = Worker::default();
+    for (issuer, path) in [(ISSUER, "/one/jwks.json"), (OTHER, "/two/jwks.json")] {
+        let t = token("k1", claims(serde_json::json!({"iss": issuer})));
+        let mut host = request("GET", "/pool", Some(&t));
+        let mut exchange = Exchange::default();
+        let call =
+            fetches_keys(on_request_headers(&plan, &mut worker, &mut host, &mut exchange, true));
+        assert_eq!(call.header(":path"), Some(path), "{issuer}");
+        let body = jwks("k1").to_string();
+        let flow =
+            on_callout_response(&plan, &mut worker, &mut host, &mut exchange, fetched(&body));
+        assert_eq!(flow, Flow::Continue, "{issuer}: {:?}", host.reply);
+    }
+    let t = token("k1", claims(serde_json::json!({"iss": "https://third.example"})));
+    let mut host = request("GET", "/pool", Some(&t));
+    assert_eq!(
+        on_request_headers(&plan, &mut worker, &mut host, &mut Exchange::default(), true),
+        Flow::Replied
+    );
+    assert_eq!(message(&host).0, 401);
+    // Each pool's keys are refreshed in the background.
+    assert_eq!(plan.authorizers.iter().filter(|a| a.jwks_uri.is_some()).count(), 2);
+}

@@ -52,7 +52,7 @@ impl Validator {
                 format!("{} is not in 0-{MAX_LEEWAY}", cfg.leeway_seconds),
             ));
         }
-        if cfg.jwks.is_none() && cfg.jwks_uri.is_none() {
+        if cfg.jwks.is_none() && cfg.jwks_uri.is_none() && cfg.jwks_uris.is_empty() {
             return Err(ConfigError::new(path, "needs `jwks` (inline keys) or `jwks_uri`"));
         }
         if let Some(uri) = &cfg.jwks_uri {
