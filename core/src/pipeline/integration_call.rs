@@ -93,6 +93,34 @@ mod tests {
     use crate::pipeline::{on_callout_response, on_request_headers, Flow, Worker};
     use crate::test_support::test;
 
+    /// `$context.requestOverride` in an AWS integration's request template: the service request
+    /// takes the overridden header, query and path parameter.
+    #[test]
+    fn request_overrides_reach_the_service() {
+        let config = serde_json::json!({"api": {"id": "q"}, "methods": [{
+            "resource": "/queues/{name}", "http_method": "POST",
+            "integration": {"type": "AWS", "cluster": "sqs",
+                "uri": "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/{queue}",
+                "request_parameters": {"integration.request.path.queue": "method.request.path.name"},
+                "request_templates": {"application/json": concat!(
+                    "#set($context.requestOverride.path.queue = \"other\")\n",
+                    "#set($context.requestOverride.header.x-custom = \"yes\")\n",
+                    "#set($context.requestOverride.querystring.Action = \"SendMessage\")\n",
+                    "{}")}}}]});
+        let plan = Plan::from_json(config.to_string().as_bytes()).unwrap();
+        let mut host = MemoryHost::request("POST", "/queues/mine")
+            .with_header("content-type", "application/json");
+        let mut exchange = Exchange::default();
+        let mut worker = Worker::default();
+        let flow = on_request_headers(&plan, &mut worker, &mut host, &mut exchange, false);
+        assert_eq!(flow, Flow::NeedBody);
+        let flow =
+            crate::pipeline::on_request_body(&plan, &mut worker, &mut host, &mut exchange, b"{}");
+        let Flow::Call(call) = flow else { panic!("{flow:?}") };
+        assert_eq!(call.header(":path"), Some("/123456789012/other?Action=SendMessage"));
+        assert_eq!(call.header("x-custom"), Some("yes"));
+    }
+
     /// Found by fuzzing (`fuzz/`, target `replies`): an AWS service integration without
     /// integration responses passed any status through, `1` included.
     #[test]

@@ -208,11 +208,14 @@ pub(super) fn request<H: Host>(
                 return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
             };
             let input = params.input(body, &context, vars);
-            let service_body = match templated_body(integration, content_type, &input) {
-                Ok((rendered, _)) => rendered.map_or_else(|| body.to_vec(), String::into_bytes),
+            let (service_body, overrides) = match templated_body(integration, content_type, &input)
+            {
+                Ok((rendered, overrides)) => {
+                    (rendered.map_or_else(|| body.to_vec(), String::into_bytes), overrides)
+                }
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
-            let call = match service_call(integration, target, &input, service_body) {
+            let call = match service_call(integration, target, &input, (service_body, &overrides)) {
                 Ok(call) => call,
                 Err(rejection) => return Ok(Outcome::Reject(rejection)),
             };
@@ -542,7 +545,7 @@ fn service_call(
     integration: &IntegrationPlan,
     target: &AwsTarget,
     input: &Input<'_>,
-    body: Vec<u8>,
+    (body, overrides): (Vec<u8>, &Overrides),
 ) -> Result<Callout, Rejection> {
     let parsed = body_json(integration.request_mappings.iter().map(|m| &m.source), input.body);
     let mut headers: Vec<(String, String)> = target.headers.clone();
@@ -563,6 +566,22 @@ fn service_call(
             }
             Target::Header(_) => {}
         }
+    }
+    // `$context.requestOverride` wins over the mappings.
+    for (name, value) in &overrides.request_headers {
+        let name = name.to_ascii_lowercase();
+        if crate::text::is_token(&name) {
+            headers.retain(|(n, _)| *n != name);
+            headers.push((name, value.clone()));
+        }
+    }
+    for (name, value) in &overrides.request_query {
+        query.retain(|(n, _)| n != name);
+        query.push((name.clone(), value.clone()));
+    }
+    for (name, value) in &overrides.request_path {
+        path_values.retain(|(n, _)| n != name);
+        path_values.push((name, value.clone()));
     }
     let mut path = fill_path(&target.path, &path_values).ok_or_else(invalid_path)?;
     append_query(&mut path, &crate::text::percent::encode_pairs(&query));
