@@ -449,20 +449,9 @@ fn apply_mappings<H: Host>(
             }
         }
     }
-    for (name, value) in &overrides.request_headers {
-        let name = name.to_ascii_lowercase();
-        if crate::text::is_token(&name) {
-            host.set_request_header(&name, Some(value.as_bytes()))?;
-            overridden.push(name);
-        }
-    }
-    for (name, value) in &overrides.request_query {
-        mapped_query.retain(|(n, _)| n != name);
-        mapped_query.push((name.clone(), value.clone()));
-    }
-    for (name, value) in &overrides.request_path {
-        path_values.retain(|(n, _)| n != name);
-        path_values.push((name, value.clone()));
+    for (name, value) in override_request(overrides, &mut mapped_query, &mut path_values) {
+        host.set_request_header(&name, Some(value.as_bytes()))?;
+        overridden.push(name);
     }
     if !proxy {
         for name in headers.names() {
@@ -567,21 +556,9 @@ fn service_call(
             Target::Header(_) => {}
         }
     }
-    // `$context.requestOverride` wins over the mappings.
-    for (name, value) in &overrides.request_headers {
-        let name = name.to_ascii_lowercase();
-        if crate::text::is_token(&name) {
-            headers.retain(|(n, _)| *n != name);
-            headers.push((name, value.clone()));
-        }
-    }
-    for (name, value) in &overrides.request_query {
-        query.retain(|(n, _)| n != name);
-        query.push((name.clone(), value.clone()));
-    }
-    for (name, value) in &overrides.request_path {
-        path_values.retain(|(n, _)| n != name);
-        path_values.push((name, value.clone()));
+    for (name, value) in override_request(overrides, &mut query, &mut path_values) {
+        headers.retain(|(n, _)| *n != name);
+        headers.push((name, value));
     }
     let mut path = fill_path(&target.path, &path_values).ok_or_else(invalid_path)?;
     append_query(&mut path, &crate::text::percent::encode_pairs(&query));
@@ -592,6 +569,29 @@ fn service_call(
     ];
     all.extend(headers);
     Ok(Callout::http(&target.cluster, all, body, target.timeout_ms))
+}
+
+/// `$context.requestOverride` over what the mappings gave: its query and path parameters
+/// replace theirs; gives back its headers (lower-case names) to set over theirs.
+fn override_request<'o>(
+    overrides: &'o Overrides,
+    query: &mut Vec<(String, String)>,
+    path_values: &mut Vec<(&'o str, String)>,
+) -> Vec<(String, String)> {
+    for (name, value) in &overrides.request_query {
+        query.retain(|(n, _)| n != name);
+        query.push((name.clone(), value.clone()));
+    }
+    for (name, value) in &overrides.request_path {
+        path_values.retain(|(n, _)| n != name);
+        path_values.push((name, value.clone()));
+    }
+    overrides
+        .request_headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+        .filter(|(name, _)| crate::text::is_token(name))
+        .collect()
 }
 
 /// Headers an HTTP (non-proxy) integration keeps although nothing maps them: the body's framing
