@@ -82,7 +82,12 @@ pub fn command(args: RunArgs) -> Result<(), String> {
 fn exec(envoy: &Path, bootstrap: &Path, extra: &[String]) -> Result<(), String> {
     let mut command = Command::new(envoy);
     // No hot restart: it would need a base id of its own per running gateway.
-    command.arg("-c").arg(bootstrap).arg("--disable-hot-restart").args(extra);
+    command.arg("-c").arg(bootstrap).arg("--disable-hot-restart");
+    if !extra.iter().any(|a| a.starts_with("--file-flush-interval-msec")) {
+        // Access log lines within a second (Envoy's default holds them for 10 s).
+        command.args(["--file-flush-interval-msec", "1000"]);
+    }
+    command.args(extra);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

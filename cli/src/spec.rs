@@ -52,6 +52,9 @@ pub struct Gateway {
     /// not say or says otherwise.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clusters: BTreeMap<String, String>,
+    /// Where the access log's JSON lines go (a file Envoy appends to); stdout by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -73,6 +76,7 @@ impl Default for Gateway {
             admin_listen: default_admin_listen(),
             envoy_admin: default_envoy_admin(),
             clusters: BTreeMap::new(),
+            access_log: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! ECDS file, so changing keys, plans or methods needs no restart; listeners, routes and
 //! clusters do.
 
+mod access_log;
 mod clusters;
 pub mod ecds;
 mod local_reply;
@@ -72,6 +73,11 @@ pub fn command(args: RenderArgs) -> Result<(), String> {
 pub fn load(path: &Path) -> Result<Spec, String> {
     let mut spec = Spec::load(path)?;
     let base = path.parent().unwrap_or(Path::new(""));
+    if let Some(log) = &mut spec.gateway.access_log {
+        if log.is_relative() {
+            *log = absolute(&base.join(&*log))?;
+        }
+    }
     if let Some(tls) = &mut spec.gateway.tls {
         for file in [&mut tls.cert, &mut tls.key] {
             if file.is_relative() {
@@ -180,27 +186,29 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     }
     let api_routes = routes::api_routes(config, has_upstream);
     let api = Trust::api(gateway, config);
+    let single = config.stages.is_empty().then_some(config.stage.name.as_str());
+    let log = access_log::access_log(gateway.access_log.as_deref(), single);
     let api_edges =
         Edges::Api(local_reply::local_reply_config(config)?, config.api.minimum_compression_size);
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
     let mut listeners = vec![listener(
         API_LISTENER,
         listen,
-        hcm(API_LISTENER, api_routes.clone(), dir, &api, &api_edges),
+        hcm(API_LISTENER, api_routes.clone(), (dir, &log), &api, &api_edges),
         None,
     )];
     if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
         listeners.push(listener(
             TLS_LISTENER,
             addr,
-            hcm(API_LISTENER, api_routes, dir, &api, &api_edges),
+            hcm(API_LISTENER, api_routes, (dir, &log), &api, &api_edges),
             Some(tls),
         ));
     }
     listeners.push(listener(
         ADMIN_LISTENER,
         admin_listen,
-        hcm("tollgate_admin", routes::admin_routes(), dir, &admin, &Edges::Admin),
+        hcm("tollgate_admin", routes::admin_routes(), (dir, &log), &admin, &Edges::Admin),
         None,
     ));
     let clusters: Vec<Value> =
@@ -292,32 +300,19 @@ enum Edges {
 const MAX_REQUEST_HEADERS_KB: u32 = 10;
 
 /// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
-fn hcm(stat_prefix: &str, routes: Vec<Value>, dir: &Path, trust: &Trust, edges: &Edges) -> Value {
-    let format =
-        "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%\" \
-                  %RESPONSE_CODE% route=\"%ROUTE_NAME%\" \
-                  stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% \
-                  key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% \
-                  reason=%FILTER_STATE(wasm.tollgate.rejection:PLAIN)% %DURATION%ms\n";
+fn hcm(
+    stat_prefix: &str,
+    routes: Vec<Value>,
+    (dir, log): (&Path, &Value),
+    trust: &Trust,
+    edges: &Edges,
+) -> Value {
     let mut out = json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             "stat_prefix": stat_prefix,
-            "access_log": [{
-                "name": "envoy.access_loggers.stdout",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
-                    // The path without its query: a presigned URL's signature stays out.
-                    "log_format": {
-                        "text_format_source": {"inline_string": format},
-                        "formatters": [{
-                            "name": "envoy.formatter.req_without_query",
-                            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"},
-                        }],
-                    },
-                },
-            }],
+            "access_log": [log],
             "route_config": {"name": stat_prefix, "virtual_hosts": [{
                 "name": stat_prefix,
                 "domains": ["*"],

@@ -58,6 +58,11 @@ pub const PRINCIPAL_STATE: &str = "tollgate.principal_arn";
 pub const SUBJECT_STATE: &str = "tollgate.sub";
 /// Filter state key with why the gateway refused a request (`missing_api_key`, `throttled`).
 pub const REJECTION_STATE: &str = "tollgate.rejection";
+/// Filter state with a refusal's gateway response type (`THROTTLED`), for access logs
+/// (`$context.error.responseType`).
+pub const RESPONSE_TYPE_STATE: &str = "tollgate.response_type";
+/// Filter state with a refusal's message (`Too Many Requests`, `$context.error.message`).
+pub const ERROR_MESSAGE_STATE: &str = "tollgate.error_message";
 /// The largest body Tollgate takes (AWS's payload limit, 10 MB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Prefix of the request headers that carry a Lambda authorizer's principal and context.
@@ -691,6 +696,8 @@ fn count_refusal<H: Host>(host: &mut H, rejection: &Rejection) {
     host.count(Outcome::Rejected(rejection.kind));
     // A failed filter-state write must not fail the reply.
     let _ = host.set_filter_state(REJECTION_STATE, rejection.reason().as_bytes());
+    let _ = host.set_filter_state(RESPONSE_TYPE_STATE, rejection.kind.name().as_bytes());
+    let _ = host.set_filter_state(ERROR_MESSAGE_STATE, rejection.message().as_bytes());
 }
 
 /// AWS's 500 when the filter has no configuration to answer with (a should-not-happen: Envoy

@@ -1,0 +1,88 @@
+//! The access log of a gateway `tollgate render` wrote: one JSON line per request in API
+//! Gateway's `$context` vocabulary, read back from `gateway.access_log` for a keyed 200, a
+//! throttled 429 (the key still named) and a refused 403.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tollgate_e2e::{get, render, scratch_dir, sha256_hex, Envoy, Upstream};
+
+const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
+
+/// The log's lines once it has `count` of them (Envoy flushes every 100 ms in the harness).
+fn lines(path: &std::path::Path, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        if lines.len() >= count || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn access_log_lines_speak_api_gateway() {
+    let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
+    let dir = scratch_dir("access-log");
+    let log = dir.join("access.log");
+    let spec = json!({
+        "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
+                    "upstream": format!("http://127.0.0.1:{}", upstream.port), "access_log": log},
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "stage": {"name": "prod"},
+        "methods": [{"resource": "/pets/{id}", "http_method": "GET", "api_key_required": true}],
+        "api_keys": [{"id": "k-1", "value_sha256": sha256_hex("the-key"), "usage_plan_ids": ["one"]}],
+        "usage_plans": [{"id": "one", "throttle": {"rate": 0.01, "burst": 1},
+                         "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
+    });
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    render(&path, &dir.join("gw"));
+    let envoy = Envoy::start_file(&dir.join("gw/envoy.yaml"), 1).unwrap_or_else(|l| panic!("{l}"));
+    let port = envoy.port;
+
+    let key = [("x-api-key", "the-key"), ("user-agent", "tollgate-e2e")];
+    let ok = get(port, "/pets/7", &key);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let throttled = get(port, "/pets/7", &key);
+    assert_eq!(throttled.status, 429, "{}", throttled.text());
+    let refused = get(port, "/pets/7", &[]);
+    assert_eq!(refused.status, 403);
+
+    let logged = lines(&log, 3);
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    for (line, r) in logged.iter().zip([&ok, &throttled, &refused]) {
+        let id = r.header("x-amzn-requestid").unwrap();
+        assert_eq!(line["requestId"], id, "{line}");
+        assert_eq!(line["extendedRequestId"], id[..16], "{line}");
+        assert_eq!(line["status"], r.status, "{line}");
+        assert_eq!(line["httpMethod"], "GET");
+        assert_eq!(line["resourcePath"], "/pets/{id}");
+        assert_eq!(line["path"], "/pets/7");
+        assert_eq!(line["stage"], "prod");
+        assert_eq!(line["protocol"], "HTTP/1.1");
+        assert_eq!(line["ip"], "127.0.0.1");
+        assert!(line["requestTime"].as_str().is_some_and(|t| t.ends_with(" +0000")), "{line}");
+        assert!(line["responseLength"].as_u64().is_some_and(|n| n > 0), "{line}");
+    }
+    let [ok, throttled, refused] = [&logged[0], &logged[1], &logged[2]];
+    assert_eq!(ok["identity"]["apiKeyId"], "k-1");
+    assert_eq!(ok["identity"]["userAgent"], "tollgate-e2e");
+    assert_eq!(ok["error"]["responseType"], Value::Null);
+    assert!(ok["integrationLatency"].as_u64().is_some(), "{ok}");
+    // The throttled request still names its key, and why it was refused.
+    assert_eq!(throttled["identity"]["apiKeyId"], "k-1");
+    assert_eq!(throttled["error"]["responseType"], "THROTTLED");
+    assert_eq!(throttled["error"]["message"], "Too Many Requests");
+    assert_eq!(throttled["integrationLatency"], Value::Null, "never reached the backend");
+    assert_eq!(refused["identity"]["apiKeyId"], Value::Null);
+    assert_eq!(refused["error"]["responseType"], "INVALID_API_KEY");
+    assert_eq!(refused["error"]["message"], "Forbidden");
+}
