@@ -23,6 +23,9 @@ pub struct Rejection {
     /// Why, for logs, when the response type says too little (`missing_api_key` and
     /// `disabled_api_key` are both `INVALID_API_KEY`): see [`Rejection::reason`].
     pub detail: Option<&'static str>,
+    /// Seconds until a retry can succeed (`Retry-After` on a 429, when the API asks for
+    /// rate-limit headers).
+    pub retry_after: Option<u64>,
 }
 
 impl Rejection {
@@ -34,6 +37,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -45,6 +49,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -61,6 +66,12 @@ impl Rejection {
             Some(detail) => detail.to_string(),
             None => self.kind.name().to_ascii_lowercase(),
         }
+    }
+
+    /// `Retry-After: seconds` on the reply.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn status(mut self, status: u16) -> Self {
@@ -320,6 +331,9 @@ impl GatewayResponses {
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
             ),
         ];
+        if let Some(seconds) = rejection.retry_after {
+            headers.push(("retry-after".to_string(), seconds.to_string()));
+        }
         let kind_of_override = self.overrides.get(&kind).map_or_else(
             || {
                 if kind.status() >= 500 {

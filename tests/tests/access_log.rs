@@ -1,6 +1,6 @@
 //! The access log of a gateway `tollgate render` wrote: one JSON line per request in API
 //! Gateway's `$context` vocabulary, read back from `gateway.access_log` for a keyed 200, a
-//! throttled 429 (the key still named) and a refused 403.
+//! throttled 429 (the key still named) and a refused 403; and the opt-in rate-limit headers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
 
@@ -41,6 +41,7 @@ fn access_log_lines_speak_api_gateway() {
         "api_keys": [{"id": "k-1", "value_sha256": sha256_hex("the-key"), "usage_plan_ids": ["one"]}],
         "usage_plans": [{"id": "one", "throttle": {"rate": 0.01, "burst": 1},
                          "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
+        "rate_limit_headers": true,
     });
     let path = dir.join("spec.json");
     std::fs::write(&path, spec.to_string()).unwrap();
@@ -55,6 +56,12 @@ fn access_log_lines_speak_api_gateway() {
     assert_eq!(throttled.status, 429, "{}", throttled.text());
     let refused = get(port, "/pets/7", &[]);
     assert_eq!(refused.status, 403);
+    // Rate-limit headers (opt-in): the admitted answer reports the bucket, the 429 says when
+    // a token is back (rate 0.01/s: 100 s).
+    assert_eq!(ok.header("ratelimit-limit"), Some("1"));
+    assert_eq!(ok.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(throttled.header("retry-after"), Some("100"));
+    assert_eq!(refused.header("retry-after"), None);
 
     let logged = lines(&log, 3);
     assert_eq!(logged.len(), 3, "{logged:?}");

@@ -76,3 +76,28 @@ fn rate_limit_headers_report_the_quota() {
     let (_, exchange) = call(&limited_plan(false), &store, "premium-key");
     assert!(exchange.response_headers.is_empty());
 }
+
+/// With rate-limit headers on, a 429 says when to retry: the time one token takes (rate 0.001/s:
+/// 1,000 s), or the time until the quota's period starts again; AWS's default (off) sends none.
+#[test]
+fn refusals_carry_retry_after_when_asked() {
+    for (headers, want) in [(true, true), (false, false)] {
+        let plan = limited_plan(headers);
+        let store = SharedStore::default();
+        call(&plan, &store, "basic-key");
+        call(&plan, &store, "basic-key");
+        let (host, _) = call(&plan, &store, "basic-key");
+        let reply = host.reply.unwrap();
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.header("retry-after"), want.then_some("1000"), "{headers}");
+        for _ in 0..3 {
+            call(&plan, &store, "premium-key");
+        }
+        let (host, _) = call(&plan, &store, "premium-key");
+        let reply = host.reply.unwrap();
+        assert_eq!(reply.body, br#"{"message":"Limit Exceeded"}"#);
+        // 1,000,000,000,000 ns is 1970-01-12 13:46:40: the month ends 1970-02-01 00:00:00.
+        let to_february = 2_678_400 - 1_000;
+        assert_eq!(reply.header("retry-after"), want.then(|| to_february.to_string()).as_deref());
+    }
+}

@@ -18,6 +18,7 @@ use crate::routes::MethodId;
 use crate::text::header_case::is_http2;
 use crate::throttle::admit::{admit, Usage};
 use crate::throttle::global::{self, Decision, LocalTwin};
+use crate::throttle::Slots;
 
 use super::callout::Callout;
 use super::context::{request_context, Caller, Described};
@@ -392,7 +393,14 @@ pub(super) fn admit_usage<H: Host>(
     let mut usage = global_usage;
     if !slots.buckets.is_empty() || slots.quota.is_some() {
         let now = host.now_nanos();
-        let local = admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)??;
+        let admitted = admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)?;
+        let local = match admitted {
+            Ok(local) => local,
+            Err(rejection) if plan.rate_limit_headers => {
+                return Err(with_retry_after(rejection, &slots, now).into())
+            }
+            Err(rejection) => return Err(rejection.into()),
+        };
         usage = Some(match global_usage {
             Some(g) => Usage { quota: g.quota.or(local.quota), bucket: g.bucket.or(local.bucket) },
             None => local,
@@ -403,6 +411,26 @@ pub(super) fn admit_usage<H: Host>(
     }
     exchange.admitted = true;
     Ok(())
+}
+
+/// A 429 with `Retry-After`: for a throttle, the time the slowest of the request's buckets takes
+/// to give a token; for a quota, the time until its period starts again (at least 1 s).
+fn with_retry_after(rejection: Rejection, slots: &Slots, now_nanos: u64) -> Rejection {
+    let seconds = match rejection.kind {
+        ResponseType::Throttled => {
+            slots.buckets.iter().map(|b| 1_000_000u64.div_ceil(b.limit.rate_micro.max(1))).max()
+        }
+        ResponseType::QuotaExceeded => slots.quota.as_ref().map(|q| {
+            let now = now_nanos / 1_000_000_000;
+            let (_, end) = crate::throttle::quota::window(q.period, q.offset, now);
+            end.saturating_sub(now)
+        }),
+        _ => None,
+    };
+    match seconds {
+        Some(s) => rejection.retry_after(s.max(1)),
+        None => rejection,
+    }
 }
 
 /// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
