@@ -25,7 +25,7 @@ pub struct Rejection {
     pub detail: Option<&'static str>,
     /// Seconds until a retry can succeed (`Retry-After` on a 429, when the API asks for
     /// rate-limit headers).
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
 }
 
 impl Rejection {
@@ -69,7 +69,7 @@ impl Rejection {
     }
 
     /// `Retry-After: seconds` on the reply.
-    pub fn retry_after(mut self, seconds: u64) -> Self {
+    pub fn retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
         self
     }

@@ -428,7 +428,7 @@ fn with_retry_after(rejection: Rejection, slots: &Slots, now_nanos: u64) -> Reje
         _ => None,
     };
     match seconds {
-        Some(s) => rejection.retry_after(s.max(1)),
+        Some(s) => rejection.retry_after(u32::try_from(s.max(1)).unwrap_or(u32::MAX)),
         None => rejection,
     }
 }
