@@ -55,6 +55,10 @@ pub struct Gateway {
     /// Where the access log's JSON lines go (a file Envoy appends to); stdout by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<PathBuf>,
+    /// The access log's line as AWS's `accessLogSettings.format` writes it (`$context.*`
+    /// variables, CLF or JSON-shaped); Tollgate's JSON lines when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log_format: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -77,6 +81,7 @@ impl Default for Gateway {
             envoy_admin: default_envoy_admin(),
             clusters: BTreeMap::new(),
             access_log: None,
+            access_log_format: None,
         }
     }
 }

@@ -93,3 +93,45 @@ fn access_log_lines_speak_api_gateway() {
     assert_eq!(refused["error"]["responseType"], "INVALID_API_KEY");
     assert_eq!(refused["error"]["message"], "Forbidden");
 }
+
+/// An AWS `accessLogSettings.format` (the console's CLF) in the spec: Envoy writes the same
+/// line AWS would, variable for variable.
+#[test]
+fn an_aws_access_log_format_is_written_as_aws_writes_it() {
+    let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
+    let dir = scratch_dir("access-log-clf");
+    let log = dir.join("access.log");
+    let clf = "$context.identity.sourceIp - - [$context.requestTime] \"$context.httpMethod $context.resourcePath $context.protocol\" $context.status $context.responseLength $context.requestId $context.identity.apiKeyId";
+    let spec = json!({
+        "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
+                    "upstream": format!("http://127.0.0.1:{}", upstream.port),
+                    "access_log": log, "access_log_format": clf},
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "stage": {"name": "prod"},
+        "methods": [{"resource": "/pets/{id}", "http_method": "GET"}],
+    });
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    render(&path, &dir.join("gw"));
+    let envoy = Envoy::start_file(&dir.join("gw/envoy.yaml"), 1).unwrap_or_else(|l| panic!("{l}"));
+    let r = get(envoy.port, "/pets/7", &[]);
+    assert_eq!(r.status, 200);
+    let id = r.header("x-amzn-requestid").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().next() {
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no access log line");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (start, rest) = line.split_once(" - - [").unwrap();
+    assert_eq!(start, "127.0.0.1");
+    let (time, rest) = rest.split_once("] ").unwrap();
+    assert!(time.ends_with(" +0000"), "{line}");
+    assert!(
+        rest.starts_with("\"GET /pets/{id} HTTP/1.1\" 200 ") && rest.ends_with(&format!(" {id} -")),
+        "{line}"
+    );
+}

@@ -187,7 +187,11 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     let api_routes = routes::api_routes(config, has_upstream);
     let api = Trust::api(gateway, config);
     let single = config.stages.is_empty().then_some(config.stage.name.as_str());
-    let log = access_log::access_log(gateway.access_log.as_deref(), single);
+    let log = access_log::access_log(
+        gateway.access_log.as_deref(),
+        gateway.access_log_format.as_deref(),
+        (&config.api, single),
+    )?;
     let api_edges =
         Edges::Api(local_reply::local_reply_config(config)?, config.api.minimum_compression_size);
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
