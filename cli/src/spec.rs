@@ -59,6 +59,10 @@ pub struct Gateway {
     /// variables, CLF or JSON-shaped); Tollgate's JSON lines when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log_format: Option<String>,
+    /// Also count requests per API key id and response type
+    /// (`envoy_tollgate_api_key_requests`): one series per key, so off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub metrics_per_key: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -82,6 +86,7 @@ impl Default for Gateway {
             clusters: BTreeMap::new(),
             access_log: None,
             access_log_format: None,
+            metrics_per_key: false,
         }
     }
 }

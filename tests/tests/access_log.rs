@@ -43,6 +43,8 @@ fn access_log_lines_speak_api_gateway() {
                          "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
         "rate_limit_headers": true,
     });
+    let mut spec = spec;
+    spec["gateway"]["metrics_per_key"] = json!(true);
     let path = dir.join("spec.json");
     std::fs::write(&path, spec.to_string()).unwrap();
     render(&path, &dir.join("gw"));
@@ -92,6 +94,33 @@ fn access_log_lines_speak_api_gateway() {
     assert_eq!(refused["identity"]["apiKeyId"], Value::Null);
     assert_eq!(refused["error"]["responseType"], "INVALID_API_KEY");
     assert_eq!(refused["error"]["message"], "Forbidden");
+
+    // Metrics with API Gateway's dimensions, counted by Envoy for every answer (the backend's,
+    // the filter's refusals alike), on Envoy's Prometheus page.
+    let method = r#"api="shop",stage="prod",resource="/pets/{id}",method="GET""#;
+    // Histograms reach the page when Envoy flushes its stats (every 5 s).
+    let latency = format!("envoy_tollgate_api_latency_count{{{method}}} 3");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut page = envoy.prometheus();
+    while !page.lines().any(|l| l == latency) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        page = envoy.prometheus();
+    }
+    let series = |name: &str, labels: &str| {
+        let prefix = format!("{name}{{{labels}}} ");
+        page.lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().to_string())
+    };
+    for status in ["200", "429", "403"] {
+        let labels = format!(r#"{method},status="{status}",cache="""#);
+        assert_eq!(series("envoy_tollgate_api_requests", &labels).as_deref(), Some("1"), "{status}: {page}");
+    }
+    assert_eq!(series("envoy_tollgate_api_latency_count", method).as_deref(), Some("3"), "{page}");
+    // Only the admitted request reached the backend.
+    assert_eq!(series("envoy_tollgate_api_integration_latency_count", method).as_deref(), Some("1"));
+    // Per key (opt-in): who was throttled.
+    let key = |t: &str| format!(r#"api="shop",stage="prod",key="k-1",response_type="{t}""#);
+    assert_eq!(series("envoy_tollgate_api_key_requests", &key("THROTTLED")).as_deref(), Some("1"));
+    assert_eq!(series("envoy_tollgate_api_key_requests", &key("")).as_deref(), Some("1"));
 }
 
 /// An AWS `accessLogSettings.format` (the console's CLF) in the spec: Envoy writes the same

@@ -12,6 +12,7 @@ mod access_log;
 mod clusters;
 pub mod ecds;
 mod local_reply;
+mod metrics;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -192,27 +193,36 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
         gateway.access_log_format.as_deref(),
         (&config.api, single),
     )?;
+    let mut api_log = vec![log.clone()];
+    api_log.extend(metrics::loggers(&config.api.id, single, gateway.metrics_per_key));
+    let api_log = Value::Array(api_log);
     let api_edges =
         Edges::Api(local_reply::local_reply_config(config)?, config.api.minimum_compression_size);
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
     let mut listeners = vec![listener(
         API_LISTENER,
         listen,
-        hcm(API_LISTENER, api_routes.clone(), (dir, &log), &api, &api_edges),
+        hcm(API_LISTENER, api_routes.clone(), (dir, &api_log), &api, &api_edges),
         None,
     )];
     if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
         listeners.push(listener(
             TLS_LISTENER,
             addr,
-            hcm(API_LISTENER, api_routes, (dir, &log), &api, &api_edges),
+            hcm(API_LISTENER, api_routes, (dir, &api_log), &api, &api_edges),
             Some(tls),
         ));
     }
     listeners.push(listener(
         ADMIN_LISTENER,
         admin_listen,
-        hcm("tollgate_admin", routes::admin_routes(), (dir, &log), &admin, &Edges::Admin),
+        hcm(
+            "tollgate_admin",
+            routes::admin_routes(),
+            (dir, &Value::Array(vec![log])),
+            &admin,
+            &Edges::Admin,
+        ),
         None,
     ));
     let clusters: Vec<Value> =
@@ -316,7 +326,7 @@ fn hcm(
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             "stat_prefix": stat_prefix,
-            "access_log": [log],
+            "access_log": log,
             "route_config": {"name": stat_prefix, "virtual_hosts": [{
                 "name": stat_prefix,
                 "domains": ["*"],
