@@ -5,9 +5,13 @@
 //!
 //! ```text
 //! tollgate-ratelimit --config tollgate.json [--config other.json] \
-//!     [--listen 127.0.0.1:8081] [--redis redis://127.0.0.1:6379]
+//!     [--listen 127.0.0.1:8081] [--admin 127.0.0.1:8082] [--redis redis://127.0.0.1:6379]
 //! ```
+//!
+//! `--admin` (off unless given) serves `GET /healthz` and `GET /metrics` (Prometheus) for the
+//! operator.
 
+mod admin;
 mod limits;
 mod service;
 
@@ -17,17 +21,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 const USAGE: &str = "usage: tollgate-ratelimit --config FILE [--config FILE ...] \
-[--listen ADDR:PORT] [--redis redis://HOST:PORT]";
+[--listen ADDR:PORT] [--admin ADDR:PORT] [--redis redis://HOST:PORT]";
 
 struct Args {
     configs: Vec<PathBuf>,
     listen: SocketAddr,
+    admin: Option<SocketAddr>,
     redis: String,
 }
 
 fn args() -> Result<Args, String> {
     let mut configs = Vec::new();
     let mut listen = "127.0.0.1:8081".to_string();
+    let mut admin = None;
     let mut redis = "redis://127.0.0.1:6379".to_string();
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -35,6 +41,7 @@ fn args() -> Result<Args, String> {
         match arg.as_str() {
             "--config" => configs.push(PathBuf::from(value()?)),
             "--listen" => listen = value()?,
+            "--admin" => admin = Some(value()?),
             "--redis" => redis = value()?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
@@ -44,7 +51,11 @@ fn args() -> Result<Args, String> {
         return Err(format!("no --config given\n{USAGE}"));
     }
     let listen = listen.parse().map_err(|e| format!("--listen {listen}: {e}"))?;
-    Ok(Args { configs, listen, redis })
+    let admin = match admin {
+        Some(a) => Some(a.parse().map_err(|e| format!("--admin {a}: {e}"))?),
+        None => None,
+    };
+    Ok(Args { configs, listen, admin, redis })
 }
 
 async fn serve(args: Args) -> Result<(), String> {
@@ -55,13 +66,23 @@ async fn serve(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot reach Redis at {}: {e}", args.redis))?;
     let count = limits.len();
-    let server = service::Server(Arc::new(service::RateLimits::new(limits, redis)));
+    let rate_limits = Arc::new(service::RateLimits::new(limits, redis.clone()));
+    let mut admin_note = String::new();
+    if let Some(addr) = args.admin {
+        let admin = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr} (--admin): {e}"))?;
+        let bound = admin.local_addr().map_err(|e| e.to_string())?;
+        admin_note = format!(", /healthz and /metrics on {bound}");
+        tokio::spawn(admin::serve(admin, rate_limits.metrics.clone(), redis));
+    }
+    let server = service::Server(rate_limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!(
-        "tollgate-ratelimit: {count} limits, listening on {addr}, counting in {}",
+        "tollgate-ratelimit: {count} limits, listening on {addr}, counting in {}{admin_note}",
         args.redis
     );
     tonic::transport::Server::builder()

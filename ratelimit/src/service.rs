@@ -8,6 +8,7 @@ use redis::aio::ConnectionManager;
 use tollgate_core::throttle::global::ServiceLimit;
 use tollgate_core::throttle::rls::{self, DescriptorStatus, RateLimitRequest, RateLimitResponse};
 
+use crate::admin::Metrics;
 use crate::limits;
 
 /// KEYS: the counters. ARGV: per counter (max, window seconds, hits). A counter is a fixed
@@ -43,6 +44,7 @@ pub struct RateLimits {
     limits: Vec<ServiceLimit>,
     redis: ConnectionManager,
     script: redis::Script,
+    pub metrics: Arc<Metrics>,
 }
 
 fn status(code: i32, remaining: u64, reset_ms: i64) -> DescriptorStatus {
@@ -59,7 +61,8 @@ fn status(code: i32, remaining: u64, reset_ms: i64) -> DescriptorStatus {
 
 impl RateLimits {
     pub fn new(limits: Vec<ServiceLimit>, redis: ConnectionManager) -> Self {
-        RateLimits { limits, redis, script: redis::Script::new(CHECK_AND_COUNT) }
+        let metrics = Arc::new(Metrics::default());
+        RateLimits { limits, redis, script: redis::Script::new(CHECK_AND_COUNT), metrics }
     }
 
     pub async fn should_rate_limit(
@@ -89,7 +92,10 @@ impl RateLimits {
             vec![0]
         } else {
             let mut con = self.redis.clone();
-            invocation.invoke_async(&mut con).await.map_err(|e| format!("Redis: {e}"))?
+            let started = std::time::Instant::now();
+            let result: redis::RedisResult<Vec<i64>> = invocation.invoke_async(&mut con).await;
+            self.metrics.redis(started.elapsed(), result.is_err());
+            result.map_err(|e| format!("Redis: {e}"))?
         };
         let over = out.first().copied().unwrap_or(0);
         let statuses = counters
@@ -127,7 +133,10 @@ impl tonic::server::UnaryService<RateLimitRequest> for ShouldRateLimit {
     fn call(&mut self, request: tonic::Request<RateLimitRequest>) -> Self::Future {
         let limits = self.0.clone();
         Box::pin(async move {
-            match limits.should_rate_limit(request.get_ref()).await {
+            let answer = limits.should_rate_limit(request.get_ref()).await;
+            let over = answer.as_ref().ok().map(|a| a.overall_code == rls::CODE_OVER_LIMIT);
+            limits.metrics.decided(over);
+            match answer {
                 Ok(answer) => Ok(tonic::Response::new(answer)),
                 Err(e) => {
                     eprintln!("tollgate-ratelimit: {e}");

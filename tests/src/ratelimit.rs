@@ -52,12 +52,25 @@ pub fn ratelimit_bin() -> PathBuf {
 
 /// `tollgate-ratelimit` on `port`, with the limits of `config`.
 pub fn service(config: &Path, port: u16, redis_port: u16) -> Process {
-    let child = Command::new(ratelimit_bin())
+    service_with_admin(config, port, redis_port, None)
+}
+
+/// [`service`], with `/healthz` and `/metrics` on `admin_port` when given.
+pub fn service_with_admin(
+    config: &Path,
+    port: u16,
+    redis_port: u16,
+    admin_port: Option<u16>,
+) -> Process {
+    let mut command = Command::new(ratelimit_bin());
+    command
         .args(["--config", &config.to_string_lossy()])
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--redis", &format!("redis://127.0.0.1:{redis_port}")])
-        .spawn()
-        .expect("start tollgate-ratelimit");
+        .args(["--redis", &format!("redis://127.0.0.1:{redis_port}")]);
+    if let Some(admin) = admin_port {
+        command.args(["--admin", &format!("127.0.0.1:{admin}")]);
+    }
+    let child = command.spawn().expect("start tollgate-ratelimit");
     wait_for("tollgate-ratelimit", || TcpStream::connect(("127.0.0.1", port)).is_ok());
     Process { child }
 }

@@ -112,11 +112,18 @@ fn access_log_lines_speak_api_gateway() {
     };
     for status in ["200", "429", "403"] {
         let labels = format!(r#"{method},status="{status}",cache="""#);
-        assert_eq!(series("envoy_tollgate_api_requests", &labels).as_deref(), Some("1"), "{status}: {page}");
+        assert_eq!(
+            series("envoy_tollgate_api_requests", &labels).as_deref(),
+            Some("1"),
+            "{status}: {page}"
+        );
     }
     assert_eq!(series("envoy_tollgate_api_latency_count", method).as_deref(), Some("3"), "{page}");
     // Only the admitted request reached the backend.
-    assert_eq!(series("envoy_tollgate_api_integration_latency_count", method).as_deref(), Some("1"));
+    assert_eq!(
+        series("envoy_tollgate_api_integration_latency_count", method).as_deref(),
+        Some("1")
+    );
     // Per key (opt-in): who was throttled.
     let key = |t: &str| format!(r#"api="shop",stage="prod",key="k-1",response_type="{t}""#);
     assert_eq!(series("envoy_tollgate_api_key_requests", &key("THROTTLED")).as_deref(), Some("1"));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tollgate_e2e::sha256_hex as sha;
 
 use serde_json::{json, Value};
-use tollgate_e2e::ratelimit::{free_port, redis, service, stop_redis};
+use tollgate_e2e::ratelimit::{free_port, redis, service, service_with_admin, stop_redis};
 use tollgate_e2e::{assert_gateway_error, get, root, scratch_dir, Envoy, EnvoyOptions, Upstream};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
@@ -171,10 +171,33 @@ fn a_fleet_shares_one_quota_that_survives_restarts() {
     drop(rls);
     stop_redis(redis);
     redis = self::redis(&dir, redis_port);
-    rls = service(&config_path, service_port, redis_port);
+    let admin_port = free_port();
+    rls = service_with_admin(&config_path, service_port, redis_port, Some(admin_port));
     assert_eq!(usage(&a, "k2"), json!([[10, 90]]));
     assert_eq!(usage(&b, "k1"), json!([[100, 0]]));
     assert_eq!(spread([a.port, b.port], "k2", 100), 90, "k2 had 90 left");
+
+    // The operator's side of the service (`--admin`): Prometheus metrics of what it decided and
+    // of Redis, and a health check that follows Redis.
+    let metrics = get(admin_port, "/metrics", &[]).text();
+    let value = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok()))
+            .unwrap_or_else(|| panic!("no {series} in {metrics}"))
+    };
+    let ok = value("tollgate_ratelimit_decisions_total{decision=\"ok\"}");
+    let over = value("tollgate_ratelimit_decisions_total{decision=\"over_limit\"}");
+    // (Each Envoy worker asks for a lease of several units at a time: fewer calls than requests.)
+    assert!(ok >= 1.0 && over >= 1.0, "{metrics}");
+    assert_eq!(
+        value("tollgate_ratelimit_calls_total"),
+        ok + over + value("tollgate_ratelimit_decisions_total{decision=\"error\"}")
+    );
+    assert_eq!(value("tollgate_ratelimit_redis_seconds_count"), ok + over, "{metrics}");
+    assert_eq!(get(admin_port, "/healthz", &[]).status, 200);
+    stop_redis(redis);
+    assert_eq!(get(admin_port, "/healthz", &[]).status, 503, "Redis is down");
 
     // The service is down: a quota fails closed, with AWS's answer.
     drop(rls);
@@ -186,7 +209,6 @@ fn a_fleet_shares_one_quota_that_survives_restarts() {
         &[("x-tollgate-admin-key", "ops-secret")],
     );
     assert_eq!(r.status, 503, "{}", r.text());
-    drop(redis);
 }
 
 /// The config block embedded in an Envoy YAML (the block scalar after `value: |`).
