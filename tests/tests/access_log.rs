@@ -124,6 +124,7 @@ fn access_log_lines_speak_api_gateway() {
         series("envoy_tollgate_api_integration_latency_count", method).as_deref(),
         Some("1")
     );
+    assert!(!page.contains("tollgate_admin"), "the management listener's series: {page}");
     // Per key (opt-in): who was throttled.
     let key = |t: &str| format!(r#"api="shop",stage="prod",key="k-1",response_type="{t}""#);
     assert_eq!(series("envoy_tollgate_api_key_requests", &key("THROTTLED")).as_deref(), Some("1"));

@@ -231,6 +231,11 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
         // ECDS needs a node identity.
         "node": {"id": format!("tollgate-{}", config.api.id), "cluster": "tollgate"},
         "admin": {"address": socket(envoy_admin)},
+        // The management listener's connection manager keeps no stats: its series would sit
+        // beside the API's on every Prometheus page.
+        "stats_config": {"stats_matcher": {"exclusion_list": {"patterns": [
+            {"contains": "http.tollgate_admin."},
+        ]}}},
         "static_resources": {"listeners": listeners, "clusters": clusters},
     }))
 }
