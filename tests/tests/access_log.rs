@@ -62,6 +62,9 @@ fn access_log_lines_speak_api_gateway() {
     // a token is back (rate 0.01/s: 100 s).
     assert_eq!(ok.header("ratelimit-limit"), Some("1"));
     assert_eq!(ok.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(ok.header("ratelimit-policy"), Some("\"throttle\";q=1"));
+    let state = ok.header("ratelimit").unwrap_or_default();
+    assert!(state.starts_with("\"throttle\";r=0;t="), "{state}");
     assert_eq!(throttled.header("retry-after"), Some("100"));
     assert_eq!(refused.header("retry-after"), None);
 

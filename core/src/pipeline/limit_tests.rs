@@ -72,7 +72,12 @@ fn rate_limit_headers_report_the_quota() {
     };
     assert_eq!(h("ratelimit-limit").as_deref(), Some("3"));
     assert_eq!(h("ratelimit-remaining").as_deref(), Some("2"));
-    assert!(h("ratelimit-reset").unwrap().parse::<u64>().unwrap() > 0);
+    let reset = h("ratelimit-reset").unwrap();
+    assert!(reset.parse::<u64>().unwrap() > 0);
+    // The IETF draft's fields: the policies (here the account's bucket, burst 5,000, and the
+    // plan's quota), and the quota's state.
+    assert_eq!(h("ratelimit-policy").as_deref(), Some("\"throttle\";q=5000, \"quota\";q=3"));
+    assert_eq!(h("ratelimit"), Some(format!("\"quota\";r=2;t={reset}")));
     let (_, exchange) = call(&limited_plan(false), &store, "premium-key");
     assert!(exchange.response_headers.is_empty());
 }

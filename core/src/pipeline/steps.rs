@@ -433,13 +433,23 @@ fn with_retry_after(rejection: Rejection, slots: &Slots, now_nanos: u64) -> Reje
     }
 }
 
-/// `RateLimit-*` from the quota if the plan has one, else from the first bucket.
+/// `RateLimit-*` from the quota if the plan has one, else from the first bucket; and the
+/// IETF draft's structured fields: `RateLimit-Policy` naming every policy (`"throttle";q=BURST`,
+/// `"quota";q=LIMIT`) and `RateLimit` the one reported (`"quota";r=REMAINING;t=RESET`).
 fn rate_limit_headers(usage: &Usage, exchange: &mut Exchange) {
+    let named = [("throttle", usage.bucket), ("quota", usage.quota)];
+    let reported = if usage.quota.is_some() { "quota" } else { "throttle" };
     if let Some((limit, remaining, reset)) = usage.quota.or(usage.bucket) {
+        let policies: Vec<String> = named
+            .iter()
+            .filter_map(|(name, p)| p.map(|(q, _, _)| format!("\"{name}\";q={q}")))
+            .collect();
         exchange.response_headers = vec![
             ("ratelimit-limit", limit.to_string()),
             ("ratelimit-remaining", remaining.to_string()),
             ("ratelimit-reset", reset.to_string()),
+            ("ratelimit-policy", policies.join(", ")),
+            ("ratelimit", format!("\"{reported}\";r={remaining};t={reset}")),
         ];
     }
 }
