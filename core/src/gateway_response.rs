@@ -275,15 +275,16 @@ impl GatewayResponses {
     }
 
     /// The override that applies: the type's own, else `DEFAULT_4XX` / `DEFAULT_5XX` as on AWS.
-    fn override_for(&self, kind: ResponseType) -> Option<&GatewayResponseOverride> {
-        self.overrides.get(&kind).or_else(|| {
-            let fallback = if kind.status() >= 500 {
-                ResponseType::Default5xx
-            } else {
-                ResponseType::Default4xx
-            };
-            self.overrides.get(&fallback)
-        })
+    /// The response type whose override applies to `kind`: its own when it has one, else
+    /// `DEFAULT_4XX` / `DEFAULT_5XX` (status, headers and templates all come from it).
+    fn applying(&self, kind: ResponseType) -> ResponseType {
+        if self.overrides.contains_key(&kind) {
+            kind
+        } else if kind.status() >= 500 {
+            ResponseType::Default5xx
+        } else {
+            ResponseType::Default4xx
+        }
     }
 
     pub fn render(&self, rejection: &Rejection, request_id: &str) -> LocalReply {
@@ -300,21 +301,10 @@ impl GatewayResponses {
     ) -> LocalReply {
         let kind = rejection.kind;
         let message = rejection.message();
-        let custom = self.override_for(kind);
+        let applying = self.applying(kind);
+        let custom = self.overrides.get(&applying);
         let status = custom.and_then(|o| o.status).or(rejection.status).unwrap_or(kind.status());
-        let template = self.templates.get(&kind).or_else(|| {
-            // The fallback override's template, when it is the one that applies.
-            let own = self.overrides.contains_key(&kind);
-            if own {
-                None
-            } else {
-                self.templates.get(if kind.status() >= 500 {
-                    &ResponseType::Default5xx
-                } else {
-                    &ResponseType::Default4xx
-                })
-            }
-        });
+        let template = self.templates.get(&applying);
         // Only a choice between templates reads the request's Accept.
         let choice = template.filter(|t| t.iter().any(|(media, _)| media != JSON));
         let accept = choice.and_then(|_| header("accept"));
@@ -334,17 +324,7 @@ impl GatewayResponses {
         if let Some(seconds) = rejection.retry_after {
             headers.push(("retry-after".to_string(), seconds.to_string()));
         }
-        let kind_of_override = self.overrides.get(&kind).map_or_else(
-            || {
-                if kind.status() >= 500 {
-                    ResponseType::Default5xx
-                } else {
-                    ResponseType::Default4xx
-                }
-            },
-            |_| kind,
-        );
-        for (name, source) in self.headers.get(&kind_of_override).into_iter().flatten() {
+        for (name, source) in self.headers.get(&applying).into_iter().flatten() {
             let value = match source {
                 Source::Text(text) => Some(text.clone()),
                 Source::RequestHeader(h) => header(h),

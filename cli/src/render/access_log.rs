@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 /// Filter state the filter writes, as an Envoy operator.
-fn state(name: &str) -> String {
+pub(super) fn state(name: &str) -> String {
     format!("%FILTER_STATE(wasm.tollgate.{name}:PLAIN)%")
 }
 
@@ -20,7 +20,6 @@ pub fn access_log(
     aws_format: Option<&str>,
     (api, stage): (&tollgate_core::config::Api, Option<&str>),
 ) -> Result<Value, String> {
-    let principal = state("principal_arn");
     let stage = stage.map_or_else(|| state("stage"), str::to_string);
     let formatters = json!([{
         "name": "envoy.formatter.req_without_query",
@@ -32,37 +31,39 @@ pub fn access_log(
                             "formatters": formatters});
         return Ok(logger(file, format));
     }
+    // The same operators as the AWS variables of the same names.
+    let op = |name: &str| operator(name, (api, &stage)).unwrap_or_default();
     let fields = json!({
-        "requestId": "%REQ(X-REQUEST-ID)%",
-        "extendedRequestId": "%REQ(X-REQUEST-ID):16%",
-        "ip": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
-        "caller": principal,
-        "user": principal,
-        "requestTime": "%START_TIME(%d/%b/%Y:%H:%M:%S %z)%",
+        "requestId": op("requestId"),
+        "extendedRequestId": op("extendedRequestId"),
+        "ip": op("identity.sourceIp"),
+        "caller": op("identity.caller"),
+        "user": op("identity.user"),
+        "requestTime": op("requestTime"),
         "requestTimeEpoch": "%START_TIME(%s)%",
-        "httpMethod": "%REQ(:METHOD)%",
-        "resourcePath": "%METADATA(ROUTE:tollgate:resource)%",
+        "httpMethod": op("httpMethod"),
+        "resourcePath": op("resourcePath"),
         // The path without its query: a presigned URL's signature stays out.
-        "path": "%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-        "status": "%RESPONSE_CODE%",
-        "protocol": "%PROTOCOL%",
-        "responseLength": "%BYTES_SENT%",
-        "responseLatency": "%DURATION%",
-        "integrationLatency": "%COMMON_DURATION(US_TX_BEG:US_RX_END:ms)%",
+        "path": op("path"),
+        "status": op("status"),
+        "protocol": op("protocol"),
+        "responseLength": op("responseLength"),
+        "responseLatency": op("responseLatency"),
+        "integrationLatency": op("integrationLatency"),
         "stage": stage,
         "routeName": "%ROUTE_NAME%",
         "identity": {
-            "apiKeyId": state("api_key_id"),
-            "sourceIp": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
-            "userAgent": "%REQ(USER-AGENT)%",
+            "apiKeyId": op("identity.apiKeyId"),
+            "sourceIp": op("identity.sourceIp"),
+            "userAgent": op("identity.userAgent"),
         },
         "authorizer": {
-            "principalId": "%REQ(X-TOLLGATE-AUTHORIZER-PRINCIPAL-ID)%",
-            "sub": state("sub"),
+            "principalId": op("authorizer.principalId"),
+            "sub": op("authorizer.claims.sub"),
         },
         "error": {
-            "responseType": state("response_type"),
-            "message": state("error_message"),
+            "responseType": op("error.responseType"),
+            "message": op("error.message"),
             "reason": state("rejection"),
         },
     });
@@ -109,44 +110,48 @@ pub fn translate(
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
             .unwrap_or(tail.len());
         let name = tail.get(..end).unwrap_or_default().trim_end_matches('.');
-        let operator = match name {
-            "requestId" | "awsEndpointRequestId" => "%REQ(X-REQUEST-ID)%".to_string(),
-            "extendedRequestId" => "%REQ(X-REQUEST-ID):16%".to_string(),
-            "identity.sourceIp" => "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%".to_string(),
-            "identity.caller" | "identity.user" | "identity.userArn" => state("principal_arn"),
-            "identity.userAgent" => "%REQ(USER-AGENT)%".to_string(),
-            "identity.apiKeyId" => state("api_key_id"),
-            "requestTime" => "%START_TIME(%d/%b/%Y:%H:%M:%S %z)%".to_string(),
-            "requestTimeEpoch" => "%START_TIME(%s%3f)%".to_string(),
-            "httpMethod" => "%REQ(:METHOD)%".to_string(),
-            "resourcePath" => "%METADATA(ROUTE:tollgate:resource)%".to_string(),
-            "path" => "%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%".to_string(),
-            "protocol" => "%PROTOCOL%".to_string(),
-            "status" => "%RESPONSE_CODE%".to_string(),
-            "responseLength" => "%BYTES_SENT%".to_string(),
-            "responseLatency" => "%DURATION%".to_string(),
-            "integrationLatency" | "integration.latency" => {
-                "%COMMON_DURATION(US_TX_BEG:US_RX_END:ms)%".to_string()
-            }
-            "domainName" => "%REQ(:AUTHORITY)%".to_string(),
-            "error.message" => state("error_message"),
-            "error.responseType" => state("response_type"),
-            "authorizer.principalId" => "%REQ(X-TOLLGATE-AUTHORIZER-PRINCIPAL-ID)%".to_string(),
-            "authorizer.claims.sub" => state("sub"),
-            "stage" => stage.to_string(),
-            "apiId" => api.id.replace('%', "%%"),
-            "accountId" => api.account_id.clone(),
-            other => {
-                return Err(format!(
-                    "access log format: `$context.{other}` has no value in Tollgate's logs"
-                ))
-            }
-        };
+        let operator = operator(name, (api, stage)).ok_or_else(|| {
+            format!("access log format: `$context.{name}` has no value in Tollgate's logs")
+        })?;
         out.push_str(&operator);
         rest = tail.get(name.len()..).unwrap_or_default();
     }
     out.push_str(&rest.replace('%', "%%"));
     Ok(out)
+}
+
+/// The Envoy operator that logs `$context.NAME` (`None`: Tollgate has no value for it).
+fn operator(name: &str, (api, stage): (&tollgate_core::config::Api, &str)) -> Option<String> {
+    let fixed = |text: &str| Some(text.to_string());
+    match name {
+        "requestId" | "awsEndpointRequestId" => fixed("%REQ(X-REQUEST-ID)%"),
+        "extendedRequestId" => fixed("%REQ(X-REQUEST-ID):16%"),
+        "identity.sourceIp" => fixed("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+        "identity.caller" | "identity.user" | "identity.userArn" => Some(state("principal_arn")),
+        "identity.userAgent" => fixed("%REQ(USER-AGENT)%"),
+        "identity.apiKeyId" => Some(state("api_key_id")),
+        "requestTime" => fixed("%START_TIME(%d/%b/%Y:%H:%M:%S %z)%"),
+        "requestTimeEpoch" => fixed("%START_TIME(%s%3f)%"),
+        "httpMethod" => fixed("%REQ(:METHOD)%"),
+        "resourcePath" => fixed("%METADATA(ROUTE:tollgate:resource)%"),
+        "path" => fixed("%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+        "protocol" => fixed("%PROTOCOL%"),
+        "status" => fixed("%RESPONSE_CODE%"),
+        "responseLength" => fixed("%BYTES_SENT%"),
+        "responseLatency" => fixed("%DURATION%"),
+        "integrationLatency" | "integration.latency" => {
+            fixed("%COMMON_DURATION(US_TX_BEG:US_RX_END:ms)%")
+        }
+        "domainName" => fixed("%REQ(:AUTHORITY)%"),
+        "error.message" => Some(state("error_message")),
+        "error.responseType" => Some(state("response_type")),
+        "authorizer.principalId" => fixed("%REQ(X-TOLLGATE-AUTHORIZER-PRINCIPAL-ID)%"),
+        "authorizer.claims.sub" => Some(state("sub")),
+        "stage" => fixed(stage),
+        "apiId" => Some(api.id.replace('%', "%%")),
+        "accountId" => fixed(&api.account_id),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,9 @@ fn filter_own() -> Value {
     cel("response.code_details == \"\"")
 }
 
-fn cel(expression: &str) -> Value {
+/// An access-log filter (as the local reply mappers and the stats loggers take it) that holds
+/// when the CEL `expression` does.
+pub(super) fn cel(expression: &str) -> Value {
     json!({"extension_filter": {
         "name": "envoy.access_loggers.extension_filters.cel",
         "typed_config": {

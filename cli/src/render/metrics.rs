@@ -7,15 +7,14 @@
 
 use serde_json::{json, Value};
 
+use super::access_log::state;
+
 /// The stats prefix of the API's metrics.
 pub const PREFIX: &str = "tollgate_api";
 
 /// The stats access loggers of an API listener. `stage`: the stage's name when the API has one.
 pub fn loggers(api: &str, stage: Option<&str>, per_key: bool) -> Vec<Value> {
-    let stage = stage.map_or_else(
-        || "%FILTER_STATE(wasm.tollgate.stage:PLAIN)%".to_string(),
-        |s| s.replace('%', "%%"),
-    );
+    let stage = stage.map_or_else(|| state("stage"), |s| s.replace('%', "%%"));
     let api = api.replace('%', "%%");
     let method = [
         ("api", api.as_str()),
@@ -27,11 +26,12 @@ pub fn loggers(api: &str, stage: Option<&str>, per_key: bool) -> Vec<Value> {
     requests.extend([("status", "%RESPONSE_CODE%"), ("cache", "%RESP(X-TOLLGATE-CACHE)%")]);
     let mut counters = vec![json!({"stat": stat("requests", &requests), "value_fixed": 1})];
     if per_key {
+        let (key_id, response_type) = (state("api_key_id"), state("response_type"));
         let key = [
             ("api", api.as_str()),
             ("stage", stage.as_str()),
-            ("key", "%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)%"),
-            ("response_type", "%FILTER_STATE(wasm.tollgate.response_type:PLAIN)%"),
+            ("key", key_id.as_str()),
+            ("response_type", response_type.as_str()),
         ];
         counters.push(json!({"stat": stat("key_requests", &key), "value_fixed": 1}));
     }
@@ -57,13 +57,7 @@ fn logger(mut config: Value, cel: Option<&str>) -> Value {
     config["stat_prefix"] = json!(PREFIX);
     let mut out = json!({"name": "envoy.access_loggers.stats", "typed_config": config});
     if let Some(expression) = cel {
-        out["filter"] = json!({"extension_filter": {
-            "name": "envoy.access_loggers.extension_filters.cel",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
-                "expression": expression,
-            },
-        }});
+        out["filter"] = super::local_reply::cel(expression);
     }
     out
 }

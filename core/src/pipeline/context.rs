@@ -32,6 +32,8 @@ pub(super) struct Described<'a> {
     pub path: &'a str,
     pub resource: &'a str,
     pub now_nanos: u64,
+    /// The caller's address (from Envoy's `source.address`, read once by the step).
+    pub source_ip: Option<&'a str>,
 }
 
 /// How the client spoke: `HTTP/1.1` or `HTTP/2` (Envoy's `request.protocol`).
@@ -43,7 +45,7 @@ pub(super) fn protocol<H: Host>(host: &H) -> Result<String, HostError> {
         .unwrap_or_else(|| "HTTP/1.1".to_owned()))
 }
 
-/// `$context`, reading the caller's address and protocol from the host. Fields AWS fills only
+/// `$context`, reading the client's protocol from the host. Fields AWS fills only
 /// for features Tollgate does not have (Cognito identity pools, AWS Organizations, mutual TLS)
 /// are `null`, as AWS sends them when unused.
 pub(super) fn request_context<H: Host>(
@@ -52,15 +54,12 @@ pub(super) fn request_context<H: Host>(
     request: &Described<'_>,
     caller: &Caller<'_>,
 ) -> Result<Value, HostError> {
-    let source = host.property(&["source", "address"])?;
     let protocol = protocol(host)?;
     let headers = request.headers;
     let text = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v).into_owned());
     let request_id = text("x-request-id").unwrap_or_else(|| format!("{:032x}", request.now_nanos));
     let millis = request.now_nanos / 1_000_000;
     let seconds = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
-    let source_ip =
-        source.as_deref().and_then(crate::auth::caller::parse_source_ip).map(|ip| ip.to_string());
     let domain = text(":authority").or_else(|| text("host"));
     let domain_prefix = domain.as_deref().map(|d| {
         let host = d.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok());
@@ -87,7 +86,7 @@ pub(super) fn request_context<H: Host>(
             "cognitoIdentityId": null,
             "cognitoIdentityPoolId": null,
             "principalOrgId": caller.iam.and_then(|c| c.principal_org_id.as_deref()),
-            "sourceIp": source_ip,
+            "sourceIp": request.source_ip,
             "user": principal,
             "userAgent": text("user-agent"),
             "userArn": principal,

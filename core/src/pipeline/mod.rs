@@ -458,13 +458,7 @@ const MAX_METHOD_ARN_BYTES: usize = 1600;
 /// The length of the method ARN `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`,
 /// without building it.
 fn method_arn_len(plan: &Plan, verb: &[u8], path: &[u8]) -> usize {
-    let partition = if plan.region.starts_with("cn-") {
-        "aws-cn".len()
-    } else if plan.region.starts_with("us-gov-") {
-        "aws-us-gov".len()
-    } else {
-        "aws".len()
-    };
+    let partition = crate::auth::policy::partition(&plan.region).len();
     let path = path.strip_prefix(b"/").unwrap_or(path);
     let fixed = "arn::execute-api:::/".len() + "/".len() + "/".len();
     fixed

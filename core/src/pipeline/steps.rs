@@ -190,7 +190,7 @@ fn custom_authorizer<H: Host>(
             Some(response) => response,
             None => {
                 let context = if request {
-                    authorizer_event_context(plan, host, req)?
+                    authorizer_event_context(plan, host, req, source_ip.as_deref())?
                 } else {
                     serde_json::Value::Null
                 };
@@ -219,12 +219,10 @@ fn authorizer_event_context<H: Host>(
     plan: &Plan,
     host: &H,
     req: &Request<'_>,
+    source_ip: Option<&str>,
 ) -> Result<serde_json::Value, HostError> {
-    let key = match (req.method.api_key_required, plan.api_key_source) {
-        (true, ApiKeySource::Header) => req.headers.single(API_KEY_HEADER),
-        _ => None,
-    };
-    let key = key.map(String::from_utf8_lossy);
+    // Before the authorizer has answered, only `x-api-key` can be the key.
+    let key = presented_key(plan, req, &Authenticated::Anonymous).map(String::from_utf8_lossy);
     let caller = Caller { api_key: key.as_deref(), ..Caller::default() };
     let path = String::from_utf8_lossy(req.path);
     let described = Described {
@@ -233,6 +231,7 @@ fn authorizer_event_context<H: Host>(
         path: &path,
         resource: &req.method.resource,
         now_nanos: host.now_nanos(),
+        source_ip,
     };
     request_context(host, plan, &described, &caller)
 }

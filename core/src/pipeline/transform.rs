@@ -152,8 +152,19 @@ pub(super) fn request<H: Host>(
     }
     let Some(integration) = &method.integration else { return Ok(Outcome::Continue) };
     let context = if integration.reads_context() {
-        let described =
-            Described { headers, verb, path: &path_text, resource: &method.resource, now_nanos };
+        let source = host.property(&["source", "address"])?;
+        let source_ip = source
+            .as_deref()
+            .and_then(crate::auth::caller::parse_source_ip)
+            .map(|ip| ip.to_string());
+        let described = Described {
+            headers,
+            verb,
+            path: &path_text,
+            resource: &method.resource,
+            now_nanos,
+            source_ip: source_ip.as_deref(),
+        };
         let context = request_context(host, plan, &described, caller)?;
         if integration.kind == IntegrationType::AwsProxy {
             context

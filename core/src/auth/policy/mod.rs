@@ -181,16 +181,21 @@ pub fn method_arn(
     http_method: &str,
     path: &str,
 ) -> String {
-    let partition = if region.starts_with("cn-") {
+    let partition = partition(region);
+    let method = http_method.to_ascii_uppercase();
+    let path = path.strip_prefix('/').unwrap_or(path);
+    format!("arn:{partition}:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}/{path}")
+}
+
+/// The ARN partition of a region: `aws-cn`, `aws-us-gov` or `aws`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
         "aws-us-gov"
     } else {
         "aws"
-    };
-    let method = http_method.to_ascii_uppercase();
-    let path = path.strip_prefix('/').unwrap_or(path);
-    format!("arn:{partition}:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}/{path}")
+    }
 }
 
 /// `path.field`, or `field` at the top.
