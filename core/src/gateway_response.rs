@@ -23,9 +23,9 @@ pub struct Rejection {
     /// Why, for logs, when the response type says too little (`missing_api_key` and
     /// `disabled_api_key` are both `INVALID_API_KEY`): see [`Rejection::reason`].
     pub detail: Option<&'static str>,
-    /// Seconds until a retry can succeed (`Retry-After` on a 429, when the API asks for
-    /// rate-limit headers).
-    pub retry_after: Option<u32>,
+    /// Rate-limit fields on a 429 when the API asks for them: `Retry-After` and the IETF
+    /// draft's `RateLimit-Policy`/`RateLimit`.
+    pub limit_headers: Vec<(&'static str, String)>,
 }
 
 impl Rejection {
@@ -37,7 +37,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
-            retry_after: None,
+            limit_headers: Vec::new(),
         }
     }
 
@@ -49,7 +49,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
-            retry_after: None,
+            limit_headers: Vec::new(),
         }
     }
 
@@ -68,9 +68,9 @@ impl Rejection {
         }
     }
 
-    /// `Retry-After: seconds` on the reply.
-    pub fn retry_after(mut self, seconds: u32) -> Self {
-        self.retry_after = Some(seconds);
+    /// Rate-limit fields on the reply (`retry-after`, `ratelimit-policy`, `ratelimit`).
+    pub fn limit_headers(mut self, headers: Vec<(&'static str, String)>) -> Self {
+        self.limit_headers = headers;
         self
     }
 
@@ -321,8 +321,8 @@ impl GatewayResponses {
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
             ),
         ];
-        if let Some(seconds) = rejection.retry_after {
-            headers.push(("retry-after".to_string(), seconds.to_string()));
+        for (name, value) in &rejection.limit_headers {
+            headers.push((name.to_string(), value.clone()));
         }
         for (name, source) in self.headers.get(&applying).into_iter().flatten() {
             let value = match source {

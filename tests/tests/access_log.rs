@@ -66,6 +66,9 @@ fn access_log_lines_speak_api_gateway() {
     let state = ok.header("ratelimit").unwrap_or_default();
     assert!(state.starts_with("\"throttle\";r=0;t="), "{state}");
     assert_eq!(throttled.header("retry-after"), Some("100"));
+    // The IETF draft's fields on the 429 too: the policy, and nothing left until the retry.
+    assert_eq!(throttled.header("ratelimit-policy"), Some("\"throttle\";q=1"));
+    assert_eq!(throttled.header("ratelimit"), Some("\"throttle\";r=0;t=100"));
     assert_eq!(refused.header("retry-after"), None);
 
     let logged = lines(&log, 3);
@@ -89,11 +92,13 @@ fn access_log_lines_speak_api_gateway() {
     assert_eq!(ok["identity"]["userAgent"], "tollgate-e2e");
     assert_eq!(ok["error"]["responseType"], Value::Null);
     assert!(ok["integrationLatency"].as_u64().is_some(), "{ok}");
+    assert_eq!(ok["integrationStatus"], "200", "{ok}");
     // The throttled request still names its key, and why it was refused.
     assert_eq!(throttled["identity"]["apiKeyId"], "k-1");
     assert_eq!(throttled["error"]["responseType"], "THROTTLED");
     assert_eq!(throttled["error"]["message"], "Too Many Requests");
     assert_eq!(throttled["integrationLatency"], Value::Null, "never reached the backend");
+    assert_eq!(throttled["integrationStatus"], Value::Null, "{throttled}");
     assert_eq!(refused["identity"]["apiKeyId"], Value::Null);
     assert_eq!(refused["error"]["responseType"], "INVALID_API_KEY");
     assert_eq!(refused["error"]["message"], "Forbidden");

@@ -50,6 +50,7 @@ pub fn access_log(
         "responseLength": op("responseLength"),
         "responseLatency": op("responseLatency"),
         "integrationLatency": op("integrationLatency"),
+        "integrationStatus": op("integrationStatus"),
         "stage": stage,
         "routeName": "%ROUTE_NAME%",
         "identity": {
@@ -142,6 +143,13 @@ fn operator(name: &str, (api, stage): (&tollgate_core::config::Api, &str)) -> Op
         "integrationLatency" | "integration.latency" => {
             fixed("%COMMON_DURATION(US_TX_BEG:US_RX_END:ms)%")
         }
+        // What the filter saw when it called the integration or reshaped its answer, else the
+        // status of a backend Envoy reached.
+        "integrationStatus" => Some(format!(
+            "%CEL('{STATE}' in filter_state ? filter_state['{STATE}'] : \
+             (upstream.address != '' ? response.code : null))%",
+            STATE = "wasm.tollgate.integration_status"
+        )),
         "domainName" => fixed("%REQ(:AUTHORITY)%"),
         "error.message" => Some(state("error_message")),
         "error.responseType" => Some(state("response_type")),

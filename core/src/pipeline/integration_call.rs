@@ -22,6 +22,9 @@ pub(super) fn on_integration_response<H: Host>(
     response: &CalloutResponse,
 ) -> Result<(), String> {
     let kind = plan.method(method).and_then(|m| m.integration.as_ref()).map(|i| i.kind);
+    // For the access log; a log field is not worth failing the answer for.
+    let status = response.status.to_string();
+    let _ = host.set_filter_state(super::INTEGRATION_STATUS_STATE, status.as_bytes());
     let answer = match kind {
         Some(IntegrationType::AwsProxy) => {
             let invoke = InvokeResponse {
@@ -139,6 +142,9 @@ mod tests {
             let response = CalloutResponse { status, ..Default::default() };
             let flow = on_callout_response(&plan, &mut worker, &mut host, &mut exchange, response);
             assert_eq!(flow, Flow::Replied);
+            // The access log keeps what the service answered, whatever the client got.
+            let logged = host.filter_state.get(crate::pipeline::INTEGRATION_STATUS_STATE);
+            assert_eq!(logged.map(Vec::as_slice), Some(status.to_string().as_bytes()));
             assert_eq!(host.reply.unwrap().status, expected, "{status}");
         }
     }

@@ -95,6 +95,10 @@ fn refusals_carry_retry_after_when_asked() {
         let reply = host.reply.unwrap();
         assert_eq!(reply.status, 429);
         assert_eq!(reply.header("retry-after"), want.then_some("1000"), "{headers}");
+        // The draft's fields name the plan's policies and the exhausted one.
+        let policy = "\"throttle\";q=2, \"quota\";q=3";
+        assert_eq!(reply.header("ratelimit-policy"), want.then_some(policy));
+        assert_eq!(reply.header("ratelimit"), want.then_some("\"throttle\";r=0;t=1000"));
         for _ in 0..3 {
             call(&plan, &store, "premium-key");
         }
@@ -104,5 +108,7 @@ fn refusals_carry_retry_after_when_asked() {
         // 1,000,000,000,000 ns is 1970-01-12 13:46:40: the month ends 1970-02-01 00:00:00.
         let to_february = 2_678_400 - 1_000;
         assert_eq!(reply.header("retry-after"), want.then(|| to_february.to_string()).as_deref());
+        let exhausted = format!("\"quota\";r=0;t={to_february}");
+        assert_eq!(reply.header("ratelimit"), want.then_some(exhausted.as_str()));
     }
 }

@@ -63,6 +63,10 @@ pub const REJECTION_STATE: &str = "tollgate.rejection";
 pub const RESPONSE_TYPE_STATE: &str = "tollgate.response_type";
 /// Filter state with a refusal's message (`Too Many Requests`, `$context.error.message`).
 pub const ERROR_MESSAGE_STATE: &str = "tollgate.error_message";
+/// Filter state with the status the integration answered, where the client's status may
+/// differ or no upstream request shows it: a Lambda or AWS service Tollgate called, an HTTP
+/// integration's status before its integration response (`$context.integrationStatus`).
+pub const INTEGRATION_STATUS_STATE: &str = "tollgate.integration_status";
 /// The largest body Tollgate takes (AWS's payload limit, 10 MB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Prefix of the request headers that carry a Lambda authorizer's principal and context.

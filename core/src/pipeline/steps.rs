@@ -413,23 +413,36 @@ pub(super) fn admit_usage<H: Host>(
 }
 
 /// A 429 with `Retry-After`: for a throttle, the time the slowest of the request's buckets takes
-/// to give a token; for a quota, the time until its period starts again (at least 1 s).
+/// to give a token; for a quota, the time until its period starts again (at least 1 s). Beside
+/// it the IETF draft's fields: `RateLimit-Policy` naming every policy of the request, and
+/// `RateLimit` the exhausted one with nothing left until the retry time.
 fn with_retry_after(rejection: Rejection, slots: &Slots, now_nanos: u64) -> Rejection {
-    let seconds = match rejection.kind {
+    // The slowest bucket is the one a retry waits for.
+    let slowest = slots.buckets.iter().map(|b| b.limit).min_by_key(|l| l.rate_micro);
+    let (name, seconds) = match rejection.kind {
         ResponseType::Throttled => {
-            slots.buckets.iter().map(|b| 1_000_000u64.div_ceil(b.limit.rate_micro.max(1))).max()
+            ("throttle", slowest.map(|l| 1_000_000u64.div_ceil(l.rate_micro.max(1))))
         }
-        ResponseType::QuotaExceeded => slots.quota.as_ref().map(|q| {
-            let now = now_nanos / 1_000_000_000;
-            let (_, end) = crate::throttle::quota::window(q.period, q.offset, now);
-            end.saturating_sub(now)
-        }),
-        _ => None,
+        ResponseType::QuotaExceeded => (
+            "quota",
+            slots.quota.as_ref().map(|q| {
+                let now = now_nanos / 1_000_000_000;
+                let (_, end) = crate::throttle::quota::window(q.period, q.offset, now);
+                end.saturating_sub(now)
+            }),
+        ),
+        _ => return rejection,
     };
-    match seconds {
-        Some(s) => rejection.retry_after(u32::try_from(s.max(1)).unwrap_or(u32::MAX)),
-        None => rejection,
-    }
+    let Some(seconds) = seconds.map(|s| s.max(1)) else { return rejection };
+    let policies =
+        [("throttle", slowest.map(|l| l.burst)), ("quota", slots.quota.as_ref().map(|q| q.limit))];
+    let policy: Vec<String> =
+        policies.iter().filter_map(|(n, q)| q.map(|q| format!("\"{n}\";q={q}"))).collect();
+    rejection.limit_headers(vec![
+        ("retry-after", seconds.to_string()),
+        ("ratelimit-policy", policy.join(", ")),
+        ("ratelimit", format!("\"{name}\";r=0;t={seconds}")),
+    ])
 }
 
 /// `RateLimit-*` from the quota if the plan has one, else from the first bucket; and the

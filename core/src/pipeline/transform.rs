@@ -798,6 +798,8 @@ pub(super) fn response_headers<H: Host>(
         .find(|(n, _)| n == ":status")
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         .unwrap_or_default();
+    // The integration response may change the status: the log keeps the backend's.
+    let _ = host.set_filter_state(super::INTEGRATION_STATUS_STATE, status.as_bytes());
     state.backend_headers = backend
         .into_iter()
         .filter(|(n, _)| !n.starts_with(':'))
