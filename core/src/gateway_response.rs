@@ -25,8 +25,11 @@ pub struct Rejection {
     pub detail: Option<&'static str>,
     /// Rate-limit fields on a 429 when the API asks for them: `Retry-After` and the IETF
     /// draft's `RateLimit-Policy`/`RateLimit`.
-    pub limit_headers: Vec<(&'static str, String)>,
+    pub limit_headers: Option<Box<LimitHeaders>>,
 }
+
+/// `retry-after`, `ratelimit-policy` and `ratelimit` with their values.
+pub type LimitHeaders = [(&'static str, String); 3];
 
 impl Rejection {
     pub const fn new(kind: ResponseType) -> Self {
@@ -37,7 +40,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
-            limit_headers: Vec::new(),
+            limit_headers: None,
         }
     }
 
@@ -49,7 +52,7 @@ impl Rejection {
             validation_error: None,
             status: None,
             detail: None,
-            limit_headers: Vec::new(),
+            limit_headers: None,
         }
     }
 
@@ -69,8 +72,8 @@ impl Rejection {
     }
 
     /// Rate-limit fields on the reply (`retry-after`, `ratelimit-policy`, `ratelimit`).
-    pub fn limit_headers(mut self, headers: Vec<(&'static str, String)>) -> Self {
-        self.limit_headers = headers;
+    pub fn limit_headers(mut self, headers: LimitHeaders) -> Self {
+        self.limit_headers = Some(Box::new(headers));
         self
     }
 
@@ -321,7 +324,7 @@ impl GatewayResponses {
                 rejection.error_type.unwrap_or(kind.error_type()).to_string(),
             ),
         ];
-        for (name, value) in &rejection.limit_headers {
+        for (name, value) in rejection.limit_headers.iter().flat_map(|h| h.iter()) {
             headers.push((name.to_string(), value.clone()));
         }
         for (name, source) in self.headers.get(&applying).into_iter().flatten() {

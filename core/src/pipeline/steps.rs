@@ -438,7 +438,7 @@ fn with_retry_after(rejection: Rejection, slots: &Slots, now_nanos: u64) -> Reje
         [("throttle", slowest.map(|l| l.burst)), ("quota", slots.quota.as_ref().map(|q| q.limit))];
     let policy: Vec<String> =
         policies.iter().filter_map(|(n, q)| q.map(|q| format!("\"{n}\";q={q}"))).collect();
-    rejection.limit_headers(vec![
+    rejection.limit_headers([
         ("retry-after", seconds.to_string()),
         ("ratelimit-policy", policy.join(", ")),
         ("ratelimit", format!("\"{name}\";r=0;t={seconds}")),
