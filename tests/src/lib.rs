@@ -11,6 +11,7 @@ pub mod envoy;
 pub mod jwt;
 pub mod lambda;
 pub mod moto;
+pub mod otlp;
 pub mod ratelimit;
 pub mod sigv4;
 pub mod ws;

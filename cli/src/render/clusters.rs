@@ -41,7 +41,7 @@ impl Address {
         Address::split(uri).map(|(address, _)| address)
     }
 
-    fn split(url: &str) -> Result<(Address, &str), String> {
+    pub(super) fn split(url: &str) -> Result<(Address, &str), String> {
         let bad = || format!("`{url}` is not http://host[:port] or https://host[:port]");
         let (tls, rest) = match url.split_once("://") {
             Some(("http", rest)) => (false, rest),

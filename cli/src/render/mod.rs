@@ -14,6 +14,7 @@ pub mod ecds;
 mod local_reply;
 mod metrics;
 pub mod routes;
+mod tracing;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -160,7 +161,7 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     let gateway = &spec.gateway;
     let config = &spec.config;
     let deployment = ecds::check(config)?;
-    let clusters = clusters::collect(gateway, config, &deployment)?;
+    let mut clusters = clusters::collect(gateway, config, &deployment)?;
     let has_upstream = clusters.iter().any(|c| c.name == UPSTREAM);
     let listen = socket_address("gateway.listen", &gateway.listen)?;
     let admin_listen = socket_address("gateway.admin_listen", &gateway.admin_listen)?;
@@ -196,8 +197,27 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     let mut api_log = vec![log.clone()];
     api_log.extend(metrics::loggers(&config.api.id, single, gateway.metrics_per_key));
     let api_log = Value::Array(api_log);
-    let api_edges =
-        Edges::Api(local_reply::local_reply_config(config)?, config.api.minimum_compression_size);
+    let traces = match &gateway.tracing {
+        Some(t) => {
+            let (cluster, path) = tracing::cluster(t)?;
+            if clusters.iter().any(|c| c.name == cluster.name) {
+                return Err(format!(
+                    "gateway.clusters.{}: the name is the trace collector's",
+                    cluster.name
+                ));
+            }
+            let traces =
+                tracing::hcm_tracing(t, (&cluster.address, &path), (&config.api.id, single));
+            clusters.push(cluster);
+            Some(traces)
+        }
+        None => None,
+    };
+    let api_edges = Edges::Api(
+        local_reply::local_reply_config(config)?,
+        config.api.minimum_compression_size,
+        traces,
+    );
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
     let mut listeners = vec![listener(
         API_LISTENER,
@@ -310,8 +330,8 @@ impl Trust {
 enum Edges {
     /// API Gateway's: Envoy's own replies are gateway responses (this `local_reply_config`),
     /// and requests are held to API Gateway's 10,240 bytes of headers; answers are compressed
-    /// from this size on, if set.
-    Api(Value, Option<u32>),
+    /// from this size on, if set; the connection manager's `tracing`, if any.
+    Api(Value, Option<u32>, Option<Value>),
     Admin,
 }
 
@@ -353,8 +373,11 @@ fn hcm(
         },
     });
     trust.apply(&mut out["typed_config"]);
-    if let Edges::Api(local_reply, compression) = edges {
+    if let Edges::Api(local_reply, compression, tracing) = edges {
         let manager = &mut out["typed_config"];
+        if let Some(tracing) = tracing {
+            manager["tracing"] = tracing.clone();
+        }
         manager["local_reply_config"] = local_reply.clone();
         manager["max_request_headers_kb"] = json!(MAX_REQUEST_HEADERS_KB);
         if let (Some(size), Some(filters)) = (compression, manager["http_filters"].as_array_mut()) {

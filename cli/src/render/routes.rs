@@ -152,6 +152,8 @@ pub fn api_routes(config: &Config, has_upstream: bool) -> Vec<Value> {
                 "match": matcher,
                 "metadata": {"filter_metadata": {"tollgate": {
                     "resource": m.resource, "http_method": m.http_method}}},
+                // The span's name when traces are on.
+                "decorator": {"operation": route_name(m)},
             });
             match action(m) {
                 Action::Upstream { timeout_ms } => route["route"] = to_upstream(timeout_ms),

@@ -432,3 +432,45 @@ usage_plans: [{id: fleet, global: true, quota: {limit: 100, period: DAY},
     let without = yaml.replace("clusters: {ratelimit: 'http://127.0.0.1:8081'}", "clusters: {}");
     assert!(error(&without).contains("gateway.clusters.ratelimit"), "{}", error(&without));
 }
+
+#[test]
+fn traces_go_to_the_collector_only_when_asked() {
+    let plain = render(PETS);
+    assert!(hcm(listener(&plain, API_LISTENER)).get("tracing").is_none());
+    let with = |tracing: &str| {
+        PETS.replace(
+            "upstream: 'http://127.0.0.1:8080'}",
+            &format!("upstream: 'http://127.0.0.1:8080', tracing: {tracing}}}"),
+        )
+    };
+    let b = render(&with("{collector: 'http://otel.internal:4318'}"));
+    let tracing = &hcm(listener(&b, API_LISTENER))["tracing"];
+    let provider = &tracing["provider"]["typed_config"];
+    assert_eq!(provider["service_name"], "tollgate-pets");
+    assert_eq!(provider["http_service"]["http_uri"]["uri"], "http://otel.internal:4318/v1/traces");
+    assert_eq!(provider["http_service"]["http_uri"]["cluster"], "tollgate_otlp");
+    assert_eq!(tracing["random_sampling"]["value"], 100.0);
+    assert_eq!(endpoint(cluster(&b, "tollgate_otlp")), ("otel.internal".to_string(), 4318));
+    assert!(hcm(listener(&b, ADMIN_LISTENER)).get("tracing").is_none(), "management is not traced");
+    // Span names are the routes'.
+    let route = routes(&b, API_LISTENER).iter().find(|r| r["name"] == "GET /pets").unwrap();
+    assert_eq!(route["decorator"]["operation"], "GET /pets");
+
+    let b = render(&with(
+        "{collector: 'http://otel:4317', protocol: grpc, sampling_percent: 5, service_name: edge}",
+    ));
+    let tracing = &hcm(listener(&b, API_LISTENER))["tracing"];
+    let provider = &tracing["provider"]["typed_config"];
+    assert_eq!(provider["grpc_service"]["envoy_grpc"]["cluster_name"], "tollgate_otlp");
+    assert_eq!(provider["service_name"], "edge");
+    assert_eq!(tracing["random_sampling"]["value"], 5.0);
+    let options = &cluster(&b, "tollgate_otlp")["typed_extension_protocol_options"];
+    assert!(options.to_string().contains("http2_protocol_options"), "{options}");
+
+    let e = error(&with("{collector: 'http://otel:4317/v1/traces', protocol: grpc}"));
+    assert!(e.contains("gateway.tracing.collector"), "{e}");
+    let e = error(&with("{collector: 'http://otel:4318', sampling_percent: 150}"));
+    assert!(e.contains("gateway.tracing.sampling_percent"), "{e}");
+    let e = error(&with("{collector: 'otel:4318'}"));
+    assert!(e.contains("gateway.tracing.collector"), "{e}");
+}

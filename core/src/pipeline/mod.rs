@@ -417,7 +417,10 @@ fn decide<H: Host>(
             host.log(LogLevel::Error, "too many callouts for one request");
             CONFIG_ERROR
         }
-        Err(Halt::Call(pending, call)) => {
+        Err(Halt::Call(pending, mut call)) => {
+            if let Pending::Integration(_) | Pending::Authorizer(_) = pending {
+                with_trace(&mut call, &headers);
+            }
             if let Pending::Integration(_) = pending {
                 host.count(Outcome::Allowed);
             }
@@ -658,6 +661,21 @@ pub fn on_response_body<H: Host>(plan: &Plan, host: &mut H, exchange: &mut Excha
     let replaced = transform::response_body(plan, host, exchange, body);
     if let Some(pending) = exchange.cache.take() {
         transform::store_response(host, &pending, replaced.as_deref().unwrap_or(body));
+    }
+}
+
+/// The caller's trace headers, passed on to a function or service the gateway calls for the
+/// request (AWS passes `X-Amzn-Trace-Id` to Lambda), so its own spans join the caller's trace.
+/// Envoy's tracer records no span of its own for these calls.
+const TRACE_HEADERS: [&str; 3] = ["x-amzn-trace-id", "traceparent", "tracestate"];
+
+fn with_trace(call: &mut Callout, headers: &Headers) {
+    if let CalloutRequest::Http { headers: out, .. } = &mut call.request {
+        for name in TRACE_HEADERS {
+            if let Some(value) = headers.get(name).filter(|v| !v.is_empty()) {
+                out.push((name.to_string(), String::from_utf8_lossy(value).into_owned()));
+            }
+        }
     }
 }
 
