@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod lambda;
 pub mod moto;
 pub mod otlp;
+pub mod prometheus;
 pub mod ratelimit;
 pub mod sigv4;
 pub mod ws;
