@@ -63,7 +63,9 @@ impl Prometheus {
             .expect("start prometheus (make test-e2e installs Debian's prometheus)");
         let prometheus = Prometheus { port, log, _process: Process { child } };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while client::try_request(port, "GET", b"/-/ready", &[], b"").map_or(true, |r| r.status != 200) {
+        while client::try_request(port, "GET", b"/-/ready", &[], b"")
+            .map_or(true, |r| r.status != 200)
+        {
             assert!(Instant::now() < deadline, "prometheus did not start:\n{}", prometheus.log());
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -117,8 +117,7 @@ fn prometheus_sees_api_gateway_metrics_per_method() {
     // API's panels (not the rate-limit service's, which is not scraped here) have data once
     // every series has the two samples a rate needs.
     for metric in ["requests", "key_requests", "latency_count", "integration_latency_count"] {
-        let samples =
-            format!("min(count_over_time(envoy_tollgate_api_{metric}[1m])) >= bool 2");
+        let samples = format!("min(count_over_time(envoy_tollgate_api_{metric}[1m])) >= bool 2");
         let two = prometheus.wait_for(&samples, &[], &[(&[], 1.0)]);
         assert_eq!(two, [(vec![], 1.0)], "{samples}");
     }
