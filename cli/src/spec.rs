@@ -56,9 +56,16 @@ pub struct Gateway {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<PathBuf>,
     /// The access log's line as AWS's `accessLogSettings.format` writes it (`$context.*`
-    /// variables, CLF or JSON-shaped); Tollgate's JSON lines when unset.
+    /// variables, CLF or JSON-shaped), or `json` for JSON lines with every field; AWS's CLF line
+    /// with the key id and the error's response type when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log_format: Option<String>,
+    /// Per-method metrics (`envoy_tollgate_api_requests`, `_latency`, `_integration_latency`
+    /// with the resource and method as labels), AWS's detailed CloudWatch metrics
+    /// (`metricsEnabled`); off by default, as on AWS, since Envoy's stats access logger costs
+    /// each request more than the rest of the key chain's logging.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detailed_metrics: bool,
     /// Also count requests per API key id and response type
     /// (`envoy_tollgate_api_key_requests`): one series per key, so off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -128,6 +135,7 @@ impl Default for Gateway {
             clusters: BTreeMap::new(),
             access_log: None,
             access_log_format: None,
+            detailed_metrics: false,
             metrics_per_key: false,
             tracing: None,
         }

@@ -1,6 +1,8 @@
-//! The access log of a gateway `tollgate render` wrote: one JSON line per request in API
-//! Gateway's `$context` vocabulary, read back from `gateway.access_log` for a keyed 200, a
-//! throttled 429 (the key still named) and a refused 403; and the opt-in rate-limit headers.
+//! The access log of a gateway `tollgate render` wrote, read back from `gateway.access_log`: by
+//! default AWS's CLF line with the key id and response type, with `access_log_format: json` one
+//! JSON line per request in API Gateway's `$context` vocabulary (a keyed 200, a throttled 429 with
+//! the key still named, a refused 403), or an AWS format as given; and the opt-in rate-limit
+//! headers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
 
@@ -44,6 +46,9 @@ fn access_log_lines_speak_api_gateway() {
         "rate_limit_headers": true,
     });
     let mut spec = spec;
+    // JSON lines and per-method metrics are asked for; per-key counts too.
+    spec["gateway"]["access_log_format"] = json!("json");
+    spec["gateway"]["detailed_metrics"] = json!(true);
     spec["gateway"]["metrics_per_key"] = json!(true);
     let path = dir.join("spec.json");
     std::fs::write(&path, spec.to_string()).unwrap();
@@ -139,6 +144,84 @@ fn access_log_lines_speak_api_gateway() {
     assert_eq!(series("envoy_tollgate_api_key_requests", &key("")).as_deref(), Some("1"));
 }
 
+/// The access log's first line, once Envoy has written it.
+fn first_line(path: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().next() {
+            return line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no access log line");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// With no format given, the line is the CLF AWS's console offers, then the key id and the
+/// error's response type: a throttled request names its key and THROTTLED.
+#[test]
+fn the_default_line_is_aws_clf_with_the_key_and_the_error() {
+    let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
+    let dir = scratch_dir("access-log-default");
+    let log = dir.join("access.log");
+    let spec = json!({
+        "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
+                    "upstream": format!("http://127.0.0.1:{}", upstream.port), "access_log": log},
+        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
+        "stage": {"name": "prod"},
+        "methods": [{"resource": "/pets/{id}", "http_method": "GET", "api_key_required": true}],
+        "api_keys": [{"id": "k-1", "value_sha256": sha256_hex("the-key"), "usage_plan_ids": ["one"]}],
+        "usage_plans": [{"id": "one", "throttle": {"rate": 0.01, "burst": 1},
+                         "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
+    });
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    render(&path, &dir.join("gw"));
+    let envoy = Envoy::start_file(&dir.join("gw/envoy.yaml"), 1).unwrap_or_else(|l| panic!("{l}"));
+    let key = [("x-api-key", "the-key")];
+    let ok = get(envoy.port, "/pets/7", &key);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let throttled = get(envoy.port, "/pets/7", &key);
+    assert_eq!(throttled.status, 429, "{}", throttled.text());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 2 || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (line, (r, tail)) in lines.iter().zip([(&ok, "k-1 -"), (&throttled, "k-1 THROTTLED")]) {
+        // ip caller user [time] "method resource protocol" status length requestId
+        // extendedRequestId keyId responseType
+        let (start, rest) = line.split_once(" [").unwrap();
+        assert_eq!(start, "127.0.0.1 - -", "{line}");
+        let (time, rest) = rest.split_once("] ").unwrap();
+        assert!(time.ends_with(" +0000"), "{line}");
+        let id = r.header("x-amzn-requestid").unwrap();
+        let rest = rest.strip_prefix(&format!("\"GET /pets/{{id}} HTTP/1.1\" {} ", r.status));
+        let (length, rest) = rest.unwrap_or_else(|| panic!("{line}")).split_once(' ').unwrap();
+        assert!(length.parse::<u64>().is_ok_and(|n| n > 0), "{line}");
+        assert_eq!(rest, format!("{id} {} {tail}", &id[..16]), "{line}");
+    }
+    // No stats logger unless asked for: Envoy's own counts of the listener are there.
+    let page = envoy.prometheus();
+    assert!(!page.contains("envoy_tollgate_api_requests"), "{page}");
+    let class = |c: &str| {
+        let labels = [&format!("envoy_response_code_class=\"{c}\""), "prefix=\"api\""];
+        page.lines()
+            .find(|l| {
+                l.starts_with("envoy_http_downstream_rq_xx{")
+                    && labels.iter().all(|t| l.contains(*t))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    assert_eq!((class("2").as_deref(), class("4").as_deref()), (Some("1"), Some("1")), "{page}");
+}
+
 /// An AWS `accessLogSettings.format` (the console's CLF) in the spec: Envoy writes the same
 /// line AWS would, variable for variable.
 #[test]
@@ -162,15 +245,7 @@ fn an_aws_access_log_format_is_written_as_aws_writes_it() {
     let r = get(envoy.port, "/pets/7", &[]);
     assert_eq!(r.status, 200);
     let id = r.header("x-amzn-requestid").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().next() {
-            break line.to_string();
-        }
-        assert!(Instant::now() < deadline, "no access log line");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let line = first_line(&log);
     let (start, rest) = line.split_once(" - - [").unwrap();
     assert_eq!(start, "127.0.0.1");
     let (time, rest) = rest.split_once("] ").unwrap();

@@ -33,7 +33,8 @@ fn prometheus_sees_api_gateway_metrics_per_method() {
     let spec = json!({
         "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
                     "upstream": format!("http://127.0.0.1:{}", upstream.port),
-                    "access_log": dir.join("access.log"), "metrics_per_key": true},
+                    "access_log": dir.join("access.log"), "detailed_metrics": true,
+                    "metrics_per_key": true},
         "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
         "stage": {"name": "prod"},
         "methods": [

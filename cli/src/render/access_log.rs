@@ -1,7 +1,9 @@
-//! The access log: one JSON line per request in API Gateway's `$context` vocabulary
-//! (`requestId`, `ip`, `httpMethod`, `resourcePath`, `status`, `identity.apiKeyId`,
-//! `error.responseType`, `integrationLatency`, ...), written by Envoy from what it measured and
-//! what the filter left in filter state; to stdout, or to `gateway.access_log`.
+//! The access log, in API Gateway's `$context` vocabulary, written by Envoy from what it measured
+//! and what the filter left in filter state; to stdout, or to `gateway.access_log`. By default
+//! one text line per request, AWS's CLF format with the key id and the error's response type
+//! (about what a text line costs); `gateway.access_log_format: json` for JSON lines with every
+//! field (`requestId`, `ip`, `httpMethod`, `resourcePath`, `status`, `identity.apiKeyId`,
+//! `error.responseType`, `integrationLatency`, ...), or an AWS `accessLogSettings.format`.
 
 use std::path::Path;
 
@@ -12,9 +14,20 @@ pub(super) fn state(name: &str) -> String {
     format!("%FILTER_STATE(wasm.tollgate.{name}:PLAIN)%")
 }
 
-/// The connection manager's `access_log`: the JSON lines, or the lines of an AWS
-/// `accessLogSettings.format` (`$context.*` variables) when `aws_format` is given. `stage`: the
-/// stage's name when the API has one stage (with several, the filter names it per request).
+/// The line `tollgate render` writes unless told otherwise: the CLF format AWS's console offers,
+/// then the key id and the error's response type (`-` when none).
+pub const DEFAULT_FORMAT: &str = "$context.identity.sourceIp $context.identity.caller \
+    $context.identity.user [$context.requestTime] \"$context.httpMethod $context.resourcePath \
+    $context.protocol\" $context.status $context.responseLength $context.requestId \
+    $context.extendedRequestId $context.identity.apiKeyId $context.error.responseType";
+
+/// The `gateway.access_log_format` that asks for JSON lines with every field.
+pub const JSON: &str = "json";
+
+/// The connection manager's `access_log`: the lines of an AWS `accessLogSettings.format`
+/// (`$context.*` variables; [`DEFAULT_FORMAT`] when none is given), or JSON lines with every
+/// field for [`JSON`]. `stage`: the stage's name when the API has one stage (with several, the
+/// filter names it per request).
 pub fn access_log(
     file: Option<&Path>,
     aws_format: Option<&str>,
@@ -25,8 +38,8 @@ pub fn access_log(
         "name": "envoy.formatter.req_without_query",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"},
     }]);
-    if let Some(aws) = aws_format {
-        let text = translate(aws, (api, &stage))?;
+    if aws_format != Some(JSON) {
+        let text = translate(aws_format.unwrap_or(DEFAULT_FORMAT), (api, &stage))?;
         let format = json!({"text_format_source": {"inline_string": format!("{text}\n")},
                             "formatters": formatters});
         return Ok(logger(file, format));

@@ -195,7 +195,11 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
         (&config.api, single),
     )?;
     let mut api_log = vec![log.clone()];
-    api_log.extend(metrics::loggers(&config.api.id, single, gateway.metrics_per_key));
+    api_log.extend(metrics::loggers(
+        &config.api.id,
+        single,
+        (gateway.detailed_metrics, gateway.metrics_per_key),
+    ));
     let api_log = Value::Array(api_log);
     let traces = match &gateway.tracing {
         Some(t) => {

@@ -474,3 +474,44 @@ fn traces_go_to_the_collector_only_when_asked() {
     let e = error(&with("{collector: 'otel:4318'}"));
     assert!(e.contains("gateway.tracing.collector"), "{e}");
 }
+
+#[test]
+fn json_lines_and_per_method_metrics_only_when_asked() {
+    let with = |settings: &str| {
+        PETS.replace(
+            "upstream: 'http://127.0.0.1:8080'}",
+            &format!("upstream: 'http://127.0.0.1:8080', {settings}}}"),
+        )
+    };
+    let loggers =
+        |b: &Value| hcm(listener(b, API_LISTENER))["access_log"].as_array().unwrap().clone();
+    let format = |l: &Value| l["typed_config"]["log_format"].clone();
+    // By default: one text line, AWS's CLF with the key id and the response type.
+    let plain = loggers(&render(PETS));
+    assert_eq!(plain.len(), 1);
+    let text =
+        format(&plain[0])["text_format_source"]["inline_string"].as_str().unwrap().to_string();
+    assert!(text.starts_with("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "), "{text}");
+    assert!(
+        text.ends_with(" %FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% %FILTER_STATE(wasm.tollgate.response_type:PLAIN)%\n"),
+        "{text}"
+    );
+    let json = loggers(&render(&with("access_log_format: json")));
+    assert_eq!(json.len(), 1);
+    assert_eq!(
+        format(&json[0])["json_format"]["identity"]["apiKeyId"],
+        "%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)%"
+    );
+    // Per key only: one stats logger, with one counter.
+    let per_key = loggers(&render(&with("metrics_per_key: true")));
+    assert_eq!(per_key.len(), 2);
+    assert_eq!(per_key[1]["typed_config"]["counters"][0]["stat"]["name"], "key_requests");
+    assert!(per_key[1]["typed_config"].get("histograms").is_none());
+    // Detailed: the per-method counter and latency, and integration latency behind a filter.
+    let detailed = loggers(&render(&with("detailed_metrics: true")));
+    assert_eq!(detailed.len(), 3);
+    assert_eq!(detailed[1]["typed_config"]["counters"][0]["stat"]["name"], "requests");
+    assert_eq!(detailed[1]["typed_config"]["histograms"][0]["stat"]["name"], "latency");
+    assert_eq!(detailed[2]["typed_config"]["histograms"][0]["stat"]["name"], "integration_latency");
+    assert!(detailed[2].get("filter").is_some());
+}
