@@ -40,7 +40,7 @@ def count(envoy_bin, contender, setup, workdir, n=2000, warmup=300, cpus="0"):
     out = Path(workdir) / f"callgrind-{contender.name.replace(':', '_').replace('/', '_')}"
     out.mkdir(parents=True, exist_ok=True)
     wrapper = VALGRIND + [f"--callgrind-out-file={out}/callgrind.out"]
-    envoy = E.Envoy(envoy_bin, "cg-" + contender.name, E.bootstrap(contender.filters(setup), origin=contender.origin), workdir,
+    envoy = E.Envoy(envoy_bin, "cg-" + contender.name, contender.bootstrap(setup, workdir), workdir,
                     cpus=cpus, wrapper=wrapper)
     try:
         envoy.start(timeout=600)

@@ -13,6 +13,7 @@ To add a contender, write a function `fn(setup) -> [http filter, ...]` and list 
 
 import hashlib
 import json
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -109,6 +110,16 @@ class Contender:
     origin: bool = False
     # The filter config its rate-limit service enforces (tollbench/ratelimit.py): a global plan.
     ratelimit: Callable[[int], dict] = None
+    # (setup, workdir) -> (access loggers, route filter_metadata): what the connection manager
+    # logs (nothing by default).
+    logs: Callable = None
+
+    def bootstrap(self, setup, workdir, grpc_clusters=()):
+        from .envoy import bootstrap
+
+        access_log, metadata = self.logs(setup, workdir) if self.logs else (None, None)
+        return bootstrap(self.filters(setup), origin=self.origin, grpc_clusters=grpc_clusters,
+                         access_log=access_log, route_metadata=metadata)
 
     def request_for(self, setup, port):
         return self.request(setup, port)
@@ -545,6 +556,66 @@ def native_key_ratelimit(setup):
     return [auth, ratelimit]
 
 
+# What `tollgate render` wrote before its logs spoke API Gateway's vocabulary: one text line.
+TEXT_LOG_FORMAT = (
+    '[%START_TIME%] "%REQ(:METHOD)% %REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%" '
+    '%RESPONSE_CODE% route="%ROUTE_NAME%" stage=%FILTER_STATE(wasm.tollgate.stage:PLAIN)% '
+    'key=%FILTER_STATE(wasm.tollgate.api_key_id:PLAIN)% '
+    'reason=%FILTER_STATE(wasm.tollgate.rejection:PLAIN)% %DURATION%ms\n')
+
+
+def text_log(setup, workdir):
+    """The text access line, to a file in the work directory."""
+    log = {
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": str(Path(workdir) / "text-access.log"),
+            "log_format": {
+                "text_format_source": {"inline_string": TEXT_LOG_FORMAT},
+                "formatters": [{
+                    "name": "envoy.formatter.req_without_query",
+                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"},
+                }],
+            },
+        },
+    }
+    return [log], None
+
+
+def rendered_logs(**gateway):
+    """The access loggers `tollgate render` writes for the plan contender's API with these
+    `gateway` settings (the access line to `gateway.access_log`, and the stats loggers of
+    the per-method metrics when asked for), taken from a real render, with the route metadata
+    they read."""
+
+    def logs(setup, workdir):
+        import subprocess
+
+        root = Path(__file__).resolve().parents[2]
+        work = Path(workdir) / "rendered"
+        work.mkdir(parents=True, exist_ok=True)
+        spec = dict(tollgate_plan_config(setup.keys))
+        spec["gateway"] = {"upstream": "http://127.0.0.1:9", "access_log": str(work / "access.log"),
+                           **gateway}
+        (work / "spec.json").write_text(json.dumps(spec))
+        subprocess.run([str(root / "target/release/tollgate"), "render", str(work / "spec.json"),
+                        "--out", str(work / "gw"), "--wasm", setup.tollgate_wasm],
+                       check=True, capture_output=True)
+        python = root / ".venv/bin/python"
+        as_json = subprocess.run(
+            [str(python if python.exists() else "python3"), "-c",
+             "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+             str(work / "gw/envoy.yaml")], check=True, capture_output=True, text=True).stdout
+        bootstrap = json.loads(as_json)
+        listener = next(l for l in bootstrap["static_resources"]["listeners"] if l["name"] == "api")
+        hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+        route = next(r for r in hcm["route_config"]["virtual_hosts"][0]["routes"] if "metadata" in r)
+        return hcm["access_log"], route["metadata"]["filter_metadata"]
+
+    return logs
+
+
 LUA_KEY_CHECK = """
 local keys = {%s}
 function envoy_on_request(handle)
@@ -583,6 +654,17 @@ CONTENDERS = [
               notes="SHA-256 of the key, id header + filter state + counter"),
     Contender("tollgate_plan", "Tollgate: API key + usage plan + throttle + quota", tollgate_plan,
               denies=(403,), notes="account + plan buckets and the quota in shared data"),
+    Contender("tollgate_plan_textlog", "Tollgate: key + plan chain, text access line (render before)",
+              tollgate_plan, denies=(403,), logs=text_log,
+              notes="the one text line `tollgate render` wrote before, to a file"),
+    Contender("tollgate_plan_observed", "Tollgate: key + plan chain, the access line `tollgate render` writes",
+              tollgate_plan, denies=(403,), logs=rendered_logs(),
+              notes="AWS's CLF line with key id and response type, to a file (render's default)"),
+    Contender("tollgate_plan_observed_full", "Tollgate: key + plan chain, JSON access lines and per-method metrics",
+              tollgate_plan, denies=(403,),
+              logs=rendered_logs(access_log_format="json", detailed_metrics=True),
+              notes="JSON line in AWS's vocabulary + stats loggers (per-method count, latency, "
+                    "integration latency): gateway.access_log_format json, detailed_metrics"),
     Contender("tollgate_global", "Tollgate: API key + global usage plan (rate-limit service, Redis)",
               tollgate_global, denies=(403,), ratelimit=tollgate_global_config,
               notes="plan throttle + quota leased 64 at a time over gRPC; account bucket in shared data"),
