@@ -113,6 +113,8 @@ class Contender:
     # (setup, workdir) -> (access loggers, route filter_metadata): what the connection manager
     # logs (nothing by default).
     logs: Callable = None
+    # Envoy's --concurrency for the throughput rounds (all workers on the one Envoy core).
+    workers: int = 1
 
     def bootstrap(self, setup, workdir, grpc_clusters=()):
         from .envoy import bootstrap
@@ -404,11 +406,17 @@ JWT_NOTE = (f"JWTs are minted once per run with Python's `cryptography` (RS256 w
             f"when set without a size): its warm and cold contenders set 1,024, the default one does not.")
 
 
-def jwt_request(alg, cold):
+def jwt_request(alg, cold, twice=False):
     """`GET /pets` with `authorization: Bearer <alg JWT>`: the same token every time (warm), or
-    the next of JWT_TOKENS tokens on each request (cold)."""
+    the next of JWT_TOKENS tokens on each request (cold); `twice`: each token on two requests
+    in a row, which wrk sends on two of its connections (for two workers, often two workers)."""
     tokens = jwt_material()["tokens"][alg]
     headers = {"authorization": f"Bearer {tokens[0]}"}
+    if twice:
+        return Request("GET", PATH, headers, how=f"with a bearer {alg} JWT, one of {len(tokens):,} in turn, "
+                       "each on two requests in a row",
+                       rotate={"authorization": [f"Bearer {t}" for t in tokens for _ in (0, 1)]},
+                       note=JWT_NOTE)
     if cold:
         return Request("GET", PATH, headers, how=f"with a bearer {alg} JWT, one of {len(tokens):,} in turn "
                        "(a different token on each request)",
@@ -592,8 +600,10 @@ def rendered_logs(**gateway):
     def logs(setup, workdir):
         import subprocess
 
+        import yaml  # PyYAML: the rendered bootstrap is YAML
+
         root = Path(__file__).resolve().parents[2]
-        work = Path(workdir) / "rendered"
+        work = Path(workdir) / "rendered" / ("-".join(sorted(gateway)) or "default")
         work.mkdir(parents=True, exist_ok=True)
         spec = dict(tollgate_plan_config(setup.keys))
         spec["gateway"] = {"upstream": "http://127.0.0.1:9", "access_log": str(work / "access.log"),
@@ -602,12 +612,7 @@ def rendered_logs(**gateway):
         subprocess.run([str(root / "target/release/tollgate"), "render", str(work / "spec.json"),
                         "--out", str(work / "gw"), "--wasm", setup.tollgate_wasm],
                        check=True, capture_output=True)
-        python = root / ".venv/bin/python"
-        as_json = subprocess.run(
-            [str(python if python.exists() else "python3"), "-c",
-             "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-             str(work / "gw/envoy.yaml")], check=True, capture_output=True, text=True).stdout
-        bootstrap = json.loads(as_json)
+        bootstrap = yaml.safe_load((work / "gw/envoy.yaml").read_text())
         listener = next(l for l in bootstrap["static_resources"]["listeners"] if l["name"] == "api")
         hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
         route = next(r for r in hcm["route_config"]["virtual_hosts"][0]["routes"] if "metadata" in r)
@@ -693,6 +698,13 @@ CONTENDERS = [
     Contender("tollgate_jwt_rs256_cold", "Tollgate: JWT RS256, cold (new token each request)", tollgate_jwt,
               denies=(401,), notes=f"{JWT_TOKENS:,} tokens round-robin: RSA-2048 signature + claims every time",
               request=lambda setup, port: jwt_request("RS256", cold=True),
+              refusals=jwt_refusals("RS256", (UNAUTHORIZED, UNAUTHORIZED))),
+    Contender("tollgate_jwt_rs256_two_workers", "Tollgate: JWT RS256, 2 workers, each token twice",
+              tollgate_jwt, denies=(401,), workers=2,
+              notes=f"--concurrency 2; {JWT_TOKENS:,} tokens, each on two requests in a row (two of "
+                    "wrk's connections): verified once per Envoy, the second request a worker's own "
+                    "or the shared cache's hit",
+              request=lambda setup, port: jwt_request("RS256", cold=True, twice=True),
               refusals=jwt_refusals("RS256", (UNAUTHORIZED, UNAUTHORIZED))),
     Contender("tollgate_jwt_es256_warm", "Tollgate: JWT ES256, warm cache", tollgate_jwt, denies=(401,),
               notes="the same token: SHA-256 of it, a cache hit, sub in filter state",
