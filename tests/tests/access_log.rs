@@ -29,12 +29,18 @@ fn lines(path: &std::path::Path, count: usize) -> Vec<Value> {
     }
 }
 
-#[test]
-fn access_log_lines_speak_api_gateway() {
+/// A keyed API (`GET /pets/{id}`, key `the-key` with id k-1, burst 1 and almost no rate) behind
+/// a rendered gateway whose log is `gateway.access_log`, with `gateway` settings added and the
+/// spec's top-level `extra`: the upstream, Envoy and the log's path.
+fn keyed_gateway(
+    name: &str,
+    gateway: Value,
+    extra: Value,
+) -> (Upstream, Envoy, std::path::PathBuf) {
     let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
-    let dir = scratch_dir("access-log");
+    let dir = scratch_dir(name);
     let log = dir.join("access.log");
-    let spec = json!({
+    let mut spec = json!({
         "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
                     "upstream": format!("http://127.0.0.1:{}", upstream.port), "access_log": log},
         "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
@@ -43,17 +49,28 @@ fn access_log_lines_speak_api_gateway() {
         "api_keys": [{"id": "k-1", "value_sha256": sha256_hex("the-key"), "usage_plan_ids": ["one"]}],
         "usage_plans": [{"id": "one", "throttle": {"rate": 0.01, "burst": 1},
                          "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
-        "rate_limit_headers": true,
     });
-    let mut spec = spec;
-    // JSON lines and per-method metrics are asked for; per-key counts too.
-    spec["gateway"]["access_log_format"] = json!("json");
-    spec["gateway"]["detailed_metrics"] = json!(true);
-    spec["gateway"]["metrics_per_key"] = json!(true);
+    for (k, v) in gateway.as_object().unwrap() {
+        spec["gateway"][k] = v.clone();
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        spec[k] = v.clone();
+    }
     let path = dir.join("spec.json");
     std::fs::write(&path, spec.to_string()).unwrap();
     render(&path, &dir.join("gw"));
     let envoy = Envoy::start_file(&dir.join("gw/envoy.yaml"), 1).unwrap_or_else(|l| panic!("{l}"));
+    (upstream, envoy, log)
+}
+
+#[test]
+fn access_log_lines_speak_api_gateway() {
+    // JSON lines and per-method metrics are asked for; per-key counts and rate-limit headers too.
+    let (_upstream, envoy, log) = keyed_gateway(
+        "access-log",
+        json!({"access_log_format": "json", "detailed_metrics": true, "metrics_per_key": true}),
+        json!({"rate_limit_headers": true}),
+    );
     let port = envoy.port;
 
     let key = [("x-api-key", "the-key"), ("user-agent", "tollgate-e2e")];
@@ -161,23 +178,7 @@ fn first_line(path: &std::path::Path) -> String {
 /// error's response type: a throttled request names its key and THROTTLED.
 #[test]
 fn the_default_line_is_aws_clf_with_the_key_and_the_error() {
-    let upstream = Upstream::start_with(UPSTREAM, &["--mode", "echo", "--name", "backend"]);
-    let dir = scratch_dir("access-log-default");
-    let log = dir.join("access.log");
-    let spec = json!({
-        "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "envoy_admin": "127.0.0.1:0",
-                    "upstream": format!("http://127.0.0.1:{}", upstream.port), "access_log": log},
-        "api": {"id": "shop", "region": "us-east-1", "account_id": "123456789012"},
-        "stage": {"name": "prod"},
-        "methods": [{"resource": "/pets/{id}", "http_method": "GET", "api_key_required": true}],
-        "api_keys": [{"id": "k-1", "value_sha256": sha256_hex("the-key"), "usage_plan_ids": ["one"]}],
-        "usage_plans": [{"id": "one", "throttle": {"rate": 0.01, "burst": 1},
-                         "api_stages": [{"api_id": "shop", "stage": "prod"}]}],
-    });
-    let path = dir.join("spec.json");
-    std::fs::write(&path, spec.to_string()).unwrap();
-    render(&path, &dir.join("gw"));
-    let envoy = Envoy::start_file(&dir.join("gw/envoy.yaml"), 1).unwrap_or_else(|l| panic!("{l}"));
+    let (_upstream, envoy, log) = keyed_gateway("access-log-default", json!({}), json!({}));
     let key = [("x-api-key", "the-key")];
     let ok = get(envoy.port, "/pets/7", &key);
     assert_eq!(ok.status, 200, "{}", ok.text());

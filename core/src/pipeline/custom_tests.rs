@@ -198,29 +198,25 @@ fn ttl_zero_calls_every_time() {
 fn the_authorizer_call_carries_the_callers_trace() {
     let xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let call = |host: &mut MemoryHost| {
+        let flow = on_request_headers(
+            &plan(0),
+            &mut Worker::default(),
+            host,
+            &mut Exchange::default(),
+            true,
+        );
+        let Flow::Call(call) = flow else { panic!("{flow:?}") };
+        call
+    };
     let mut host = request("/pets", "allow", &SharedStore::default())
         .with_header("x-amzn-trace-id", xray)
         .with_header("traceparent", parent);
-    let flow = on_request_headers(
-        &plan(0),
-        &mut Worker::default(),
-        &mut host,
-        &mut Exchange::default(),
-        true,
-    );
-    let Flow::Call(call) = flow else { panic!("{flow:?}") };
-    assert_eq!(call.header("x-amzn-trace-id"), Some(xray));
-    assert_eq!(call.header("traceparent"), Some(parent));
-    assert_eq!(call.header("tracestate"), None, "the caller sent none");
+    let call_made = call(&mut host);
+    assert_eq!(call_made.header("x-amzn-trace-id"), Some(xray));
+    assert_eq!(call_made.header("traceparent"), Some(parent));
+    assert_eq!(call_made.header("tracestate"), None, "the caller sent none");
     // Without trace headers, none are made up.
-    let mut host = request("/pets", "allow", &SharedStore::default());
-    let flow = on_request_headers(
-        &plan(0),
-        &mut Worker::default(),
-        &mut host,
-        &mut Exchange::default(),
-        true,
-    );
-    let Flow::Call(call) = flow else { panic!("{flow:?}") };
-    assert_eq!(call.header("x-amzn-trace-id"), None);
+    let call_made = call(&mut request("/pets", "allow", &SharedStore::default()));
+    assert_eq!(call_made.header("x-amzn-trace-id"), None);
 }
