@@ -2,13 +2,20 @@
 //! from, how it is validated, its keys (inline, or fetched from a JWKS URL through an Envoy
 //! cluster), and which claims go upstream as headers.
 
+use sha2::{Digest, Sha256};
+
 use crate::auth::jwt::{
-    bearer, verify, JwksState, JwksUri, JwtAuthorizerConfig, JwtError, KeySet, TokenCache,
+    bearer, verify_seen, JwksState, JwksUri, JwtAuthorizerConfig, JwtError, KeySet, TokenCache,
     Validator, VerifiedToken,
 };
 use crate::config::ConfigError;
 use crate::gateway_response::{Rejection, ResponseType};
+use crate::host::{Host, HostError};
 use crate::text::is_token;
+
+/// Slots of the tokens verified by any worker of this Envoy (shared data): one per hash, the
+/// newest token in a slot wins, so the store stays at this many small entries per API.
+pub const SHARED_TOKEN_SLOTS: u16 = 4096;
 
 #[derive(Debug)]
 pub struct TokenAuthorizer {
@@ -195,8 +202,11 @@ pub fn pool_for(
 
 /// Steps 3-4 for a token method: the token from the identity source, verified (or found in the
 /// cache), with one of the method's scopes. `fetched`: keys were already fetched for this request.
-pub fn authenticate_token(
-    authorizers: &[TokenAuthorizer],
+/// A token another worker of this Envoy verified with the same keys skips the signature check
+/// (its header, key and claims are checked again); a token this worker verified is not read again.
+pub fn authenticate_token<H: Host>(
+    host: &mut H,
+    (api, authorizers): (&str, &[TokenAuthorizer]),
     state: &mut TokenState,
     (authorizer, scopes): (Option<usize>, &[String]),
     identity: Option<&[u8]>,
@@ -222,7 +232,15 @@ pub fn authenticate_token(
                 (None, None) => None,
             };
             let result = match keys {
-                Some(keys) => verify(token, keys, &auth.validator, now),
+                Some(keys) => {
+                    let shared = SharedToken::new(api, index, keys, token);
+                    let seen = shared.seen(host, now);
+                    let result = verify_seen(token, keys, &auth.validator, now, seen);
+                    if let (Ok(v), false) = (&result, seen) {
+                        shared.remember(host, v.exp);
+                    }
+                    result
+                }
                 None => Err(JwtError::UnknownKid),
             };
             match result {
@@ -259,6 +277,48 @@ pub fn authenticate_token(
     }
 }
 
+/// A token's place among the tokens the workers of this Envoy verified: the slot named after
+/// its hash, which holds `exp` and that hash while the token is the slot's newest. The hash
+/// covers the API, the authorizer, the key set (new keys or a rotated key: a new hash) and the
+/// token; the store never holds a token. Only a worker's own good signature check writes it.
+struct SharedToken {
+    slot: String,
+    hash: [u8; 32],
+}
+
+impl SharedToken {
+    fn new(api: &str, authorizer: usize, keys: &KeySet, token: &[u8]) -> SharedToken {
+        let mut h = Sha256::new();
+        h.update((api.len() as u64).to_le_bytes());
+        h.update(api.as_bytes());
+        h.update((authorizer as u64).to_le_bytes());
+        h.update(keys.fingerprint());
+        h.update(token);
+        let hash: [u8; 32] = h.finalize().into();
+        let slot = u16::from_be_bytes([hash[0], hash[1]]) % SHARED_TOKEN_SLOTS;
+        SharedToken { slot: format!("tollgate.jwt.{api}.{slot}"), hash }
+    }
+
+    /// Some worker verified this token's signature with these keys, and its `exp` is ahead. A
+    /// store that cannot be read is a miss: the signature is checked.
+    fn seen<H: Host>(&self, host: &H, now: i64) -> bool {
+        let Ok((Some(value), _)) = host.shared_data(&self.slot) else { return false };
+        let (Some(exp), Some(hash)) = (value.get(..8), value.get(8..)) else { return false };
+        let exp = i64::from_be_bytes(exp.try_into().unwrap_or([0; 8]));
+        now < exp && hash == self.hash.as_slice()
+    }
+
+    /// Tells the other workers; a token without `exp` is not kept (nor is it valid).
+    fn remember<H: Host>(&self, host: &mut H, exp: Option<i64>) {
+        let Some(exp) = exp else { return };
+        let mut value = Vec::with_capacity(40);
+        value.extend_from_slice(&exp.to_be_bytes());
+        value.extend_from_slice(&self.hash);
+        // A store that cannot be written costs the other workers a signature check, no more.
+        let _: Result<(), HostError> = host.set_shared_data(&self.slot, &value, None);
+    }
+}
+
 /// A JWKS fetch ended: `body` is the response of a 200, `None` for any failure (the old keys, if
 /// any, keep serving). Returns the number of keys now in the set, or why the fetch was refused.
 pub fn keys_fetched(
@@ -290,5 +350,108 @@ pub fn claim_header_value(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    use serde_json::json;
+
+    use super::*;
+    use crate::host::memory::MemoryHost;
+    use crate::test_support::test;
+
+    const NOW: i64 = 1_764_072_000;
+    const ISSUER: &str = "https://issuer.example";
+
+    fn jwks(secret: &[u8]) -> serde_json::Value {
+        json!({"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(secret)}]})
+    }
+
+    fn authorizers(secret: &[u8], audience: &str) -> Vec<TokenAuthorizer> {
+        let config: JwtAuthorizerConfig = serde_json::from_value(json!({
+            "id": "a", "type": "JWT", "issuers": [ISSUER], "audiences": [audience], "jwks": jwks(secret),
+        }))
+        .unwrap();
+        compile_authorizers(&[config]).unwrap()
+    }
+
+    fn token(secret: &[u8], exp: i64) -> String {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k1"}"#);
+        let claims = json!({"iss": ISSUER, "aud": "app", "sub": "u", "exp": exp});
+        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// One worker's attempt on `host` (whose shared data may be another worker's too).
+    fn attempt(
+        host: &mut MemoryHost,
+        authorizers: &[TokenAuthorizer],
+        token: &str,
+        now: i64,
+    ) -> bool {
+        let step = authenticate_token(
+            host,
+            ("shop", authorizers),
+            &mut TokenState::default(),
+            (Some(0), &[]),
+            Some(token.as_bytes()),
+            now,
+            false,
+        );
+        matches!(step, TokenStep::Verified(_))
+    }
+
+    #[test]
+    fn a_token_one_worker_verified_is_not_signature_checked_by_another() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let auth = authorizers(secret, "app");
+        let keys = auth[0].inline_keys.as_ref().unwrap();
+        let good = token(secret, NOW + 600);
+        let mut first = MemoryHost::default();
+        assert!(attempt(&mut first, &auth, &good, NOW));
+        // The other worker's host shares the store: the entry is there, keyed by the token's hash.
+        let shared = SharedToken::new("shop", 0, keys, good.as_bytes());
+        assert!(shared.seen(&first, NOW));
+        assert!(!shared.seen(&first, NOW + 600), "not past exp");
+        let mut second = MemoryHost { shared: first.shared.clone(), ..MemoryHost::default() };
+        assert!(attempt(&mut second, &auth, &good, NOW));
+
+        // What the store vouches for skips the signature check (and only that): a token whose
+        // signature is bad passes once the store says a worker verified it with these keys.
+        let forged = token(b"another secret, not the key's one", NOW + 600);
+        assert!(!attempt(&mut second, &auth, &forged, NOW));
+        SharedToken::new("shop", 0, keys, forged.as_bytes()).remember(&mut second, Some(NOW + 600));
+        assert!(attempt(&mut second, &auth, &forged, NOW));
+        // Its claims are checked again with the current rules and clock...
+        let stricter = authorizers(secret, "other-app");
+        assert!(!attempt(&mut second, &stricter, &forged, NOW));
+        // ...and new keys make another hash: the entry of the old keys is not read.
+        let rotated = authorizers(b"fedcba9876543210fedcba9876543210", "app");
+        assert!(!attempt(&mut second, &rotated, &forged, NOW));
+        // Another API's entry is not this one's.
+        let other_api = SharedToken::new("other", 0, keys, forged.as_bytes());
+        assert_ne!(other_api.hash, SharedToken::new("shop", 0, keys, forged.as_bytes()).hash);
+    }
+
+    #[test]
+    fn failures_and_expired_entries_are_not_shared() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let auth = authorizers(secret, "app");
+        let keys = auth[0].inline_keys.as_ref().unwrap();
+        let mut host = MemoryHost::default();
+        // Verified at NOW, expired for the second worker at NOW + 700.
+        let good = token(secret, NOW + 600);
+        assert!(attempt(&mut host, &auth, &good, NOW));
+        assert!(!attempt(&mut host, &auth, &good, NOW + 700));
+        // A refused token leaves nothing behind.
+        let forged = token(b"another secret, not the key's one", NOW + 600);
+        assert!(!attempt(&mut host, &auth, &forged, NOW));
+        assert!(!SharedToken::new("shop", 0, keys, forged.as_bytes()).seen(&host, NOW));
     }
 }

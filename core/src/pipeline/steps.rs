@@ -91,7 +91,8 @@ pub(super) fn authenticate<H: Host>(
             let fetched = exchange.keys_fetched;
             let authorizer = pool_for(&plan.authorizers, *authorizer, identity);
             let step = authenticate_token(
-                &plan.authorizers,
+                host,
+                (&plan.api_id, &plan.authorizers),
                 &mut worker.tokens,
                 (Some(authorizer), scopes),
                 identity,

@@ -10,6 +10,8 @@ use jwt_simple::JWTError;
 use serde_json::{Map, Value};
 
 use super::json::parse_object;
+use super::rsa::{Hash, RsaPublicKey};
+use super::token::Parsed;
 use super::JwtError;
 
 /// The largest JWK Set document read.
@@ -19,6 +21,8 @@ pub const MAX_KEYS: usize = 100;
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 const MAX_KID_BYTES: usize = 256;
+/// What jwt-simple's error for claims (or header members) its types cannot read became.
+const WRONG_TYPE: JwtError = JwtError::Malformed("a claim of the wrong type");
 
 /// The JWS algorithms a key can be pinned to (RFC 7518; `EdDSA` from RFC 8037).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +79,11 @@ impl Alg {
     }
 }
 
-/// jwt-simple's key for each algorithm.
+/// The key for each algorithm: ours for RSASSA-PKCS1-v1_5, jwt-simple's for the others.
 enum Verifier {
-    Rs256(RS256PublicKey),
-    Rs384(RS384PublicKey),
-    Rs512(RS512PublicKey),
+    Rs256(RsaPublicKey),
+    Rs384(RsaPublicKey),
+    Rs512(RsaPublicKey),
     Ps256(PS256PublicKey),
     Ps384(PS384PublicKey),
     Ps512(PS512PublicKey),
@@ -116,15 +120,12 @@ impl Key {
         self.alg
     }
 
-    /// Checks the signature of a compact JWS with this key's algorithm. Only the signature:
-    /// jwt-simple's claim checks are switched off (time zero, no tolerance, future accepted);
-    /// [`super::claims`] makes ours, with our clock.
-    pub(crate) fn verify_signature(
-        &self,
-        token: &str,
-        signature_len: usize,
-    ) -> Result<(), JwtError> {
-        if signature_len != self.signature_len {
+    /// Checks the signature of a parsed compact JWS with this key's algorithm. Only the
+    /// signature: jwt-simple's claim checks are switched off (time zero, no tolerance, future
+    /// accepted); [`super::claims`] makes ours, with our clock. jwt-simple's `max_token_length`
+    /// is [`super::MAX_TOKEN_BYTES`], which [`super::token::parse`] enforced already.
+    pub(crate) fn verify_signature(&self, token: &Parsed<'_>) -> Result<(), JwtError> {
+        if token.signature.len() != self.signature_len {
             return Err(JwtError::BadSignature);
         }
         let options = VerificationOptions {
@@ -136,24 +137,24 @@ impl Key {
         };
         let options = Some(options);
         let result = match &self.verifier {
-            Verifier::Rs256(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Rs384(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Rs512(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Ps256(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Ps384(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Ps512(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Es256(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Es384(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::EdDsa(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Hs256(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Hs384(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
-            Verifier::Hs512(k) => k.verify_token::<NoCustomClaims>(token, options).map(drop),
+            Verifier::Rs256(k) => return verify_pkcs1(k, Hash::Sha256, token),
+            Verifier::Rs384(k) => return verify_pkcs1(k, Hash::Sha384, token),
+            Verifier::Rs512(k) => return verify_pkcs1(k, Hash::Sha512, token),
+            Verifier::Ps256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Ps384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Ps512(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Es256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Es384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::EdDsa(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Hs256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Hs384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
+            Verifier::Hs512(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
         };
         result.map_err(|e| {
             // The signature is checked before the claims are read: a claims error means a good
             // signature over claims jwt-simple cannot read (a non-string `jti`, say).
             if e.downcast_ref::<serde_json::Error>().is_some() {
-                JwtError::Malformed("a claim of the wrong type")
+                WRONG_TYPE
             } else {
                 match e.downcast_ref::<JWTError>() {
                     Some(JWTError::TokenTooLong) => JwtError::TooLarge,
@@ -164,11 +165,34 @@ impl Key {
     }
 }
 
+/// RS256/384/512: RSASSA-PKCS1-v1_5 with [`RsaPublicKey`], refusing what jwt-simple refused
+/// around its signature check, for the same reasons: before it, a header member its header type
+/// reads (`x5t`, `x5t#S256`, `salt`; [`super::token`] refuses the others first) of another type,
+/// or a `salt` that is not base64url; after it, claims its `JWTClaims` cannot read (a `jti` that
+/// is not a string, an `exp` that is not a number).
+fn verify_pkcs1(key: &RsaPublicKey, hash: Hash, token: &Parsed<'_>) -> Result<(), JwtError> {
+    for name in ["x5t", "x5t#S256", "salt"] {
+        if !matches!(token.header.get(name), None | Some(Value::Null | Value::String(_))) {
+            return Err(WRONG_TYPE);
+        }
+    }
+    if let Some(Value::String(salt)) = token.header.get("salt") {
+        URL_SAFE_NO_PAD.decode(salt).map_err(|_| JwtError::BadSignature)?;
+    }
+    let (signing_input, _) = token.text.rsplit_once('.').ok_or(JwtError::BadSignature)?;
+    if !key.verify_pkcs1v15(hash, signing_input.as_bytes(), &token.signature) {
+        return Err(JwtError::BadSignature);
+    }
+    JWTClaims::<NoCustomClaims>::deserialize(&token.claims).map(drop).map_err(|_| WRONG_TYPE)
+}
+
 /// The keys of one JWK Set, by `kid`.
 #[derive(Debug, Default)]
 pub struct KeySet {
     keys: Vec<Key>,
     skipped: Vec<String>,
+    /// SHA-256 of the document the set was read from.
+    fingerprint: [u8; 32],
 }
 
 impl KeySet {
@@ -187,7 +211,10 @@ impl KeySet {
         if entries.len() > MAX_KEYS {
             return Err(format!("the JWK Set lists {} keys, more than {MAX_KEYS}", entries.len()));
         }
-        let mut set = KeySet::default();
+        let mut set = KeySet {
+            fingerprint: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
+            ..KeySet::default()
+        };
         for (i, entry) in entries.iter().enumerate() {
             let compiled = match entry {
                 Value::Object(jwk) => compile_jwk(jwk),
@@ -210,6 +237,12 @@ impl KeySet {
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Names this set among others: the SHA-256 of its JWK Set document (a rotated or
+    /// revoked key makes another set).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     pub fn is_empty(&self) -> bool {
@@ -294,11 +327,12 @@ fn rsa(jwk: &Map<String, Value>, alg: Alg) -> Result<(Alg, usize, Verifier), Str
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(format!("an RSA key of {bits} bits (need {MIN_RSA_BITS}-{MAX_RSA_BITS})"));
     }
+    let ours = || RsaPublicKey::new(n, &e).map_err(|why| format!("not an RSA public key ({why})"));
     let bad = |e: jwt_simple::Error| format!("not an RSA public key ({e})");
     let verifier = match alg {
-        Alg::Rs256 => Verifier::Rs256(RS256PublicKey::from_components(n, &e).map_err(bad)?),
-        Alg::Rs384 => Verifier::Rs384(RS384PublicKey::from_components(n, &e).map_err(bad)?),
-        Alg::Rs512 => Verifier::Rs512(RS512PublicKey::from_components(n, &e).map_err(bad)?),
+        Alg::Rs256 => Verifier::Rs256(ours()?),
+        Alg::Rs384 => Verifier::Rs384(ours()?),
+        Alg::Rs512 => Verifier::Rs512(ours()?),
         Alg::Ps256 => Verifier::Ps256(PS256PublicKey::from_components(n, &e).map_err(bad)?),
         Alg::Ps384 => Verifier::Ps384(PS384PublicKey::from_components(n, &e).map_err(bad)?),
         Alg::Ps512 => Verifier::Ps512(PS512PublicKey::from_components(n, &e).map_err(bad)?),

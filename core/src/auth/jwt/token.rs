@@ -22,9 +22,11 @@ pub struct Parsed<'a> {
     pub text: &'a str,
     pub alg: Alg,
     pub kid: Option<String>,
+    /// The whole header, for the checks some algorithms add.
+    pub header: Map<String, Value>,
     pub claims: Map<String, Value>,
-    /// Length of the decoded signature.
-    pub signature_len: usize,
+    /// The decoded signature.
+    pub signature: Vec<u8>,
 }
 
 pub fn parse(token: &[u8]) -> Result<Parsed<'_>, JwtError> {
@@ -54,8 +56,8 @@ pub fn parse(token: &[u8]) -> Result<Parsed<'_>, JwtError> {
         _ => JwtError::Malformed("claims are not a JSON object"),
     })?;
     // An empty signature is an unsecured JWS: refused here, whatever the key.
-    let signature_len = decode(signature)?.len();
-    Ok(Parsed { text, alg, kid, claims, signature_len })
+    let signature = decode(signature)?;
+    Ok(Parsed { text, alg, kid, header, claims, signature })
 }
 
 /// Strict base64url without padding; an empty segment is refused.
@@ -123,7 +125,10 @@ mod tests {
     fn a_good_shape_parses() {
         let t = token(r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#, r#"{"sub":"u"}"#);
         let p = parse(t.as_bytes()).unwrap();
-        assert_eq!((p.alg, p.kid.as_deref(), p.signature_len), (Alg::Rs256, Some("k1"), 3));
+        assert_eq!(
+            (p.alg, p.kid.as_deref(), p.signature.as_slice()),
+            (Alg::Rs256, Some("k1"), &b"sig"[..])
+        );
         assert_eq!(p.claims.get("sub"), Some(&Value::String("u".into())));
         assert_eq!(p.text, t);
     }
