@@ -746,10 +746,18 @@ CANDIDATE_CONFIGS = {"tollgate": tollgate_config, "tollgate_plan": tollgate_plan
 
 def candidate(spec):
     """`label=tollgate:/path.wasm` (a Tollgate build with the key-check config),
-    `label=tollgate_plan:/path.wasm` (with the usage-plan config) or `label=wasm:/path.wasm` (any
-    filter, empty configuration): to compare experimental builds with the contenders."""
+    `label=tollgate_plan:/path.wasm` (with the usage-plan config), `label=wasm:/path.wasm` (any
+    filter, empty configuration), or `label=CONTENDER:/path.wasm` for any Tollgate contender
+    (`tollgate_jwt_rs256_cold`, ...: its config, requests and checks with that build): to compare
+    experimental or earlier builds with the contenders."""
     label, _, rest = spec.partition("=")
     kind, _, path = rest.partition(":")
+    known = {c.name: c for c in CONTENDERS if c.name.startswith("tollgate")}
+    if kind in known and kind not in CANDIDATE_CONFIGS:
+        base = known[kind]
+        return replace(base, name=f"{kind}:{label}", label=f"{base.label} (build {label})",
+                       filters=lambda setup: base.filters(replace(setup, tollgate_wasm=path)),
+                       notes=f"{base.notes}; {path}")
     if kind in CANDIDATE_CONFIGS:
         config = CANDIDATE_CONFIGS[kind]
         return Contender(f"{kind}:{label}", f"candidate {label} ({kind})",
