@@ -9,6 +9,7 @@ use jwt_simple::prelude::*;
 use jwt_simple::JWTError;
 use serde_json::{Map, Value};
 
+use super::ecdsa::{Es256Key, Es384Key};
 use super::json::parse_object;
 use super::rsa::{Hash, RsaPublicKey};
 use super::token::Parsed;
@@ -79,7 +80,8 @@ impl Alg {
     }
 }
 
-/// The key for each algorithm: ours for RSASSA-PKCS1-v1_5, jwt-simple's for the others.
+/// The key for each algorithm: ours for RSASSA-PKCS1-v1_5 and ECDSA, jwt-simple's for the
+/// others.
 enum Verifier {
     Rs256(RsaPublicKey),
     Rs384(RsaPublicKey),
@@ -87,8 +89,8 @@ enum Verifier {
     Ps256(PS256PublicKey),
     Ps384(PS384PublicKey),
     Ps512(PS512PublicKey),
-    Es256(ES256PublicKey),
-    Es384(ES384PublicKey),
+    Es256(Es256Key),
+    Es384(Es384Key),
     EdDsa(Ed25519PublicKey),
     Hs256(HS256Key),
     Hs384(HS384Key),
@@ -137,14 +139,14 @@ impl Key {
         };
         let options = Some(options);
         let result = match &self.verifier {
-            Verifier::Rs256(k) => return verify_pkcs1(k, Hash::Sha256, token),
-            Verifier::Rs384(k) => return verify_pkcs1(k, Hash::Sha384, token),
-            Verifier::Rs512(k) => return verify_pkcs1(k, Hash::Sha512, token),
+            Verifier::Rs256(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha256, m, s)),
+            Verifier::Rs384(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha384, m, s)),
+            Verifier::Rs512(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha512, m, s)),
+            Verifier::Es256(k) => return verify_own(token, |m, s| k.verify(m, s)),
+            Verifier::Es384(k) => return verify_own(token, |m, s| k.verify(m, s)),
             Verifier::Ps256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
             Verifier::Ps384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
             Verifier::Ps512(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
-            Verifier::Es256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
-            Verifier::Es384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
             Verifier::EdDsa(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
             Verifier::Hs256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
             Verifier::Hs384(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
@@ -165,12 +167,15 @@ impl Key {
     }
 }
 
-/// RS256/384/512: RSASSA-PKCS1-v1_5 with [`RsaPublicKey`], refusing what jwt-simple refused
-/// around its signature check, for the same reasons: before it, a header member its header type
-/// reads (`x5t`, `x5t#S256`, `salt`; [`super::token`] refuses the others first) of another type,
-/// or a `salt` that is not base64url; after it, claims its `JWTClaims` cannot read (a `jti` that
-/// is not a string, an `exp` that is not a number).
-fn verify_pkcs1(key: &RsaPublicKey, hash: Hash, token: &Parsed<'_>) -> Result<(), JwtError> {
+/// RS256/384/512 and ES256/384: `check` (signing input, signature) with our own verifier,
+/// refusing what jwt-simple refused around its signature check, for the same reasons: before it,
+/// a header member its header type reads (`x5t`, `x5t#S256`, `salt`; [`super::token`] refuses the
+/// others first) of another type, or a `salt` that is not base64url; after it, claims its
+/// `JWTClaims` cannot read (a `jti` that is not a string, an `exp` that is not a number).
+fn verify_own(
+    token: &Parsed<'_>,
+    check: impl FnOnce(&[u8], &[u8]) -> bool,
+) -> Result<(), JwtError> {
     for name in ["x5t", "x5t#S256", "salt"] {
         if !matches!(token.header.get(name), None | Some(Value::Null | Value::String(_))) {
             return Err(WRONG_TYPE);
@@ -180,7 +185,7 @@ fn verify_pkcs1(key: &RsaPublicKey, hash: Hash, token: &Parsed<'_>) -> Result<()
         URL_SAFE_NO_PAD.decode(salt).map_err(|_| JwtError::BadSignature)?;
     }
     let (signing_input, _) = token.text.rsplit_once('.').ok_or(JwtError::BadSignature)?;
-    if !key.verify_pkcs1v15(hash, signing_input.as_bytes(), &token.signature) {
+    if !check(signing_input.as_bytes(), &token.signature) {
         return Err(JwtError::BadSignature);
     }
     JWTClaims::<NoCustomClaims>::deserialize(&token.claims).map(drop).map_err(|_| WRONG_TYPE)
@@ -354,16 +359,17 @@ fn ec(jwk: &Map<String, Value>, named: Option<Alg>) -> Result<(Alg, usize, Verif
     if x.len() != size || y.len() != size {
         return Err(format!("x and y must be {size} bytes"));
     }
-    let mut point = Vec::with_capacity(1 + 2 * size);
-    point.push(0x04);
-    point.extend_from_slice(&x);
-    point.extend_from_slice(&y);
-    let bad = |_| "not a point of the curve".to_string();
     let verifier = match alg {
-        Alg::Es256 => Verifier::Es256(ES256PublicKey::from_bytes(&point).map_err(bad)?),
-        _ => Verifier::Es384(ES384PublicKey::from_bytes(&point).map_err(bad)?),
+        Alg::Es256 => Es256Key::new(&x, &y).map(Verifier::Es256),
+        _ => Es384Key::new(&x, &y).map(Verifier::Es384),
     };
+    let verifier = verifier.ok_or("not a point of the curve")?;
     Ok((alg, 2 * size, verifier))
+}
+
+/// RSASSA-PKCS1-v1_5 of `message` with `key`.
+fn pkcs1(key: &RsaPublicKey, hash: Hash, message: &[u8], signature: &[u8]) -> bool {
+    key.verify_pkcs1v15(hash, message, signature)
 }
 
 fn okp(jwk: &Map<String, Value>, named: Option<Alg>) -> Result<(Alg, usize, Verifier), String> {

@@ -3,8 +3,9 @@
 //!
 //! [`bearer`] takes the token out of its header; [`verify`] parses it ([`token`]), picks the key
 //! from the [`KeySet`] by `kid` (the key pins the algorithm: the token's `alg` must agree, never
-//! chooses), checks the signature ([`rsa`] for RS256/384/512, jwt-simple for the others) and
-//! the claims with the authorizer's [`Validator`]; [`check_scopes`] applies a method's scopes.
+//! chooses), checks the signature ([`rsa`] for RS256/384/512, [`ecdsa`] for ES256/384,
+//! jwt-simple for the others) and the claims with the authorizer's [`Validator`];
+//! [`check_scopes`] applies a method's scopes.
 //! The pipeline keeps verified tokens in a [`TokenCache`] and the fetched key sets in a
 //! [`JwksState`] per authorizer, and maps a [`JwtError`] to the gateway response with
 //! [`JwtError::status`] and [`JwtError::message`].
@@ -12,6 +13,7 @@
 mod cache;
 mod claims;
 use crate::config::jwt as config;
+mod ecdsa;
 mod error;
 mod json;
 mod jwks;
@@ -23,6 +25,8 @@ mod token;
 mod attack_tests;
 #[cfg(test)]
 mod claims_tests;
+#[cfg(test)]
+mod ecdsa_tests;
 #[cfg(test)]
 mod jwks_tests;
 #[cfg(test)]
