@@ -13,8 +13,10 @@
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use std::rc::Rc;
+
 use crate::apikey::{hash_key, parse_hex_hash, KeyHash};
-use crate::config::{Config, ConfigError, StageCache};
+use crate::config::{Config, ConfigError, KeyTable, StageCache};
 use crate::gateway_response::LocalReply;
 use crate::host::Host;
 use crate::throttle::global::{self, GlobalService};
@@ -34,8 +36,11 @@ pub struct AdminPlan {
     api_id: String,
     keys: Vec<KeyHash>,
     plans: Vec<PlanUsage>,
-    /// Every API key id, sorted (usage of a key that has left a plan is still its usage).
-    key_ids: Vec<String>,
+    /// The config's API keys, which every stage's plan shares.
+    api_keys: Rc<KeyTable>,
+    /// Every API key's number, sorted by id (usage of a key that has left a plan is still its
+    /// usage).
+    key_ids: Vec<usize>,
     stages: Vec<(String, Option<CacheSlots>)>,
     service: Option<GlobalService>,
 }
@@ -44,16 +49,21 @@ pub struct AdminPlan {
 struct PlanUsage {
     id: String,
     quota: Option<(u64, Period, u32)>,
-    /// Ids of the keys in the plan, in config order.
-    keys: Vec<String>,
+    /// Numbers of the keys in the plan ([`KeyTable`]), in config order.
+    keys: Vec<usize>,
     /// Counted by the rate-limit service.
     global: bool,
 }
 
 impl AdminPlan {
-    /// `None` when the config has no `admin` section (no management routes at all).
-    pub fn compile(config: &Config) -> Result<Option<AdminPlan>, ConfigError> {
+    /// `None` when the config has no `admin` section (no management routes at all). `keys`
+    /// holds the config's API keys (`config.api_keys` is not read).
+    pub fn compile<K>(
+        config: &Config<K>,
+        keys: &Rc<KeyTable>,
+    ) -> Result<Option<AdminPlan>, ConfigError> {
         let Some(admin) = &config.admin else { return Ok(None) };
+        let api_keys = Rc::clone(keys);
         let mut keys = Vec::with_capacity(admin.keys.len());
         for (i, k) in admin.keys.iter().enumerate() {
             if !crate::text::is_id(&k.id) {
@@ -70,20 +80,19 @@ impl AdminPlan {
         let plans = config
             .usage_plans
             .iter()
-            .map(|p| PlanUsage {
-                id: p.id.clone(),
-                quota: p.quota.map(|q| (q.limit, q.period, q.offset)),
-                keys: config
-                    .api_keys
-                    .iter()
-                    .filter(|k| k.usage_plan_ids.contains(&p.id))
-                    .map(|k| k.id.clone())
-                    .collect(),
-                global: p.global,
+            .map(|p| {
+                let number = api_keys.plan_number(&p.id);
+                PlanUsage {
+                    id: p.id.clone(),
+                    quota: p.quota.map(|q| (q.limit, q.period, q.offset)),
+                    keys: (0..api_keys.len())
+                        .filter(|&n| number.is_some_and(|plan| api_keys.plans(n).contains(&plan)))
+                        .collect(),
+                    global: p.global,
+                }
             })
             .collect();
-        let mut key_ids: Vec<String> = config.api_keys.iter().map(|k| k.id.clone()).collect();
-        key_ids.sort_unstable();
+        let key_ids = api_keys.by_id();
         let stages = if config.stages.is_empty() {
             vec![&config.stage]
         } else {
@@ -106,7 +115,15 @@ impl AdminPlan {
             Some(s) => Some(GlobalService::compile(s)?),
             None => None,
         };
-        Ok(Some(AdminPlan { api_id: config.api.id.clone(), keys, plans, key_ids, stages, service }))
+        Ok(Some(AdminPlan {
+            api_id: config.api.id.clone(),
+            keys,
+            plans,
+            api_keys,
+            key_ids,
+            stages,
+            service,
+        }))
     }
 
     fn authorized(&self, presented: Option<&[u8]>) -> bool {
@@ -167,7 +184,7 @@ fn date(secs: u64) -> String {
 struct UsageTarget<'a> {
     plan: &'a PlanUsage,
     quota: (u64, Period, u32),
-    keys: Vec<&'a String>,
+    keys: Vec<&'a str>,
 }
 
 fn usage_target<'a>(
@@ -183,11 +200,14 @@ fn usage_target<'a>(
     };
     let keys = match query_value(query, "keyId") {
         // A key moved to another plan keeps what it used in this one.
-        Some(id) => match admin.key_ids.binary_search_by(|k| k.as_str().cmp(id)) {
-            Ok(i) => admin.key_ids.get(i).into_iter().collect(),
-            Err(_) => return Err(message(404, "Invalid API Key identifier specified")),
-        },
-        None => plan.keys.iter().collect(),
+        Some(id) => {
+            let ids = &admin.api_keys;
+            match admin.key_ids.binary_search_by(|&n| ids.id(n).unwrap_or_default().cmp(id)) {
+                Ok(i) => admin.key_ids.get(i).and_then(|&n| ids.id(n)).into_iter().collect(),
+                Err(_) => return Err(message(404, "Invalid API Key identifier specified")),
+            }
+        }
+        None => plan.keys.iter().filter_map(|&n| admin.api_keys.id(n)).collect(),
     };
     Ok(UsageTarget { plan, quota, keys })
 }
@@ -197,7 +217,7 @@ fn usage_reply_for(target: &UsageTarget<'_>, used: &[u64], start: u64, end: u64)
     let (limit, period, offset) = target.quota;
     let mut items = serde_json::Map::new();
     for (key, used) in target.keys.iter().zip(used) {
-        items.insert((*key).clone(), json!([[used, limit.saturating_sub(*used)]]));
+        items.insert((*key).to_string(), json!([[used, limit.saturating_sub(*used)]]));
     }
     reply(
         200,
@@ -274,11 +294,10 @@ pub fn global_usage_call(
     let found = usage_target(admin, plan_id, query).ok()?;
     let (_, period, offset) = found.quota;
     let (start, end) = window(period, offset, now_secs);
-    let keys: Vec<&str> = found.keys.iter().map(|k| k.as_str()).collect();
     Some(UsageCall {
         cluster: service.cluster.clone(),
         timeout_ms: service.timeout_ms,
-        body: global::usage_request(service, plan_id, &keys, start),
+        body: global::usage_request(service, plan_id, &found.keys, start),
         plan: (*plan_id).to_string(),
         query: query.to_string(),
         window: (start, end),
@@ -346,7 +365,8 @@ mod tests {
             c.extend(e.clone());
         }
         let config: Config = serde_json::from_value(config).unwrap();
-        AdminPlan::compile(&config).unwrap().unwrap()
+        let keys = Rc::new(KeyTable::from_keys(&config.api_keys));
+        AdminPlan::compile(&config, &keys).unwrap().unwrap()
     }
 
     fn body(reply: &LocalReply) -> serde_json::Value {
@@ -444,7 +464,7 @@ mod tests {
             "admin": {"keys": [{"id": "ops", "value_sha256": "abc"}]}
         }))
         .unwrap();
-        let err = AdminPlan::compile(&config).unwrap_err();
+        let err = AdminPlan::compile(&config, &Rc::default()).unwrap_err();
         assert!(err.to_string().contains("admin.keys[0].value_sha256"), "{err}");
     }
 }

@@ -2,8 +2,10 @@
 //! one for its canary), and the choice of the stage for a request: the Envoy route's name, the
 //! first path segment (execute-api style), a version header, or a default.
 
+use std::rc::Rc;
+
 use crate::admin::AdminPlan;
-use crate::config::{Config, ConfigError, Stage, StageSelection};
+use crate::config::{CompactConfig, Config, ConfigError, KeyTable, Stage, StageSelection};
 use crate::plan::Plan;
 
 #[derive(Debug)]
@@ -62,15 +64,37 @@ impl Deployment {
     /// Parses, validates and compiles a config document; `{"env": NAME}` secrets come from the
     /// process environment.
     pub fn from_json(bytes: &[u8]) -> Result<Deployment, ConfigError> {
-        Deployment::compile(&Config::from_json(bytes)?, &|name| std::env::var(name).ok())
+        Deployment::from_compact(CompactConfig::compact_from_json(bytes)?)
+    }
+
+    /// As [`Deployment::from_json`], reading the document as it goes (give it a buffered
+    /// reader): the filter never holds the whole document, whose size would stay in the VM's
+    /// memory for good.
+    pub fn from_reader(reader: impl std::io::Read) -> Result<Deployment, ConfigError> {
+        Deployment::from_compact(CompactConfig::compact_from_reader(reader)?)
+    }
+
+    fn from_compact(mut config: CompactConfig) -> Result<Deployment, ConfigError> {
+        let keys = Rc::new(std::mem::take(&mut config.api_keys));
+        Deployment::compile_with(&config, keys, &|name| std::env::var(name).ok())
     }
 
     pub fn compile(
         config: &Config,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Deployment, ConfigError> {
-        let stages: Vec<(String, Stage)> = if config.stages.is_empty() {
-            vec![("stage".to_string(), config.stage.clone())]
+        Deployment::compile_with(config, Rc::new(KeyTable::from_keys(&config.api_keys)), env)
+    }
+
+    /// Compiles `config` with its keys in `keys` (`config.api_keys` is not read): one table
+    /// for every stage and canary.
+    fn compile_with<K>(
+        config: &Config<K>,
+        keys: Rc<KeyTable>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Deployment, ConfigError> {
+        let stages: Vec<(String, &Stage)> = if config.stages.is_empty() {
+            vec![("stage".to_string(), &config.stage)]
         } else {
             if config.stage != Stage::default() {
                 return Err(ConfigError::new(
@@ -78,12 +102,7 @@ impl Deployment {
                     "a config has `stage` (one stage) or `stages` (several), not both",
                 ));
             }
-            config
-                .stages
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (format!("stages[{i}]"), s.clone()))
-                .collect()
+            config.stages.iter().enumerate().map(|(i, s)| (format!("stages[{i}]"), s)).collect()
         };
         let mut out: Vec<StagePlans> = Vec::with_capacity(stages.len());
         for (path, stage) in stages {
@@ -93,7 +112,7 @@ impl Deployment {
                     format!("stage `{}` is configured twice", stage.name),
                 ));
             }
-            let plan = compile_stage(config, &stage, &path, env)?;
+            let plan = compile_stage(config, stage, (&path, &keys), env)?;
             let canary = match &stage.canary {
                 None => None,
                 Some(c) => {
@@ -107,7 +126,7 @@ impl Deployment {
                     let mut variant = stage.clone();
                     variant.canary = None;
                     variant.variables.extend(c.stage_variable_overrides.clone());
-                    let mut plan = compile_stage(config, &variant, &field, env)?;
+                    let mut plan = compile_stage(config, &variant, (&field, &keys), env)?;
                     if !c.use_stage_cache {
                         for cache in plan.methods.iter_mut().filter_map(|m| m.cache.as_mut()) {
                             cache.separate("canary");
@@ -130,7 +149,7 @@ impl Deployment {
             }
         }
         let selection = compile_selection(&config.stage_selection, &out, several)?;
-        let admin = AdminPlan::compile(config)?;
+        let admin = AdminPlan::compile(config, &keys)?;
         Ok(Deployment { stages: out, admin, selection })
     }
 
@@ -198,16 +217,13 @@ impl Deployment {
     }
 }
 
-fn compile_stage(
-    config: &Config,
+fn compile_stage<K>(
+    config: &Config<K>,
     stage: &Stage,
-    path: &str,
+    (path, keys): (&str, &Rc<KeyTable>),
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, ConfigError> {
-    let mut one = config.clone();
-    one.stages = Vec::new();
-    one.stage = stage.clone();
-    Plan::compile(&one, env).map_err(|e| {
+    Plan::compile_stage(config, stage, Rc::clone(keys), env).map_err(|e| {
         // Errors of the stage's own fields name it; others say which stage they came up in
         // (a stage variable may be undefined in one stage only).
         match e.path.strip_prefix("stage") {
@@ -391,5 +407,106 @@ mod canary_cache_tests {
         assert!(canary.starts_with("tollgate.cache.shop.prod.canary."), "{canary}");
         let (stage, canary) = key_of(true);
         assert_eq!(stage, canary);
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::*;
+    use crate::apikey::{hash_key_hex, KeyLookup};
+    use crate::test_support::test;
+    use serde_json::json;
+
+    /// Hands the document over a few bytes at a time, as the filter reads it from Envoy.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(3);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn config(extra: serde_json::Value) -> String {
+        let mut config = json!({
+            "api": {"id": "shop"},
+            "stages": [{"name": "prod", "canary": {"percent_traffic": 5.0}}, {"name": "dev"}],
+            "methods": [{"resource": "/pets", "http_method": "GET", "api_key_required": true}],
+            "api_keys": [
+                {"id": "a", "value_sha256": hash_key_hex(b"alpha"), "usage_plan_ids": ["p", "d"]},
+                {"id": "b", "value_sha256": hash_key_hex(b"beta"), "usage_plan_ids": ["d"]}
+            ],
+            "usage_plans": [
+                {"id": "p", "api_stages": [{"api_id": "shop", "stage": "prod"}]},
+                {"id": "d", "api_stages": [{"api_id": "shop", "stage": "dev"}]}
+            ]
+        });
+        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        config.to_string()
+    }
+
+    #[test]
+    fn every_stage_and_canary_shares_one_key_table() {
+        let text = config(json!({}));
+        let d = Deployment::from_reader(Trickle(text.as_bytes())).unwrap();
+        let prod = &d.stages[0];
+        let table = prod.plan.keys.table();
+        assert!(Rc::ptr_eq(table, prod.canary.as_ref().unwrap().plan.keys.table()));
+        assert!(Rc::ptr_eq(table, d.stages[1].plan.keys.table()));
+        // Each stage resolves a key's plan for itself.
+        let plan_of =
+            |stage: usize, value: &[u8]| match d.stages[stage].plan.keys.lookup(Some(value)) {
+                KeyLookup::Valid(k) => k.plan,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!((plan_of(0, b"alpha"), plan_of(1, b"alpha")), (Some(0), Some(1)));
+        assert_eq!((plan_of(0, b"beta"), plan_of(1, b"beta")), (None, Some(1)));
+    }
+
+    /// An error without the position serde_json adds (`at line 1 column 60`): read from a
+    /// stream, a value's type error is placed one column later (after the value) than in a
+    /// slice.
+    fn without_position(e: &ConfigError) -> (&str, &str) {
+        let reason = e.reason.rsplit_once(" at line ").map_or(e.reason.as_str(), |r| r.0);
+        (e.path.as_str(), reason)
+    }
+
+    #[test]
+    fn a_streamed_document_gives_the_same_errors() {
+        let bad_key = json!({"api_keys": [{"id": "a", "value_sha256": "abc"}]});
+        let unknown_plan = json!({"api_keys": [{"id": "a", "value_sha256": hash_key_hex(b"x"), "usage_plan_ids": ["nope"]}]});
+        let cases = [
+            config(json!({"api_keys": [{"id": "a", "value_sha256": 5}]})),
+            config(
+                json!({"api_keys": [{"id": "a", "value_sha256": hash_key_hex(b"x"), "colour": 1}]}),
+            ),
+            config(json!({"api_keys": {"id": "a"}})),
+            config(json!({"api_keys": null})),
+            config(bad_key),
+            config(unknown_plan),
+            config(json!({"api_keys": [], "colour": 1})),
+            r#"{"api": {"id": "a"}, "api_keys": [{"id": "k""#.to_string(),
+            r#"{"api": {"id": "a"} "api_keys": []}"#.to_string(),
+        ];
+        for text in cases {
+            let whole = Deployment::from_json(text.as_bytes()).unwrap_err();
+            let streamed = Deployment::from_reader(Trickle(text.as_bytes())).unwrap_err();
+            assert_eq!(without_position(&streamed), without_position(&whole), "{text}");
+            // As the CLI's `Config` (keys as a list) reads and compiles it.
+            let listed = Config::from_json(text.as_bytes())
+                .and_then(|c| Deployment::compile(&c, &|_| None))
+                .unwrap_err();
+            assert_eq!(listed, whole, "{text}");
+        }
+        let err = Deployment::from_json(
+            config(json!({"api_keys": [{"id": "a", "value_sha256": "abc"}]})).as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "api_keys[0].value_sha256");
+        assert!(err.reason.ends_with("(stage `prod`)"), "{err}");
     }
 }

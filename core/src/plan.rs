@@ -1,13 +1,17 @@
 //! The compiled, immutable form of a [`Config`]: built once when the filter is configured, shared
 //! by every request, never re-parsed.
 
+use std::rc::Rc;
+
 use crate::apikey::KeyIndex;
 use crate::auth::custom::{compile_lambda_authorizers, LambdaAuthorizer};
 use crate::auth::iam::IamPlan;
 use crate::auth::policy::{CompiledPolicy, PolicyKind};
 use crate::auth::token::{compile_authorizers, TokenAuthorizer};
 use crate::cache::CachePlan;
-use crate::config::{ApiKeySource, AuthorizationType, Config, ConfigError};
+use crate::config::{
+    ApiKeySource, AuthorizationType, CompactConfig, Config, ConfigError, KeyTable, Stage,
+};
 use crate::gateway_response::GatewayResponses;
 use crate::routes::{MethodId, Router};
 use crate::text::header_case::HeaderSpellings;
@@ -92,6 +96,8 @@ pub struct Plan {
     pub forwarded_proto_header: Option<String>,
     /// Some policy reads `aws:SecureTransport`: only then is the connection's TLS looked up.
     pub reads_secure_transport: bool,
+    /// Some policy reads the caller's address: only then is `source.address` looked up.
+    pub reads_source_ip: bool,
     pub authorizers: Vec<TokenAuthorizer>,
     pub lambda_authorizers: Vec<LambdaAuthorizer>,
     pub api_key_source: ApiKeySource,
@@ -112,7 +118,9 @@ impl Plan {
     /// Parses, validates and compiles a config document; `{"env": NAME}` secrets come from the
     /// process environment (in the filter: the variables Envoy passes to the wasm VM).
     pub fn from_json(bytes: &[u8]) -> Result<Plan, ConfigError> {
-        Plan::compile(&Config::from_json(bytes)?, &|name| std::env::var(name).ok())
+        let mut config = CompactConfig::compact_from_json(bytes)?;
+        let keys = Rc::new(std::mem::take(&mut config.api_keys));
+        Plan::compile_stage(&config, &config.stage, keys, &|name| std::env::var(name).ok())
     }
 
     /// Validates and compiles a config; `env` resolves `{"env": NAME}` secrets.
@@ -120,8 +128,20 @@ impl Plan {
         config: &Config,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Plan, ConfigError> {
+        let keys = Rc::new(KeyTable::from_keys(&config.api_keys));
+        Plan::compile_stage(config, &config.stage, keys, env)
+    }
+
+    /// Validates and compiles `config` served as `stage` (`config.stage` or one of
+    /// `config.stages`), with the config's keys in `keys` (`config.api_keys` is not read).
+    pub fn compile_stage<K>(
+        config: &Config<K>,
+        stage: &Stage,
+        keys: Rc<KeyTable>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Plan, ConfigError> {
         check_api(config)?;
-        check_stage(config)?;
+        check_stage(stage)?;
         let authorizers = compile_authorizers(&config.authorizers)?;
         let lambda_authorizers = compile_lambda_authorizers(&config.lambda_authorizers)?;
         let models = Models::compile(&config.models)
@@ -136,7 +156,7 @@ impl Plan {
             let integration = match &m.integration {
                 Some(i) => Some(IntegrationPlan::compile(
                     i,
-                    &config.stage.variables,
+                    &stage.variables,
                     &format!("{path}.integration"),
                 )?),
                 None => None,
@@ -153,9 +173,9 @@ impl Plan {
                 integration,
                 needs_body,
                 cache: CachePlan::compile(
-                    config.stage.cache.as_ref(),
+                    stage.cache.as_ref(),
                     m,
-                    (&config.api.id, &config.stage.name),
+                    (&config.api.id, &stage.name),
                     &path,
                 )?,
             });
@@ -167,7 +187,7 @@ impl Plan {
                 format!("`{header}` is not a valid header name"),
             ));
         }
-        let limits = Limits::compile(config)?;
+        let limits = Limits::compile(config, stage)?;
         let resource_policy = match &config.resource_policy {
             Some(doc) => {
                 Some(CompiledPolicy::compile(doc, PolicyKind::Resource, "resource_policy")?)
@@ -181,26 +201,29 @@ impl Plan {
         let forwarded_proto_header =
             trusted_header(&trusted.forwarded_proto, "trusted_headers.forwarded_proto")?;
         // Policies are plain documents: a key is read if its name appears in one.
-        let reads_secure_transport = serde_json::to_string(&(&config.resource_policy, &config.iam))
-            .map_or(true, |text| text.to_ascii_lowercase().contains("aws:securetransport"));
+        let policies = serde_json::to_string(&(&config.resource_policy, &config.iam))
+            .map(|text| text.to_ascii_lowercase());
+        let reads = |key: &str| policies.as_ref().map_or(true, |text| text.contains(key));
+        let reads_secure_transport = reads("aws:securetransport");
+        // `aws:SourceIp` and `aws:VpcSourceIp`.
+        let reads_source_ip = reads("sourceip");
         let spelled = (&config.methods, &config.lambda_authorizers, &config.gateway_responses);
         let header_spellings =
             HeaderSpellings::scan(&serde_json::to_string(&spelled).unwrap_or_default());
-        let mut keys = KeyIndex::compile(&config.api_keys)?;
-        assign_plans(&mut keys, &limits, config)?;
+        let keys = KeyIndex::compile(keys, &limits, (&config.api.id, &stage.name))?;
         Ok(Plan {
             api_id: config.api.id.clone(),
             region: config.api.region.clone(),
             account_id: config.api.account_id.clone(),
-            stage: config.stage.name.clone(),
+            stage: stage.name.clone(),
             router,
             methods,
             keys,
             responses: GatewayResponses::compile(
                 &config.gateway_responses,
-                (&config.api.id, &config.stage.name, &config.api.account_id),
+                (&config.api.id, &stage.name, &config.api.account_id),
             )?
-            .with_stage_variables(&config.stage.variables),
+            .with_stage_variables(&stage.variables),
             api_key_id_header: (!header.is_empty()).then_some(header),
             limits,
             rate_limit_headers: config.rate_limit_headers,
@@ -210,10 +233,11 @@ impl Plan {
             source_vpc_header,
             forwarded_proto_header,
             reads_secure_transport,
+            reads_source_ip,
             authorizers,
             lambda_authorizers,
             api_key_source: config.api_key_source,
-            stage_variables: config.stage.variables.clone(),
+            stage_variables: stage.variables.clone(),
             models,
             stage_prefix: None,
             header_spellings,
@@ -286,34 +310,7 @@ fn trusted_header(name: &Option<String>, path: &str) -> Result<Option<String>, C
     }
 }
 
-/// Gives each key the usage plan that covers this API stage; as on AWS a key may be in several
-/// plans, but in only one per API stage.
-fn assign_plans(keys: &mut KeyIndex, limits: &Limits, config: &Config) -> Result<(), ConfigError> {
-    for (i, key) in keys.entries_mut().iter_mut().enumerate() {
-        for (j, id) in key.usage_plan_ids.iter().enumerate() {
-            let path = format!("api_keys[{i}].usage_plan_ids[{j}]");
-            let p = limits
-                .plan_index(id)
-                .ok_or_else(|| ConfigError::new(&path, format!("no usage plan `{id}`")))?;
-            if !limits.plans.get(p).is_some_and(|plan| plan.covers_stage) {
-                continue;
-            }
-            if let Some(other) = key.plan.and_then(|o| limits.plans.get(o)) {
-                return Err(ConfigError::new(
-                    path,
-                    format!(
-                        "usage plans `{}` and `{id}` both cover {}/{}; a key may be in one plan per API stage",
-                        other.id, config.api.id, config.stage.name
-                    ),
-                ));
-            }
-            key.plan = Some(p);
-        }
-    }
-    Ok(())
-}
-
-fn check_api(config: &Config) -> Result<(), ConfigError> {
+fn check_api<K>(config: &Config<K>) -> Result<(), ConfigError> {
     let api = &config.api;
     if api.id.is_empty()
         || !api.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -340,8 +337,7 @@ fn check_api(config: &Config) -> Result<(), ConfigError> {
 /// AWS's largest `minimumCompressionSize` (10 MiB).
 const MAX_COMPRESSION_SIZE: u32 = 10_485_760;
 
-fn check_stage(config: &Config) -> Result<(), ConfigError> {
-    let stage = &config.stage;
+fn check_stage(stage: &Stage) -> Result<(), ConfigError> {
     let name_ok = !stage.name.is_empty()
         && stage.name.len() <= 128
         && stage.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -4,10 +4,12 @@
 mod callout;
 mod host;
 mod metrics;
+mod plugin_config;
 mod request;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::BufReader;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -19,6 +21,7 @@ use tollgate_core::plan::Plan;
 
 use crate::host::WasmHost;
 use crate::metrics::Metrics;
+use crate::plugin_config::{PluginConfig, PIECE};
 use crate::request::Request;
 
 /// How often the root context looks for JWKS to refresh.
@@ -78,19 +81,8 @@ impl Shared {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = match proxy_wasm::hostcalls::get_buffer(
-            proxy_wasm::types::BufferType::PluginConfiguration,
-            0,
-            usize::MAX,
-        ) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => Vec::new(),
-            Err(status) => {
-                log::error!("cannot read the plugin configuration: {status:?}");
-                return false;
-            }
-        };
-        let deployment = match Deployment::from_json(&bytes) {
+        let config = BufReader::with_capacity(PIECE, PluginConfig::default());
+        let deployment = match Deployment::from_reader(config) {
             Ok(deployment) => deployment,
             Err(e) => {
                 log::error!("invalid configuration: {e}");

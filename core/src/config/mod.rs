@@ -7,6 +7,7 @@ mod global;
 mod iam;
 mod integration;
 pub mod jwt;
+mod key_table;
 mod lambda;
 mod period;
 pub mod policy;
@@ -24,6 +25,7 @@ pub use integration::{
     ContentHandling, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
     RequestValidator,
 };
+pub use key_table::KeyTable;
 pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
 pub use period::Period;
 pub use response_type::ResponseType;
@@ -34,9 +36,12 @@ use policy::PolicyDocument;
 /// Header that carries the caller's API key id to the upstream unless configured otherwise.
 pub const DEFAULT_API_KEY_ID_HEADER: &str = "x-tollgate-api-key-id";
 
+/// The whole document. `K` holds `api_keys`: the list as written (what the CLI edits), or a
+/// [`KeyTable`] that the keys are read straight into ([`CompactConfig`], what the filter
+/// compiles: 100,000 keys as `ApiKey`s would take several times the table's memory).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct Config<K = Vec<ApiKey>> {
     pub api: Api,
     /// The stage this config serves when it serves one (`stages` empty).
     #[serde(default)]
@@ -50,7 +55,7 @@ pub struct Config {
     #[serde(default)]
     pub methods: Vec<Method>,
     #[serde(default)]
-    pub api_keys: Vec<ApiKey>,
+    pub api_keys: K,
     /// Overrides of the AWS gateway responses, keyed by response type (`INVALID_API_KEY`, ...).
     #[serde(default)]
     pub gateway_responses: BTreeMap<ResponseType, GatewayResponseOverride>,
@@ -354,14 +359,38 @@ fn is_false(value: &bool) -> bool {
     !value
 }
 
+/// A config whose API keys are read into a [`KeyTable`] as the document is read.
+pub type CompactConfig = Config<KeyTable>;
+
 impl Config {
     /// Parses a config document; errors name the field path (`methods[2].http_method`).
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            ConfigError::new(if path == "." { String::new() } else { path }, inner.to_string())
-        })
+        parse(serde_json::Deserializer::from_slice(bytes))
     }
+}
+
+impl CompactConfig {
+    /// Parses a config document, its keys straight into a [`KeyTable`]; errors as
+    /// [`Config::from_json`]'s.
+    pub fn compact_from_json(bytes: &[u8]) -> Result<CompactConfig, ConfigError> {
+        parse(serde_json::Deserializer::from_slice(bytes))
+    }
+
+    /// As [`CompactConfig::compact_from_json`], reading the document as it goes: it is never
+    /// whole in memory (give it a buffered reader: it reads a byte at a time).
+    pub fn compact_from_reader(reader: impl std::io::Read) -> Result<CompactConfig, ConfigError> {
+        parse(serde_json::Deserializer::from_reader(reader))
+    }
+}
+
+fn parse<'de, K, R>(mut de: serde_json::Deserializer<R>) -> Result<Config<K>, ConfigError>
+where
+    K: Deserialize<'de> + Default,
+    R: serde_json::de::Read<'de>,
+{
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigError::new(if path == "." { String::new() } else { path }, inner.to_string())
+    })
 }

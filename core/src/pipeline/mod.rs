@@ -342,7 +342,11 @@ fn log_keys<H: Host>(plan: &Plan, host: &mut H, authorizer: usize, result: &Resu
 }
 
 fn now_seconds<H: Host>(host: &H) -> i64 {
-    i64::try_from(host.now_nanos() / 1_000_000_000).unwrap_or(i64::MAX)
+    seconds(host.now_nanos())
+}
+
+fn seconds(nanos: u64) -> i64 {
+    i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX)
 }
 
 /// The request headers, read from the host in one call: every header read costs a host call
@@ -572,6 +576,7 @@ fn run<H: Host>(
             .because("method_arn_too_long")
             .into());
     }
+    let now_nanos = host.now_nanos();
     let req = Request {
         headers,
         method_id,
@@ -580,7 +585,8 @@ fn run<H: Host>(
         signed_path,
         path,
         query,
-        now_seconds: now_seconds(host),
+        now_seconds: seconds(now_nanos),
+        now_nanos,
         body,
     };
     let who = match exchange.authenticated.take() {
@@ -608,7 +614,7 @@ fn admitted<H: Host>(
     let invoke = crate::auth::caller::INVOKE;
     steps::authorize(plan, host, req, steps::iam_caller(plan, who), invoke)?;
     let key = steps::api_key(plan, host, req, who)?;
-    steps::admit_usage(plan, worker, host, exchange, req.method_id, key)?;
+    steps::admit_usage(plan, worker, host, exchange, req, key)?;
     steps::prepare_upstream(host, exchange, req.headers, routed)?;
     let call = steps::transform(plan, host, exchange, req, who, key)?;
     steps::publish_identity(plan, host, req, who, key)?;

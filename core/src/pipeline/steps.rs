@@ -1,7 +1,7 @@
 //! Steps 3 to 9 of the pipeline (the table is in the module doc of [`super`]), each a named
 //! function that answers its part or halts the request with one [`Halt`].
 
-use crate::apikey::{KeyEntry, KeyLookup};
+use crate::apikey::{Key, KeyLookup};
 use crate::auth::caller::{self, authenticate_iam};
 use crate::auth::custom::{self, MAX_RESULT_BYTES};
 use crate::auth::iam::CredentialPlan;
@@ -67,6 +67,8 @@ pub(super) struct Request<'a> {
     pub path: &'a [u8],
     pub query: &'a [u8],
     pub now_seconds: i64,
+    /// The clock when the request was decided, read once for every step that needs it.
+    pub now_nanos: u64,
     /// `None` when the request's body is not needed (and not read).
     pub body: Option<&'a [u8]>,
 }
@@ -231,7 +233,7 @@ fn authorizer_event_context<H: Host>(
         verb: req.verb,
         path: &path,
         resource: &req.method.resource,
-        now_nanos: host.now_nanos(),
+        now_nanos: req.now_nanos,
         source_ip,
     };
     request_context(host, plan, &described, &caller)
@@ -258,7 +260,7 @@ pub(super) fn authorize<H: Host>(
         return Ok(());
     }
     let headers = req.headers;
-    let source = host.property(&["source", "address"])?;
+    let source = if plan.reads_source_ip { host.property(&["source", "address"])? } else { None };
     let trusted = |name: &Option<String>| text(name.as_deref().and_then(|n| headers.get(n)));
     let ctx = caller::Context {
         source_ip: source.as_deref().and_then(caller::parse_source_ip),
@@ -302,7 +304,7 @@ pub(super) fn api_key<'p, H: Host>(
     host: &mut H,
     req: &Request<'_>,
     who: &Authenticated,
-) -> Result<Option<&'p KeyEntry>, Halt> {
+) -> Result<Option<Key<'p>>, Halt> {
     let key = check_api_key(plan, req.method, presented_key(plan, req, who))?;
     if let Some(key) = key {
         // For access logs, whatever comes of the request next (a throttled one names its key).
@@ -330,7 +332,7 @@ pub fn check_api_key<'p>(
     plan: &'p Plan,
     method: &MethodPlan,
     presented: Option<&[u8]>,
-) -> Result<Option<&'p KeyEntry>, Rejection> {
+) -> Result<Option<Key<'p>>, Rejection> {
     if !method.api_key_required {
         return Ok(None);
     }
@@ -352,16 +354,16 @@ pub(super) fn admit_usage<H: Host>(
     worker: &mut Worker,
     host: &mut H,
     exchange: &mut Exchange,
-    method_id: MethodId,
-    key: Option<&KeyEntry>,
+    req: &Request<'_>,
+    key: Option<Key<'_>>,
 ) -> Result<(), Halt> {
     if exchange.admitted {
         return Ok(());
     }
-    let mut slots = plan.limits.slots(method_id, key.and_then(|k| Some((k.id.as_str(), k.plan?))));
+    let now = req.now_nanos;
+    let mut slots = plan.limits.slots(req.method_id, key.and_then(|k| Some((k.id, k.plan?))));
     let mut global_usage = None;
     if let (false, Some(service)) = (slots.global.is_empty(), &plan.limits.service) {
-        let now = host.now_nanos();
         match global::admit(service, &mut worker.leases, &slots.global, &mut exchange.global, now) {
             Decision::Admitted(usage) => global_usage = Some(usage),
             Decision::Ask => {
@@ -392,7 +394,6 @@ pub(super) fn admit_usage<H: Host>(
     }
     let mut usage = global_usage;
     if !slots.buckets.is_empty() || slots.quota.is_some() {
-        let now = host.now_nanos();
         let admitted = admit(host, &mut worker.leases, &slots.buckets, slots.quota.as_ref(), now)?;
         let local = match admitted {
             Ok(local) => local,
@@ -501,7 +502,7 @@ pub(super) fn transform<H: Host>(
     exchange: &mut Exchange,
     req: &Request<'_>,
     who: &Authenticated,
-    key: Option<&KeyEntry>,
+    key: Option<Key<'_>>,
 ) -> Result<Option<Callout>, Halt> {
     let caller = iam_caller(plan, who);
     // Only an IAM caller's policies can allow `execute-api:InvalidateCache`.
@@ -513,7 +514,7 @@ pub(super) fn transform<H: Host>(
     let context = Caller {
         may_invalidate_cache,
         api_key: api_key.as_deref(),
-        api_key_id: key.map(|k| k.id.as_str()),
+        api_key_id: key.map(|k| k.id),
         iam: caller,
         // Only an integration's templates, mappings and events read it.
         authorizer: if req.method.integration.is_some() {
@@ -522,7 +523,7 @@ pub(super) fn transform<H: Host>(
             serde_json::Value::Null
         },
     };
-    let now = host.now_nanos();
+    let now = req.now_nanos;
     let outcome = transform::request(
         plan,
         req.method_id,
@@ -569,7 +570,7 @@ pub(super) fn publish_identity<H: Host>(
     host: &mut H,
     req: &Request<'_>,
     who: &Authenticated,
-    key: Option<&KeyEntry>,
+    key: Option<Key<'_>>,
 ) -> Result<(), Halt> {
     let key_id = key.map(|k| k.id.as_bytes());
     if let Some(header) = &plan.api_key_id_header {

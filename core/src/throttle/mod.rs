@@ -12,7 +12,7 @@ pub mod rls;
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, ConfigError, Throttle};
+use crate::config::{Config, ConfigError, Stage, Throttle};
 use crate::routes::MethodId;
 use admit::{BucketSlot, QuotaSlot};
 use bucket::Limit;
@@ -113,16 +113,18 @@ fn per_method(
 }
 
 impl Limits {
-    /// The limits of `config`, one per method in the order of `config.methods`.
-    pub fn compile(config: &Config) -> Result<Limits, ConfigError> {
+    /// The limits of `config` served as `stage` (one of its stages), one per method in the
+    /// order of `config.methods`.
+    pub fn compile<K>(config: &Config<K>, stage: &Stage) -> Result<Limits, ConfigError> {
         let methods = &config.methods;
         let api = &config.api.id;
-        let stage = &config.stage.name;
+        let stage_config = stage;
+        let stage = &stage_config.name;
         let account = match &config.account_throttle {
             Some(t) => Some(BucketSlot::new(ACCOUNT_KEY.into(), limit(t, "account_throttle")?)),
             None => None,
         };
-        let stage_bucket = match &config.stage.throttle {
+        let stage_bucket = match &stage_config.throttle {
             Some(t) => {
                 Some(BucketSlot::new(format!("tg|s|{api}|{stage}"), limit(t, "stage.throttle")?))
             }
@@ -136,7 +138,7 @@ impl Limits {
             None => None,
         };
         let stage_methods =
-            per_method(&config.stage.method_throttles, methods, "stage.method_throttles")?
+            per_method(&stage_config.method_throttles, methods, "stage.method_throttles")?
                 .into_iter()
                 .zip(&method_keys)
                 .map(|(lim, mk)| lim.map(|limit| BucketSlot::new(format!("tg|sm|{mk}"), limit)))
@@ -408,6 +410,6 @@ mod tests {
             "api_keys": [{"id": "k", "value_sha256": "0".repeat(64), "usage_plan_ids": ["dev", "prod"]}],
         }))
         .unwrap();
-        assert_eq!(p.keys.entries()[0].plan, Some(1));
+        assert_eq!(p.keys.key(0).unwrap().plan, Some(1));
     }
 }
