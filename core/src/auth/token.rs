@@ -233,10 +233,19 @@ pub fn authenticate_token<H: Host>(
             };
             let result = match keys {
                 Some(keys) => {
-                    let shared = SharedToken::new(api, index, keys, token);
-                    let seen = shared.seen(host, now);
-                    let result = verify_seen(token, keys, &auth.validator, now, seen);
-                    if let (Ok(v), false) = (&result, seen) {
+                    // Only a public-key signature is worth a trip to the store: an HMAC costs
+                    // less than the hash and the host calls that would save it.
+                    let mut asked: Option<(SharedToken, bool)> = None;
+                    let result = verify_seen(token, keys, &auth.validator, now, |alg| {
+                        if !alg.is_public_key() {
+                            return false;
+                        }
+                        let shared = SharedToken::new(api, index, keys, token);
+                        let seen = shared.seen(host, now);
+                        asked = Some((shared, seen));
+                        seen
+                    });
+                    if let (Ok(v), Some((shared, false))) = (&result, &asked) {
                         shared.remember(host, v.exp);
                     }
                     result
@@ -355,37 +364,32 @@ pub fn claim_header_value(value: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    use hmac::{Hmac, Mac};
+    use jwt_simple::prelude::{ES256KeyPair, HS256Key};
     use serde_json::json;
 
     use super::*;
+    use crate::auth::jwt::test_keys::Signer;
     use crate::host::memory::MemoryHost;
     use crate::test_support::test;
 
     const NOW: i64 = 1_764_072_000;
     const ISSUER: &str = "https://issuer.example";
 
-    fn jwks(secret: &[u8]) -> serde_json::Value {
-        json!({"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(secret)}]})
+    fn es256() -> Signer {
+        Signer::Es256(ES256KeyPair::generate().with_key_id("k1"))
     }
 
-    fn authorizers(secret: &[u8], audience: &str) -> Vec<TokenAuthorizer> {
+    fn authorizers(signer: &Signer, audience: &str) -> Vec<TokenAuthorizer> {
         let config: JwtAuthorizerConfig = serde_json::from_value(json!({
-            "id": "a", "type": "JWT", "issuers": [ISSUER], "audiences": [audience], "jwks": jwks(secret),
+            "id": "a", "type": "JWT", "issuers": [ISSUER], "audiences": [audience],
+            "jwks": {"keys": [signer.jwk("k1")]},
         }))
         .unwrap();
         compile_authorizers(&[config]).unwrap()
     }
 
-    fn token(secret: &[u8], exp: i64) -> String {
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k1"}"#);
-        let claims = json!({"iss": ISSUER, "aud": "app", "sub": "u", "exp": exp});
-        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
-        mac.update(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    fn token(signer: &Signer, exp: i64) -> String {
+        signer.sign(&json!({"iss": ISSUER, "aud": "app", "sub": "u", "exp": exp}))
     }
 
     /// One worker's attempt on `host` (whose shared data may be another worker's too).
@@ -409,10 +413,10 @@ mod tests {
 
     #[test]
     fn a_token_one_worker_verified_is_not_signature_checked_by_another() {
-        let secret = b"0123456789abcdef0123456789abcdef";
-        let auth = authorizers(secret, "app");
+        let signer = es256();
+        let auth = authorizers(&signer, "app");
         let keys = auth[0].inline_keys.as_ref().unwrap();
-        let good = token(secret, NOW + 600);
+        let good = token(&signer, NOW + 600);
         let mut first = MemoryHost::default();
         assert!(attempt(&mut first, &auth, &good, NOW));
         // The other worker's host shares the store: the entry is there, keyed by the token's hash.
@@ -424,15 +428,15 @@ mod tests {
 
         // What the store vouches for skips the signature check (and only that): a token whose
         // signature is bad passes once the store says a worker verified it with these keys.
-        let forged = token(b"another secret, not the key's one", NOW + 600);
+        let forged = token(&es256(), NOW + 600);
         assert!(!attempt(&mut second, &auth, &forged, NOW));
         SharedToken::new("shop", 0, keys, forged.as_bytes()).remember(&mut second, Some(NOW + 600));
         assert!(attempt(&mut second, &auth, &forged, NOW));
         // Its claims are checked again with the current rules and clock...
-        let stricter = authorizers(secret, "other-app");
+        let stricter = authorizers(&signer, "other-app");
         assert!(!attempt(&mut second, &stricter, &forged, NOW));
         // ...and new keys make another hash: the entry of the old keys is not read.
-        let rotated = authorizers(b"fedcba9876543210fedcba9876543210", "app");
+        let rotated = authorizers(&es256(), "app");
         assert!(!attempt(&mut second, &rotated, &forged, NOW));
         // Another API's entry is not this one's.
         let other_api = SharedToken::new("other", 0, keys, forged.as_bytes());
@@ -441,17 +445,29 @@ mod tests {
 
     #[test]
     fn failures_and_expired_entries_are_not_shared() {
-        let secret = b"0123456789abcdef0123456789abcdef";
-        let auth = authorizers(secret, "app");
+        let signer = es256();
+        let auth = authorizers(&signer, "app");
         let keys = auth[0].inline_keys.as_ref().unwrap();
         let mut host = MemoryHost::default();
         // Verified at NOW, expired for the second worker at NOW + 700.
-        let good = token(secret, NOW + 600);
+        let good = token(&signer, NOW + 600);
         assert!(attempt(&mut host, &auth, &good, NOW));
         assert!(!attempt(&mut host, &auth, &good, NOW + 700));
         // A refused token leaves nothing behind.
-        let forged = token(b"another secret, not the key's one", NOW + 600);
+        let forged = token(&es256(), NOW + 600);
         assert!(!attempt(&mut host, &auth, &forged, NOW));
         assert!(!SharedToken::new("shop", 0, keys, forged.as_bytes()).seen(&host, NOW));
+    }
+
+    /// An HMAC is checked by every worker: the store is neither read nor written for it.
+    #[test]
+    fn hmac_tokens_stay_out_of_the_store() {
+        let signer = Signer::Hs256(HS256Key::generate().with_key_id("k1"));
+        let auth = authorizers(&signer, "app");
+        let keys = auth[0].inline_keys.as_ref().unwrap();
+        let mut host = MemoryHost::default();
+        let good = token(&signer, NOW + 600);
+        assert!(attempt(&mut host, &auth, &good, NOW));
+        assert!(!SharedToken::new("shop", 0, keys, good.as_bytes()).seen(&host, NOW));
     }
 }

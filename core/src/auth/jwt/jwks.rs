@@ -62,6 +62,11 @@ impl Alg {
         })
     }
 
+    /// A public-key signature (RSA, ECDSA, EdDSA), whose check costs far more than an HMAC's.
+    pub fn is_public_key(self) -> bool {
+        !matches!(self, Alg::Hs256 | Alg::Hs384 | Alg::Hs512)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Alg::Rs256 => "RS256",
@@ -139,9 +144,15 @@ impl Key {
         };
         let options = Some(options);
         let result = match &self.verifier {
-            Verifier::Rs256(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha256, m, s)),
-            Verifier::Rs384(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha384, m, s)),
-            Verifier::Rs512(k) => return verify_own(token, |m, s| pkcs1(k, Hash::Sha512, m, s)),
+            Verifier::Rs256(k) => {
+                return verify_own(token, |m, s| k.verify_pkcs1v15(Hash::Sha256, m, s))
+            }
+            Verifier::Rs384(k) => {
+                return verify_own(token, |m, s| k.verify_pkcs1v15(Hash::Sha384, m, s))
+            }
+            Verifier::Rs512(k) => {
+                return verify_own(token, |m, s| k.verify_pkcs1v15(Hash::Sha512, m, s))
+            }
             Verifier::Es256(k) => return verify_own(token, |m, s| k.verify(m, s)),
             Verifier::Es384(k) => return verify_own(token, |m, s| k.verify(m, s)),
             Verifier::Ps256(k) => k.verify_token::<NoCustomClaims>(token.text, options).map(drop),
@@ -365,11 +376,6 @@ fn ec(jwk: &Map<String, Value>, named: Option<Alg>) -> Result<(Alg, usize, Verif
     };
     let verifier = verifier.ok_or("not a point of the curve")?;
     Ok((alg, 2 * size, verifier))
-}
-
-/// RSASSA-PKCS1-v1_5 of `message` with `key`.
-fn pkcs1(key: &RsaPublicKey, hash: Hash, message: &[u8], signature: &[u8]) -> bool {
-    key.verify_pkcs1v15(hash, message, signature)
 }
 
 fn okp(jwk: &Map<String, Value>, named: Option<Alg>) -> Result<(Alg, usize, Verifier), String> {

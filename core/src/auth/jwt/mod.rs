@@ -34,7 +34,7 @@ mod rsa_tests;
 #[cfg(test)]
 mod rsa_vectors;
 #[cfg(test)]
-mod test_keys;
+pub(crate) mod test_keys;
 #[cfg(test)]
 mod vector_tests;
 
@@ -56,22 +56,22 @@ pub fn verify(
     validator: &Validator,
     now: i64,
 ) -> Result<VerifiedToken, JwtError> {
-    verify_seen(token, keys, validator, now, false)
+    verify_seen(token, keys, validator, now, |_| false)
 }
 
-/// [`verify`] for a token whose signature was already found good with these keys (by another
-/// worker, `seen`): its shape, header, key and claims are checked again, its signature only when
-/// not `seen`.
+/// [`verify`], asking `seen` (with the algorithm of the key the token names) whether this
+/// token's signature was already found good with these keys (by another worker): its shape,
+/// header, key and claims are checked again, its signature only when not `seen`.
 pub fn verify_seen(
     token: &[u8],
     keys: &KeySet,
     validator: &Validator,
     now: i64,
-    seen: bool,
+    seen: impl FnOnce(Alg) -> bool,
 ) -> Result<VerifiedToken, JwtError> {
     let parsed = token::parse(token)?;
     let key = keys.select(parsed.kid.as_deref(), parsed.alg)?;
-    if !seen {
+    if !seen(key.alg()) {
         key.verify_signature(&parsed)?;
     }
     validator.validate(parsed.claims, now)
