@@ -2,6 +2,7 @@
 //! `$context` and `$stageVariables`, each built from the [`Input`] on first use in a render
 //! and kept for the rest of it.
 
+use super::ast::Accessor;
 use super::convert::{from_serde, parse_json, to_json, to_text};
 use super::escape;
 use super::jsonpath::{parse_path, select_in};
@@ -26,6 +27,30 @@ impl<'i> Sources<'i> {
     pub(crate) fn context(&mut self) -> Value {
         let input = self.input;
         self.context.get_or_insert_with(|| from_serde(input.context, 0)).clone()
+    }
+
+    /// The value `$context` followed by `parts` reaches through its leading properties, and the
+    /// accessors left to apply to it. Only the value reached is converted.
+    pub(crate) fn context_at<'p>(&mut self, parts: &'p [Accessor]) -> (Value, &'p [Accessor]) {
+        if let Some(context) = &self.context {
+            return (context.clone(), parts);
+        }
+        let mut node = self.input.context;
+        let mut rest = parts;
+        while let Some((Accessor::Property(name), after)) = rest.split_first() {
+            let serde_json::Value::Object(members) = node else { break };
+            match members.get(name) {
+                Some(member) => node = member,
+                // A map's missing member is null, and so is everything read through it.
+                None => return (Value::Null, &[]),
+            }
+            rest = after;
+        }
+        if rest.len() == parts.len() {
+            return (self.context(), parts);
+        }
+        let depth = parts.len() - rest.len();
+        (from_serde(node, depth), rest)
     }
 
     /// `$stageVariables`.

@@ -30,8 +30,8 @@ pub(crate) fn write_text(out: &mut String, value: &Value) -> Result<(), RenderEr
     match value {
         Value::Null => push(out, "null"),
         Value::Bool(b) => push(out, if *b { "true" } else { "false" }),
-        Value::Int(i) => push(out, &i.to_string()),
-        Value::Float(f) => push(out, &java_double(*f)),
+        Value::Int(i) => push(out, Small::of(format_args!("{i}")).as_str()),
+        Value::Float(f) => write_java_double(out, *f),
         Value::Str(s) => push(out, s),
         Value::List(l) if l.json => write_json(out, value),
         Value::List(l) => {
@@ -99,60 +99,111 @@ pub(crate) fn write_json(out: &mut String, value: &Value) -> Result<(), RenderEr
 }
 
 fn write_json_string(out: &mut String, s: &str) -> Result<(), RenderError> {
-    let mut quoted = String::with_capacity(s.len() + 2);
-    quoted.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\u{8}' => quoted.push_str("\\b"),
-            '\u{c}' => quoted.push_str("\\f"),
-            c if u32::from(c) < 0x20 => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => quoted.push(c),
-        }
+    if out.len().saturating_add(s.len()).saturating_add(2) > MAX_OUTPUT {
+        return Err(RenderError::OutputTooLarge);
     }
-    quoted.push('"');
-    push(out, &quoted)
+    out.push('"');
+    let mut plain = 0;
+    for (at, c) in s.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            c if u32::from(c) < 0x20 => "",
+            _ => continue,
+        };
+        push(out, s.get(plain..at).unwrap_or_default())?;
+        if escaped.is_empty() {
+            push(out, Small::of(format_args!("\\u{:04x}", u32::from(c))).as_str())?;
+        } else {
+            push(out, escaped)?;
+        }
+        plain = at + c.len_utf8();
+    }
+    push(out, s.get(plain..).unwrap_or_default())?;
+    push(out, "\"")
 }
 
-/// Java's `Double.toString`: `1.0`, `0.001`, `1.0E7`, `1.5E-4`.
-pub(crate) fn java_double(d: f64) -> String {
+/// A short text formatted on the stack (numbers), so printing one allocates nothing.
+struct Small {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Small {
+    fn of(args: fmt::Arguments<'_>) -> Small {
+        let mut small = Small { bytes: [0; 48], len: 0 };
+        // A number's text fits; were it not to, the text is cut, never overrun.
+        let _ = fmt::Write::write_fmt(&mut small, args);
+        small
+    }
+
+    fn as_str(&self) -> &str {
+        self.bytes.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for Small {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Appends Java's `Double.toString` of `d`: `1.0`, `0.001`, `1.0E7`, `1.5E-4`.
+fn write_java_double(out: &mut String, d: f64) -> Result<(), RenderError> {
     if d.is_nan() {
-        return "NaN".to_string();
+        return push(out, "NaN");
     }
     if d.is_infinite() {
-        return if d > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+        return push(out, if d > 0.0 { "Infinity" } else { "-Infinity" });
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
+        return push(out, if d.is_sign_negative() { "-0.0" } else { "0.0" });
     }
-    let sign = if d < 0.0 { "-" } else { "" };
+    if d < 0.0 {
+        push(out, "-")?;
+    }
     let abs = d.abs();
     // Shortest round-trip digits, e.g. "1.2345e6".
-    let sci = format!("{abs:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let sci = Small::of(format_args!("{abs:e}"));
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i64 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let mut chars = digits.chars();
-    let first = chars.next().unwrap_or('0');
-    let rest: String = chars.collect();
+    let (first, rest) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if (1e-3..1e7).contains(&abs) {
         if exp >= 0 {
-            let int_len = usize::try_from(exp).unwrap_or(0) + 1;
-            let padded = format!("{digits:0<int_len$}");
-            let (int_part, frac) = padded.split_at(int_len.min(padded.len()));
-            let frac = if frac.is_empty() { "0" } else { frac };
-            format!("{sign}{int_part}.{frac}")
+            // `first` is one digit; the point goes `exp` digits into `rest`, zeros padding.
+            let int_from_rest = usize::try_from(exp).unwrap_or(0);
+            push(out, first)?;
+            push(out, rest.get(..int_from_rest.min(rest.len())).unwrap_or_default())?;
+            for _ in rest.len()..int_from_rest {
+                push(out, "0")?;
+            }
+            push(out, ".")?;
+            let frac = rest.get(int_from_rest.min(rest.len())..).unwrap_or_default();
+            push(out, if frac.is_empty() { "0" } else { frac })
         } else {
-            let zeros = "0".repeat(usize::try_from(-exp - 1).unwrap_or(0));
-            format!("{sign}0.{zeros}{digits}")
+            push(out, "0.")?;
+            for _ in 0..(-exp - 1) {
+                push(out, "0")?;
+            }
+            push(out, first)?;
+            push(out, rest)
         }
     } else {
-        let rest = if rest.is_empty() { "0".to_string() } else { rest };
-        format!("{sign}{first}.{rest}E{exp}")
+        push(out, first)?;
+        push(out, ".")?;
+        push(out, if rest.is_empty() { "0" } else { rest })?;
+        push(out, "E")?;
+        push(out, Small::of(format_args!("{exp}")).as_str())
     }
 }
 

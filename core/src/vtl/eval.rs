@@ -180,6 +180,8 @@ impl Renderer<'_> {
             };
             if item.is_null() {
                 self.vars.remove(var);
+            } else if let Some(slot) = self.vars.get_mut(var) {
+                *slot = item;
             } else {
                 self.vars.insert(var.to_string(), item);
             }
@@ -308,6 +310,13 @@ impl Renderer<'_> {
         let mut parts = r.parts.as_slice();
         let mut value = match self.mutate_var(r)? {
             Some((value, rest)) => {
+                parts = rest;
+                value
+            }
+            None if r.root == "context" && !self.vars.contains_key("context") => {
+                // `$context.a.b` reads the request's context where it is, without copying
+                // all of it.
+                let (value, rest) = self.sources.context_at(parts);
                 parts = rest;
                 value
             }
