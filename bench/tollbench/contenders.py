@@ -498,6 +498,12 @@ def tollgate_plan(setup):
     return [tollgate_filter(setup, tollgate_plan_config(setup.keys))]
 
 
+def tollgate_plan_published(setup):
+    """The plan chain publishing the caller's identity as filter state, as `tollgate render`'s
+    config does for its access line."""
+    return [tollgate_filter(setup, {**tollgate_plan_config(setup.keys), "filter_state": True})]
+
+
 def tollgate_global(setup):
     return [tollgate_filter(setup, tollgate_global_config(setup.keys))]
 
@@ -656,17 +662,17 @@ CONTENDERS = [
     Contender("touch", "proxy-wasm, read 1 header + set 1", touch_wasm,
               notes="2 host calls"),
     Contender("tollgate_keys", "Tollgate: API key check", tollgate_keys, denies=(403,),
-              notes="SHA-256 of the key, id header + filter state + counter"),
+              notes="SHA-256 of the key + counter (no id header, no filter state: AWS has neither)"),
     Contender("tollgate_plan", "Tollgate: API key + usage plan + throttle + quota", tollgate_plan,
               denies=(403,), notes="account + plan buckets and the quota in shared data"),
     Contender("tollgate_plan_textlog", "Tollgate: key + plan chain, text access line (render before)",
-              tollgate_plan, denies=(403,), logs=text_log,
+              tollgate_plan_published, denies=(403,), logs=text_log,
               notes="the one text line `tollgate render` wrote before, to a file"),
     Contender("tollgate_plan_observed", "Tollgate: key + plan chain, the access line `tollgate render` writes",
-              tollgate_plan, denies=(403,), logs=rendered_logs(),
+              tollgate_plan_published, denies=(403,), logs=rendered_logs(),
               notes="AWS's CLF line with key id and response type, to a file (render's default)"),
     Contender("tollgate_plan_observed_full", "Tollgate: key + plan chain, JSON access lines and per-method metrics",
-              tollgate_plan, denies=(403,),
+              tollgate_plan_published, denies=(403,),
               logs=rendered_logs(access_log_format="json", detailed_metrics=True),
               notes="JSON line in AWS's vocabulary + stats loggers (per-method count, latency, "
                     "integration latency): gateway.access_log_format json, detailed_metrics"),

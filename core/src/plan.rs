@@ -85,6 +85,8 @@ pub struct Plan {
     pub responses: GatewayResponses,
     /// Lowercase header name for the key id sent upstream, if any.
     pub api_key_id_header: Option<String>,
+    /// Whether the caller's identity goes into filter state.
+    pub filter_state: bool,
     pub limits: Limits,
     pub rate_limit_headers: bool,
     pub iam: IamPlan,
@@ -225,6 +227,7 @@ impl Plan {
             )?
             .with_stage_variables(&stage.variables),
             api_key_id_header: (!header.is_empty()).then_some(header),
+            filter_state: config.filter_state,
             limits,
             rate_limit_headers: config.rate_limit_headers,
             iam: IamPlan::compile(&config.iam, env)?,
@@ -390,7 +393,9 @@ mod tests {
         let plan = Plan::from_json(MINIMAL.as_bytes()).unwrap();
         assert_eq!(plan.stage, "prod");
         assert_eq!(plan.region, "us-east-1");
-        assert_eq!(plan.api_key_id_header.as_deref(), Some("x-tollgate-api-key-id"));
+        // API Gateway sends no key id upstream and has no filter state: neither costs a host call.
+        assert_eq!(plan.api_key_id_header, None);
+        assert!(!plan.filter_state);
         assert!(plan.keys.is_empty());
     }
 

@@ -168,7 +168,13 @@ pub const BUFFER_LIMIT: u64 = 11 * 1024 * 1024;
 
 pub fn bootstrap(opts: &EnvoyOptions, access_log: &str) -> Value {
     let wasm = opts.wasm.clone().unwrap_or_else(wasm_path);
-    let mut tollgate = tollgate_filter(&opts.tollgate, &wasm.to_string_lossy());
+    // This Envoy's access log reads who the caller is from the filter's state: ask for it,
+    // unless the test says otherwise.
+    let mut config = opts.tollgate.clone();
+    if let Some(fields) = config.as_object_mut() {
+        fields.entry("filter_state").or_insert(Value::Bool(true));
+    }
+    let mut tollgate = tollgate_filter(&config, &wasm.to_string_lossy());
     if !opts.env.is_empty() {
         let keys: Vec<&str> = opts.env.iter().map(|(name, _)| name.as_str()).collect();
         tollgate["typed_config"]["config"]["vm_config"]["environment_variables"] =

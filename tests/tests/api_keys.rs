@@ -11,6 +11,7 @@ const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 fn config() -> Value {
     json!({
         "api": {"id": "petstore", "region": "eu-west-1", "account_id": "123456789012"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "stage": {"name": "prod"},
         "methods": [
             {"resource": "/pets", "http_method": "GET", "api_key_required": true},

@@ -47,6 +47,7 @@ fn spec(default_port: u16, second_port: u16, keys: &[(&str, &str)]) -> Value {
             "upstream": format!("http://127.0.0.1:{default_port}"),
         },
         "api": {"id": "petstore"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "methods": [
             {"resource": "/pets", "http_method": "GET", "api_key_required": true},
             {"resource": "/orders/{id}", "http_method": "GET", "integration": {

@@ -29,6 +29,7 @@ const TOO_BIG: usize = 10 * 1024 * 1024 + 1;
 fn config() -> Value {
     json!({
         "api": {"id": "petstore", "region": "eu-west-1", "account_id": "123456789012"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "stage": {"name": "prod"},
         "models": {"Pet": {"type": "object", "required": ["type"],
                            "properties": {"type": {"type": "string"}}}},

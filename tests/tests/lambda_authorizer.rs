@@ -45,6 +45,7 @@ fn config() -> Value {
     let custom = |resource: &str, authorizer: &str| json!({"resource": resource, "http_method": "GET", "authorization_type": "CUSTOM", "authorizer_id": authorizer});
     json!({
         "api": {"id": "lambdaauth", "region": "us-east-1", "account_id": "123456789012"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "stage": {"name": "prod", "variables": {"v": "1"}},
         "api_key_source": "AUTHORIZER",
         "lambda_authorizers": [

@@ -23,6 +23,7 @@ fn config() -> Value {
         "Resource": "arn:aws:execute-api:eu-west-1:123456789012:petstore/prod/*"}]}]);
     json!({
         "api": {"id": "petstore", "region": "eu-west-1", "account_id": "123456789012"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "stage": {"name": "prod"},
         "methods": [
             {"resource": "/pets/{petId}/toys", "http_method": "GET", "operation_name": "listToys",

@@ -15,6 +15,7 @@ const UPSTREAM: &str = env!("CARGO_BIN_EXE_tollgate-upstream");
 fn config() -> Value {
     json!({
         "api": {"id": "chat"},
+        "api_key_id_header": "x-tollgate-api-key-id",
         "methods": [
             {"resource": "/chat", "http_method": "GET", "api_key_required": true},
             {"resource": "/health", "http_method": "GET"},

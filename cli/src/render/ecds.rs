@@ -64,9 +64,18 @@ pub fn check(config: &Config) -> Result<Deployment, String> {
 }
 
 /// The `envoy.extensions.filters.http.wasm.v3.Wasm` config of the filter: fail closed, the
-/// config JSON as the plugin configuration, the V8 VM `tollgate` running `wasm`.
+/// config JSON as the plugin configuration, the V8 VM `tollgate` running `wasm`. The filter
+/// publishes the caller's identity as filter state, which the rendered access log, metrics and
+/// spans read.
 pub fn wasm_config(config: &Config, wasm: &Path) -> Result<Value, String> {
     check(config)?;
+    let published;
+    let config = if config.filter_state {
+        config
+    } else {
+        published = Config { filter_state: true, ..config.clone() };
+        &published
+    };
     let json = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
     let mut vm = json!({
         "vm_id": FILTER_NAME,

@@ -385,7 +385,9 @@ methods: [{resource: /a, http_method: GET, authorization_type: AWS_IAM}]
     assert_eq!(c["vm_config"]["environment_variables"]["host_env_keys"][0], "ALICE_SECRET");
     let json = c["configuration"]["value"].as_str().unwrap();
     let back = tollgate_core::config::Config::from_json(json.as_bytes()).unwrap();
-    assert_eq!(back, s.config);
+    // The spec as written, with the filter state its access line reads turned on.
+    assert!(!s.config.filter_state && back.filter_state);
+    assert_eq!(back, tollgate_core::config::Config { filter_state: true, ..s.config.clone() });
 
     // A config the filter would refuse is not written.
     let mut bad = s.config.clone();

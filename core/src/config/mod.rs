@@ -33,7 +33,8 @@ pub use response_type::ResponseType;
 use jwt::JwtAuthorizerConfig;
 use policy::PolicyDocument;
 
-/// Header that carries the caller's API key id to the upstream unless configured otherwise.
+/// The conventional header for the caller's API key id upstream (`api_key_id_header`); none is
+/// sent unless configured, as API Gateway sends none.
 pub const DEFAULT_API_KEY_ID_HEADER: &str = "x-tollgate-api-key-id";
 
 /// The whole document. `K` holds `api_keys`: the list as written (what the CLI edits), or a
@@ -59,9 +60,16 @@ pub struct Config<K = Vec<ApiKey>> {
     /// Overrides of the AWS gateway responses, keyed by response type (`INVALID_API_KEY`, ...).
     #[serde(default)]
     pub gateway_responses: BTreeMap<ResponseType, GatewayResponseOverride>,
-    /// Request header set to the caller's API key id on its way upstream; `""` turns it off.
-    #[serde(default = "default_api_key_id_header")]
+    /// Request header set to the caller's API key id on its way upstream (conventionally
+    /// [`DEFAULT_API_KEY_ID_HEADER`]); `""`, the default, sends none, as API Gateway sends none.
+    #[serde(default)]
     pub api_key_id_header: String,
+    /// Publish who the caller is (API key id, IAM principal, token subject) as Envoy filter
+    /// state (`wasm.tollgate.api_key_id`, ...) for access logs, metrics and traces. Off by
+    /// default, since each value costs a host call per request; `tollgate render` turns it on
+    /// for the access log it writes. A rejection's reason is published whatever this says.
+    #[serde(default)]
+    pub filter_state: bool,
     #[serde(default)]
     pub usage_plans: Vec<UsagePlan>,
     /// The account-level throttle shared by every API of this Envoy (AWS: 10,000 rps, burst
@@ -333,10 +341,6 @@ pub struct GatewayResponseOverride {
 pub enum HeaderValue {
     Static(String),
     From { from: String },
-}
-
-fn default_api_key_id_header() -> String {
-    DEFAULT_API_KEY_ID_HEADER.into()
 }
 
 fn default_region() -> String {

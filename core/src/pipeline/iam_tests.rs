@@ -28,6 +28,7 @@ fn plan(resource_policy: Option<serde_json::Value>) -> Plan {
              "principal_arn": "arn:aws:iam::123456789012:user/bob"},
         ]},
         "trusted_headers": {"source_vpce": "x-amzn-vpce-id"},
+        "filter_state": true,
     });
     if let Some(policy) = resource_policy {
         config["resource_policy"] = policy;

@@ -306,7 +306,7 @@ pub(super) fn api_key<'p, H: Host>(
     who: &Authenticated,
 ) -> Result<Option<Key<'p>>, Halt> {
     let key = check_api_key(plan, req.method, presented_key(plan, req, who))?;
-    if let Some(key) = key {
+    if let Some(key) = key.filter(|_| plan.filter_state) {
         // For access logs, whatever comes of the request next (a throttled one names its key).
         host.set_filter_state(API_KEY_ID_STATE, key.id.as_bytes())?;
     }
@@ -576,7 +576,7 @@ pub(super) fn publish_identity<H: Host>(
     if let Some(header) = &plan.api_key_id_header {
         host.set_request_header(header, key_id)?;
     }
-    if let Some(c) = iam_caller(plan, who) {
+    if let Some(c) = iam_caller(plan, who).filter(|_| plan.filter_state) {
         host.set_filter_state(PRINCIPAL_STATE, c.principal_arn.as_bytes())?;
     }
     match who {
@@ -615,7 +615,7 @@ fn token_headers<H: Host>(
         let value = token.claims.get(claim).map(claim_header_value).filter(|v| header_safe(v));
         host.set_request_header(header, value.as_deref().map(str::as_bytes))?;
     }
-    if let Some(sub) = token.sub.as_deref().filter(|s| header_safe(s)) {
+    if let Some(sub) = token.sub.as_deref().filter(|s| plan.filter_state && header_safe(s)) {
         host.set_filter_state(SUBJECT_STATE, sub.as_bytes())?;
     }
     Ok(())

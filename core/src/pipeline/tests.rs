@@ -5,8 +5,16 @@ use crate::apikey::hash_key_hex;
 use crate::host::memory::MemoryHost;
 use crate::test_support::test;
 
+/// The key id header and filter state turned on, as most tests here look at them.
 fn plan() -> Plan {
-    let config = serde_json::json!({
+    let mut config = config();
+    config["api_key_id_header"] = DEFAULT_ID_HEADER.into();
+    config["filter_state"] = true.into();
+    Plan::from_json(config.to_string().as_bytes()).unwrap()
+}
+
+fn config() -> serde_json::Value {
+    serde_json::json!({
         "api": {"id": "petstore", "account_id": "123456789012"},
         "methods": [
             {"resource": "/pets", "http_method": "GET", "api_key_required": true},
@@ -18,8 +26,7 @@ fn plan() -> Plan {
             {"id": "k-planless", "value_sha256": hash_key_hex(b"planless-key")},
         ],
         "usage_plans": [{"id": "basic", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
-    });
-    Plan::from_json(config.to_string().as_bytes()).unwrap()
+    })
 }
 
 fn run(host: &mut MemoryHost) -> Flow {
@@ -44,6 +51,26 @@ fn valid_key_continues_with_key_id_upstream_and_in_filter_state() {
     assert_eq!(host.filter_state.get(API_KEY_ID_STATE).map(Vec::as_slice), Some(&b"k-demo"[..]));
     assert_eq!(host.counts.get(&Outcome::Allowed), Some(&1));
     assert!(host.reply.is_none());
+}
+
+#[test]
+fn by_default_no_key_id_goes_upstream_and_no_filter_state_is_set() {
+    let plan = Plan::from_json(config().to_string().as_bytes()).unwrap();
+    let mut host = MemoryHost::request("GET", "/pets")
+        .with_header("x-api-key", "demo-key")
+        .with_header(DEFAULT_ID_HEADER, "forged");
+    let flow = on_request_headers(
+        &plan,
+        &mut Worker::default(),
+        &mut host,
+        &mut Exchange::default(),
+        true,
+    );
+    assert_eq!(flow, Flow::Continue);
+    // The client's value is removed all the same: `x-tollgate-*` is the gateway's word.
+    assert_eq!(host.header(DEFAULT_ID_HEADER), None);
+    assert!(host.filter_state.is_empty(), "{:?}", host.filter_state);
+    assert_eq!(host.counts.get(&Outcome::Allowed), Some(&1));
 }
 
 const DEFAULT_ID_HEADER: &str = crate::config::DEFAULT_API_KEY_ID_HEADER;

@@ -33,6 +33,7 @@ fn plan() -> Plan {
              "authorization_scopes": ["pets/write"]},
             {"resource": "/pool", "http_method": "GET", "authorization_type": "COGNITO_USER_POOLS", "authorizer_id": "fetched"},
         ],
+        "filter_state": true,
     });
     Plan::from_json(config.to_string().as_bytes()).unwrap()
 }
