@@ -46,6 +46,7 @@ fn config() -> Value {
     json!({
         "api": {"id": "lambdaauth", "region": "us-east-1", "account_id": "123456789012"},
         "api_key_id_header": "x-tollgate-api-key-id",
+        "filter_state": true,
         "stage": {"name": "prod", "variables": {"v": "1"}},
         "api_key_source": "AUTHORIZER",
         "lambda_authorizers": [
