@@ -399,6 +399,7 @@ impl GatewayResponses {
             header: &[],
             context: &context,
             stage_variables: &self.stage_variables,
+            json: None,
         };
         template.render(&input).unwrap_or_else(|_| default_body(message))
     }

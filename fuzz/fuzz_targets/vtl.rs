@@ -89,6 +89,7 @@ fn render(
         header: &header,
         context,
         stage_variables: vars,
+        json: None,
     };
     let _ = template.render(&input);
 }

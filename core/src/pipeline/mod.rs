@@ -34,6 +34,7 @@ mod callout;
 mod context;
 mod exchange;
 mod integration_call;
+mod json_instance;
 mod steps;
 mod transform;
 

@@ -20,7 +20,8 @@ use crate::transform::integration::{
 };
 use crate::transform::lambda_proxy::{self, ProxyRequest};
 use crate::transform::mapping::{self, Target};
-use crate::vtl::{Input, Overrides, RenderError};
+use crate::validate::{BodyError, ModelId};
+use crate::vtl::{Input, JsonBody, Overrides, RenderError};
 
 use super::context::{request_context, Caller, Described};
 use super::{Callout, Exchange, Headers};
@@ -75,7 +76,7 @@ pub struct Params {
 impl Params {
     fn input<'a>(
         &'a self,
-        body: &'a [u8],
+        (body, json): (&'a [u8], Option<&'a JsonBody>),
         context: &'a Value,
         vars: &'a BTreeMap<String, String>,
     ) -> Input<'a> {
@@ -86,6 +87,7 @@ impl Params {
             header: &self.header,
             context,
             stage_variables: vars,
+            json,
         }
     }
 }
@@ -127,6 +129,8 @@ pub(super) fn request<H: Host>(
             .collect(),
     };
     let content_type = headers.get("content-type");
+    // A body checked against a model is read as JSON once, for the model and the templates.
+    let mut json = None;
     if let Some(validation) = &method.validation {
         let request = crate::validate::Request {
             path: &params.path,
@@ -135,8 +139,14 @@ pub(super) fn request<H: Host>(
             content_type,
             body,
         };
-        if let Err(rejection) = validation.check(&plan.models, &request) {
+        if let Err(rejection) = validation.check_params(&request) {
             return Ok(Outcome::Reject(rejection));
+        }
+        if let Some(model) = validation.body_model(content_type) {
+            match validated_body(plan, model, body) {
+                Ok(parsed) => json = Some(parsed),
+                Err(error) => return Ok(Outcome::Reject(crate::validate::body_rejection(error))),
+            }
         }
     }
     if let Some(cache) = &method.cache {
@@ -218,7 +228,7 @@ pub(super) fn request<H: Host>(
             let Some(target) = &integration.aws else {
                 return Ok(Outcome::Reject(Rejection::new(ResponseType::ApiConfigurationError)));
             };
-            let input = params.input(body, &context, vars);
+            let input = params.input((body, json.as_ref()), &context, vars);
             let (service_body, overrides) = match templated_body(integration, content_type, &input)
             {
                 Ok((rendered, overrides)) => {
@@ -236,7 +246,7 @@ pub(super) fn request<H: Host>(
             Ok(Outcome::Call(call))
         }
         IntegrationType::Mock => {
-            let input = params.input(body, &context, vars);
+            let input = params.input((body, json.as_ref()), &context, vars);
             Ok(match mock(integration, &input, content_type, headers.get("accept")) {
                 Ok(reply) => Outcome::Respond(with_request_id(reply, &context)),
                 Err(rejection) => Outcome::Reject(rejection),
@@ -244,7 +254,7 @@ pub(super) fn request<H: Host>(
         }
         IntegrationType::Http | IntegrationType::HttpProxy => {
             let proxy = integration.kind == IntegrationType::HttpProxy;
-            let input = params.input(body, &context, vars);
+            let input = params.input((body, json.as_ref()), &context, vars);
             let rendered = if proxy {
                 Ok((None, Overrides::default()))
             } else {
@@ -849,7 +859,7 @@ fn apply_response<H: Host>(
         .and_then(|m| m.integration.as_ref())
         .and_then(|i| state.selected.and_then(|s| i.responses.get(s)));
     let vars = &plan.stage_variables;
-    let method_input = state.params.input(body, &state.context, vars);
+    let method_input = state.params.input((body, None), &state.context, vars);
     let backend =
         Input { header: &state.backend_headers, path: &[], querystring: &[], ..method_input };
     let rendered =
@@ -910,7 +920,7 @@ pub(super) fn service_reply(
     } else {
         let selected = select_service_response(integration, response).ok_or_else(config_error)?;
         let vars = &plan.stage_variables;
-        let method_input = state.params.input(&response.body, &state.context, vars);
+        let method_input = state.params.input((&response.body, None), &state.context, vars);
         let backend =
             Input { header: &backend_headers, path: &[], querystring: &[], ..method_input };
         let accept = (state.accept.as_deref(), &plan.binary_types);
@@ -924,4 +934,14 @@ pub(super) fn service_reply(
         headers.extend(content_type);
     }
     Ok(with_request_id(LocalReply { status, headers, body }, &state.context))
+}
+
+/// The body read as JSON and checked against `model`.
+fn validated_body(plan: &Plan, model: ModelId, body: &[u8]) -> Result<JsonBody, BodyError> {
+    if let Some(error) = BodyError::too_deep(body) {
+        return Err(error);
+    }
+    let json = JsonBody::parse(body).map_err(|why| BodyError::not_json(&why))?;
+    plan.models.validate_instance(model, json.value())?;
+    Ok(json)
 }

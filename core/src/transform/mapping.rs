@@ -262,6 +262,7 @@ mod tests {
             header: &header,
             context: &context,
             stage_variables: &vars,
+            json: None,
         };
         let parsed: serde_json::Value = serde_json::from_slice(body).unwrap();
         let got: BTreeMap<String, Vec<String>> = mappings
@@ -317,6 +318,7 @@ mod tests {
             header: &header,
             context: &context,
             stage_variables: &vars,
+            json: None,
         };
         let parsed = json!({"id": "p-1"});
         let got: Vec<(String, Vec<String>)> = mappings

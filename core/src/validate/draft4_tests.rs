@@ -175,3 +175,151 @@ fn draft_4_ignores_siblings_of_ref() {
                         "properties": {"a": {"$ref": "#/definitions/s", "maxLength": 1}}});
     assert_eq!(one(schema, r#"{"a": "long"}"#), Ok(()));
 }
+
+#[test]
+fn whole_floats_are_integers_and_numbers_compare_by_value() {
+    assert_eq!(one(json!({"type": "integer"}), "1.0"), Ok(()));
+    assert_eq!(one(json!({"type": "integer"}), "1e2"), Ok(()));
+    // Messages name the type as the body writes it.
+    assert_eq!(
+        one(json!({"type": "string"}), "1.0"),
+        Err(r#"[instance type (number) does not match any allowed primitive type (allowed: ["string"])]"#.to_owned())
+    );
+    assert_eq!(one(json!({"enum": [1, "a"]}), "1.0"), Ok(()));
+    assert_eq!(
+        one(json!({"enum": [{"a": [1, 2.0], "b": null}]}), r#"{"b": null, "a": [1.0, 2]}"#),
+        Ok(())
+    );
+    assert_eq!(
+        one(json!({"enum": [{"a": 1}]}), r#"{"a": 1, "b": 2}"#),
+        Err(r#"[instance value ({"a":1,"b":2}) not found in enum (possible values: [{"a":1}])]"#
+            .to_owned())
+    );
+    let unique = json!({"uniqueItems": true});
+    assert!(one(unique.clone(), "[1, 1.0]").is_err());
+    assert!(one(unique.clone(), r#"[{"a": 1, "b": [2]}, {"b": [2.0], "a": 1}]"#).is_err());
+    assert_eq!(
+        one(unique.clone(), r#"[{"a": 1}, {"a": 2}, [1], [1, 1], "1", 1, true, null]"#),
+        Ok(())
+    );
+    // Large arrays hash their items first.
+    let many: Vec<u32> = (0..1000).collect();
+    assert_eq!(one(unique.clone(), &json!(many).to_string()), Ok(()));
+    let mut repeated: Vec<serde_json::Value> = (0..1000).map(|i| json!({"id": i})).collect();
+    repeated.push(json!({"id": 500.0}));
+    assert_eq!(
+        one(unique, &json!(repeated).to_string()),
+        Err("[array must not contain duplicate elements]".to_owned())
+    );
+}
+
+#[test]
+fn multiple_of_decimal_fractions() {
+    let cents = json!({"multipleOf": 0.01});
+    assert_eq!(one(cents.clone(), "19.99"), Ok(()));
+    assert_eq!(one(cents.clone(), "0.07"), Ok(()));
+    assert_eq!(one(cents.clone(), "7"), Ok(()));
+    assert_eq!(
+        one(cents, "0.075"),
+        Err("[remainder of division is not zero (0.075 / 0.01)]".to_owned())
+    );
+    assert_eq!(one(json!({"multipleOf": 2.5}), "7.5"), Ok(()));
+}
+
+#[test]
+fn additional_items_and_pattern_properties() {
+    let tuple = json!({"items": [{"type": "string"}], "additionalItems": {"type": "integer"}});
+    assert_eq!(one(tuple.clone(), r#"["a", 1, 2]"#), Ok(()));
+    let models = super::schema::Models::compile(&std::collections::BTreeMap::from([(
+        "M".to_owned(),
+        tuple,
+    )]))
+    .unwrap();
+    let err = models.validate(models.id("M").unwrap(), br#"["a", 1, "b"]"#).unwrap_err();
+    assert_eq!(err.issues[0].pointer, "/2");
+    assert_eq!(
+        one(json!({"items": [{}, {}], "additionalItems": false}), "[1, 2, 3, 4]"),
+        Err("[array instance has 2 elements which are not allowed by the schema]".to_owned())
+    );
+    // Without `items` as an array, `additionalItems` has nothing to add to.
+    assert_eq!(one(json!({"additionalItems": false}), "[1, 2]"), Ok(()));
+    assert_eq!(one(json!({"items": {}, "additionalItems": false}), "[1, 2]"), Ok(()));
+
+    let schema = json!({"properties": {"id": {"type": "string"}},
+                        "patternProperties": {"^x-": {"type": "integer"}, "d$": {"minLength": 2}},
+                        "additionalProperties": false});
+    assert_eq!(one(schema.clone(), r#"{"id": "ab", "x-rate": 3}"#), Ok(()));
+    assert_eq!(
+        one(schema.clone(), r#"{"id": "a", "x-rate": "3", "other": 1, "more": 2}"#),
+        Err(r#"[object instance has properties which are not allowed by the schema: ["more","other"], string "a" is too short (length: 1, required minimum: 2), instance type (string) does not match any allowed primitive type (allowed: ["integer"])]"#.to_owned())
+    );
+    // A pattern is a search, not a whole-string match.
+    assert_eq!(one(json!({"pattern": "o+"}), r#""foo bar""#), Ok(()));
+}
+
+#[test]
+fn dependencies_as_schemas_report_their_problems() {
+    let schema = json!({"dependencies": {"card": {"required": ["billing"],
+                        "properties": {"billing": {"type": "string"}}}}});
+    assert_eq!(one(schema.clone(), r#"{"billing": 1}"#), Ok(()));
+    assert_eq!(
+        one(schema.clone(), r#"{"card": 1}"#),
+        Err(r#"[object has missing required properties (["billing"])]"#.to_owned())
+    );
+    assert_eq!(
+        one(schema, r#"{"card": 1, "billing": 2}"#),
+        Err(r#"[instance type (integer) does not match any allowed primitive type (allowed: ["string"])]"#.to_owned())
+    );
+}
+
+#[test]
+fn combinators_of_one_report_its_problems() {
+    // As `allOf` of one: the single cause is reported.
+    assert_eq!(
+        one(json!({"anyOf": [{"type": "string"}]}), "1"),
+        Err(r#"[instance type (integer) does not match any allowed primitive type (allowed: ["string"])]"#.to_owned())
+    );
+    assert_eq!(
+        one(json!({"oneOf": [{"type": "string"}, {"type": "boolean"}]}), "1"),
+        Err("[instance failed to match exactly one schema (matched 0 out of 2)]".to_owned())
+    );
+    assert_eq!(one(json!({"not": {"type": "string"}}), "1"), Ok(()));
+}
+
+#[test]
+fn problems_come_in_body_order() {
+    let schema = json!({"required": ["z"], "properties": {
+        "b": {"type": "string"}, "a": {"type": "array", "items": {"type": "string"}}}});
+    assert_eq!(
+        one(schema, r#"{"b": 1, "a": [true, "x", null]}"#),
+        Err(r#"[object has missing required properties (["z"]), instance type (boolean) does not match any allowed primitive type (allowed: ["string"]), instance type (null) does not match any allowed primitive type (allowed: ["string"]), instance type (integer) does not match any allowed primitive type (allowed: ["string"])]"#.to_owned())
+    );
+}
+
+#[test]
+fn schemas_that_apply_themselves_endlessly_stop() {
+    let err = one(json!({"allOf": [{"$ref": "#"}]}), "1").unwrap_err();
+    assert_eq!(
+        err,
+        "[validation stopped: the schema applies itself without end, or nests too deeply]"
+    );
+    let schema = json!({"properties": {"a": {"anyOf": [{"$ref": "#/properties/a"}, {}]}}});
+    assert!(one(schema, r#"{"a": 1}"#).is_err());
+    // Recursion through the body is fine.
+    let tree = json!({"properties": {"child": {"allOf": [{"$ref": "#"}]}}});
+    assert_eq!(one(tree, r#"{"child": {"child": {"child": {}}}}"#), Ok(()));
+}
+
+#[test]
+fn regex_and_other_formats() {
+    assert_eq!(one(json!({"format": "regex"}), r#""^a+$""#), Ok(()));
+    assert_eq!(
+        one(json!({"format": "regex"}), r#""(a""#),
+        Err(r#"[string "(a" is not a valid ECMA 262 regular expression]"#.to_owned())
+    );
+    assert_eq!(
+        one(json!({"format": "uuid"}), r#""nope""#),
+        Err(r#"[string "nope" is not a valid uuid]"#.to_owned())
+    );
+    assert_eq!(one(json!({"format": "date"}), r#""2024-02-29""#), Ok(()));
+}

@@ -1,12 +1,10 @@
-//! boon's validation errors as AWS words them. API Gateway validates with a draft 4 validator
-//! whose messages read like `instance type (string) does not match any allowed primitive type
+//! Validation problems as AWS words them. API Gateway validates with a draft 4 validator whose
+//! messages read like `instance type (string) does not match any allowed primitive type
 //! (allowed: ["integer"])`; the messages here follow that wording, keyword by keyword.
 
-use std::borrow::Cow;
-
-use boon::{ErrorKind, InstanceToken, ValidationError};
-use serde::Serialize;
 use serde_json::Value;
+
+use super::instance::quote;
 
 /// How many messages a [`super::BodyError`] keeps.
 pub const MAX_MESSAGES: usize = 5;
@@ -26,19 +24,27 @@ impl Issue {
     }
 }
 
-/// The leaf problems of `err`, in body order (boon checks an object's properties in hash order;
-/// sorting keeps the list the same from one request to the next), without duplicates, at most
-/// `limit` of them.
-pub(super) fn issues_of(
-    err: &ValidationError<'_, '_>,
-    instance: &Value,
-    limit: usize,
-) -> Vec<Issue> {
-    let mut found = Vec::new();
-    collect(err, instance, &mut found);
-    found.sort_by(|(a, _), (b, _)| a.cmp(b));
+/// A step of an instance location. Sorts in body order: array items by index, properties by
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Step {
+    Item(usize),
+    Prop(String),
+}
+
+/// A problem found, with where it is.
+#[derive(Debug)]
+pub(super) struct Found {
+    pub(super) steps: Vec<Step>,
+    pub(super) issue: Issue,
+}
+
+/// The problems in body order (stable: problems at one place keep the order the keywords were
+/// checked in), without duplicates, at most `limit` of them.
+pub(super) fn issues_of(mut found: Vec<Found>, limit: usize) -> Vec<Issue> {
+    found.sort_by(|a, b| a.steps.cmp(&b.steps));
     let mut issues: Vec<Issue> = Vec::new();
-    for (_, issue) in found {
+    for Found { issue, .. } in found {
         if issues.len() >= limit {
             break;
         }
@@ -49,165 +55,62 @@ pub(super) fn issues_of(
     issues
 }
 
-/// An instance location that sorts in body order: array items by index, properties by name (the
-/// order in which serde_json keeps them).
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    Item(usize),
-    Prop(String),
+fn json_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| quote(s.as_ref())).collect();
+    format!("[{}]", quoted.join(","))
 }
 
-fn collect(err: &ValidationError<'_, '_>, instance: &Value, out: &mut Vec<(Vec<Step>, Issue)>) {
-    if descends(&err.kind) && !err.causes.is_empty() {
-        for cause in &err.causes {
-            collect(cause, instance, out);
-        }
-        return;
-    }
-    let steps = err
-        .instance_location
-        .tokens
-        .iter()
-        .map(|token| match token {
-            InstanceToken::Prop(name) => Step::Prop(name.to_string()),
-            InstanceToken::Item(index) => Step::Item(*index),
-        })
-        .collect();
-    let value = value_at(instance, err);
-    out.push((steps, Issue::new(err.instance_location.to_string(), message(err, value))));
-}
-
-/// Errors that only group others: the messages are their causes'. (`allOf` too: AWS's validator
-/// reports the failing subschemas' problems rather than the count.)
-fn descends(kind: &ErrorKind<'_, '_>) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Group
-            | ErrorKind::Schema { .. }
-            | ErrorKind::Reference { .. }
-            | ErrorKind::AllOf
-            | ErrorKind::PropertyName { .. }
-            | ErrorKind::ContentSchema
-            | ErrorKind::Dependency { .. }
+pub(super) fn type_mismatch(got: &str, allowed: &[&str]) -> String {
+    format!(
+        "instance type ({got}) does not match any allowed primitive type (allowed: {})",
+        json_list(allowed)
     )
 }
 
-/// The instance value that `err` is about, when the instance is at hand.
-fn value_at<'v>(instance: &'v Value, err: &ValidationError<'_, '_>) -> Option<&'v Value> {
-    err.instance_location.tokens.iter().try_fold(instance, |v, token| match token {
-        InstanceToken::Prop(name) => v.get(name.as_ref()),
-        InstanceToken::Item(index) => v.get(*index),
-    })
+pub(super) fn not_in_enum(got: &str, values: &[Value]) -> String {
+    let values = serde_json::to_string(values).unwrap_or_default();
+    format!("instance value ({got}) not found in enum (possible values: {values})")
 }
 
-fn json<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+pub(super) fn below_minimum(minimum: &str, got: &str) -> String {
+    format!(
+        "numeric instance is lower than the required minimum (minimum: {minimum}, found: {got})"
+    )
 }
 
-/// A JSON type name as draft 4 counts them: a whole number is an `integer`.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+pub(super) fn above_maximum(maximum: &str, got: &str) -> String {
+    format!(
+        "numeric instance is greater than the required maximum (maximum: {maximum}, found: {got})"
+    )
 }
 
-fn message(err: &ValidationError<'_, '_>, value: Option<&Value>) -> String {
-    let quoted = || value.map(json).unwrap_or_else(|| "?".to_owned());
-    match &err.kind {
-        ErrorKind::Type { got, want } => {
-            let got = value.map_or_else(|| Cow::Owned(got.to_string()), |v| type_name(v).into());
-            let allowed: Vec<String> = want.iter().map(|t| t.to_string()).collect();
-            format!(
-                "instance type ({got}) does not match any allowed primitive type (allowed: {})",
-                json(&allowed)
-            )
-        }
-        ErrorKind::Required { want } => {
-            format!("object has missing required properties ({})", json(want))
-        }
-        ErrorKind::AdditionalProperties { got } => format!(
-            "object instance has properties which are not allowed by the schema: {}",
-            json(got)
-        ),
-        ErrorKind::Enum { want } => format!(
-            "instance value ({}) not found in enum (possible values: {})",
-            quoted(),
-            json(want)
-        ),
-        ErrorKind::Const { want } => {
-            format!("instance value ({}) does not match constant value {}", quoted(), json(want))
-        }
-        ErrorKind::Minimum { got, want } => format!(
-            "numeric instance is lower than the required minimum (minimum: {want}, found: {got})"
-        ),
-        ErrorKind::Maximum { got, want } => format!(
-            "numeric instance is greater than the required maximum (maximum: {want}, found: {got})"
-        ),
-        ErrorKind::ExclusiveMinimum { want, .. } => {
-            format!("numeric instance is not strictly greater than the required minimum {want}")
-        }
-        ErrorKind::ExclusiveMaximum { want, .. } => {
-            format!("numeric instance is not strictly lower than the required maximum {want}")
-        }
-        ErrorKind::MultipleOf { got, want } => {
-            format!("remainder of division is not zero ({got} / {want})")
-        }
-        ErrorKind::MinLength { got, want } => {
-            format!("string {} is too short (length: {got}, required minimum: {want})", quoted())
-        }
-        ErrorKind::MaxLength { got, want } => {
-            format!("string {} is too long (length: {got}, maximum allowed: {want})", quoted())
-        }
-        ErrorKind::Pattern { got, want } => {
-            format!("ECMA 262 regex {} does not match input string {}", json(want), json(got))
-        }
-        ErrorKind::Format { got, want, .. } => format_message(&json(got), want),
-        ErrorKind::MinItems { got, want } => format!(
-            "array is too short: must have at least {want} elements but instance has {got} elements"
-        ),
-        ErrorKind::MaxItems { got, want } => format!(
-            "array is too long: must have at most {want} elements but instance has {got} elements"
-        ),
-        ErrorKind::UniqueItems { .. } => "array must not contain duplicate elements".to_owned(),
-        ErrorKind::AdditionalItems { got } => {
-            format!("array instance has {got} elements which are not allowed by the schema")
-        }
-        ErrorKind::MinProperties { got, want } => format!(
-            "object has too few properties (found {got} but schema requires at least {want})"
-        ),
-        ErrorKind::MaxProperties { got, want } => format!(
-            "object has too many properties (found {got} but schema requires at most {want})"
-        ),
-        ErrorKind::Dependency { prop, missing } => format!(
-            "property {} of object has missing property dependencies (missing: {})",
-            json(prop),
-            json(missing)
-        ),
-        ErrorKind::AnyOf => format!(
-            "instance failed to match at least one required schema among {}",
-            err.causes.len()
-        ),
-        ErrorKind::OneOf(None) => format!(
-            "instance failed to match exactly one schema (matched 0 out of {})",
-            err.causes.len()
-        ),
-        ErrorKind::OneOf(Some(_)) => {
-            "instance failed to match exactly one schema (matched more than one)".to_owned()
-        }
-        ErrorKind::Not => "instance matched a schema which it should not have".to_owned(),
-        ErrorKind::FalseSchema => "instance is not allowed by the schema".to_owned(),
-        other => other.to_string(),
-    }
+pub(super) fn not_above_exclusive_minimum(minimum: &str) -> String {
+    format!("numeric instance is not strictly greater than the required minimum {minimum}")
+}
+
+pub(super) fn not_below_exclusive_maximum(maximum: &str) -> String {
+    format!("numeric instance is not strictly lower than the required maximum {maximum}")
+}
+
+pub(super) fn not_multiple(got: &str, divisor: &str) -> String {
+    format!("remainder of division is not zero ({got} / {divisor})")
+}
+
+pub(super) fn too_short(got: &str, length: usize, minimum: usize) -> String {
+    format!("string {} is too short (length: {length}, required minimum: {minimum})", quote(got))
+}
+
+pub(super) fn too_long(got: &str, length: usize, maximum: usize) -> String {
+    format!("string {} is too long (length: {length}, maximum allowed: {maximum})", quote(got))
+}
+
+pub(super) fn pattern_mismatch(pattern: &str, got: &str) -> String {
+    format!("ECMA 262 regex {} does not match input string {}", quote(pattern), quote(got))
 }
 
 /// Format failures as AWS's validator words them for the draft 4 formats.
-fn format_message(got: &str, format: &str) -> String {
+pub(super) fn bad_format(got: &str, format: &str) -> String {
+    let got = quote(got);
     match format {
         "email" => format!("string {got} is not a valid email address"),
         "hostname" => format!("string {got} is not a valid hostname"),
@@ -218,4 +121,73 @@ fn format_message(got: &str, format: &str) -> String {
         "date-time" => format!("string {got} is invalid against requested date format(s) [yyyy-MM-dd'T'HH:mm:ssZ, yyyy-MM-dd'T'HH:mm:ss.[0-9]{{1,12}}Z]"),
         other => format!("string {got} is not a valid {other}"),
     }
+}
+
+pub(super) fn too_few_items(got: usize, minimum: usize) -> String {
+    format!(
+        "array is too short: must have at least {minimum} elements but instance has {got} elements"
+    )
+}
+
+pub(super) fn too_many_items(got: usize, maximum: usize) -> String {
+    format!(
+        "array is too long: must have at most {maximum} elements but instance has {got} elements"
+    )
+}
+
+pub(super) fn duplicate_items() -> String {
+    "array must not contain duplicate elements".to_owned()
+}
+
+pub(super) fn additional_items(extra: usize) -> String {
+    format!("array instance has {extra} elements which are not allowed by the schema")
+}
+
+pub(super) fn too_few_properties(got: usize, minimum: usize) -> String {
+    format!("object has too few properties (found {got} but schema requires at least {minimum})")
+}
+
+pub(super) fn too_many_properties(got: usize, maximum: usize) -> String {
+    format!("object has too many properties (found {got} but schema requires at most {maximum})")
+}
+
+pub(super) fn missing_required<S: AsRef<str>>(missing: &[S]) -> String {
+    format!("object has missing required properties ({})", json_list(missing))
+}
+
+pub(super) fn additional_properties<S: AsRef<str>>(names: &[S]) -> String {
+    format!(
+        "object instance has properties which are not allowed by the schema: {}",
+        json_list(names)
+    )
+}
+
+pub(super) fn missing_dependencies<S: AsRef<str>>(property: &str, missing: &[S]) -> String {
+    format!(
+        "property {} of object has missing property dependencies (missing: {})",
+        quote(property),
+        json_list(missing)
+    )
+}
+
+pub(super) fn any_of_failed(count: usize) -> String {
+    format!("instance failed to match at least one required schema among {count}")
+}
+
+pub(super) fn one_of_none(count: usize) -> String {
+    format!("instance failed to match exactly one schema (matched 0 out of {count})")
+}
+
+pub(super) fn one_of_many() -> String {
+    "instance failed to match exactly one schema (matched more than one)".to_owned()
+}
+
+pub(super) fn matched_not() -> String {
+    "instance matched a schema which it should not have".to_owned()
+}
+
+/// The schema applies itself to the same value again and again (`{"allOf": [{"$ref": "#"}]}`),
+/// or nests deeper than validation goes.
+pub(super) fn endless() -> String {
+    "validation stopped: the schema applies itself without end, or nests too deeply".to_owned()
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::config::{ConfigError, Method, RequestValidator};
 use crate::gateway_response::{Rejection, ResponseType};
 
-use super::{missing_message, ModelId, Models, RequiredParams};
+use super::{missing_message, BodyError, ModelId, Models, RequiredParams};
 
 #[derive(Debug, Clone)]
 pub struct MethodValidation {
@@ -69,6 +69,15 @@ impl MethodValidation {
     /// Parameters first, then the body against the model for its Content-Type (no
     /// Content-Type: `application/json`; no model for it: the `$default` model, if any).
     pub fn check(&self, models: &Models, request: &Request<'_>) -> Result<(), Rejection> {
+        self.check_params(request)?;
+        match self.body_model(request.content_type) {
+            Some(model) => models.validate(model, request.body).map_err(body_rejection),
+            None => Ok(()),
+        }
+    }
+
+    /// The required parameters, when the validator checks them.
+    pub fn check_params(&self, request: &Request<'_>) -> Result<(), Rejection> {
         if let Some(params) = &self.params {
             let missing = params.missing(request.path, request.query, request.headers);
             if !missing.is_empty() {
@@ -78,19 +87,29 @@ impl MethodValidation {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The model the body is checked against: the one for its Content-Type (none:
+    /// `application/json`; no model for it: the `$default` model, if any). `None` when the
+    /// body is not checked.
+    pub fn body_model(&self, content_type: Option<&[u8]>) -> Option<ModelId> {
         if self.models.is_empty() {
-            return Ok(());
+            return None;
         }
-        let media = crate::transform::integration::media_type(request.content_type);
+        let media = crate::transform::integration::media_type(content_type);
         let model = self
             .models
             .iter()
             .find(|(m, _)| *m == media)
             .or_else(|| self.models.iter().find(|(m, _)| m == "$default"));
-        let Some((_, model)) = model else { return Ok(()) };
-        models.validate(*model, request.body).map_err(|e| {
-            Rejection::with_message(ResponseType::BadRequestBody, "Invalid request body")
-                .validation_error(e.validation_error_string())
-        })
+        model.map(|(_, id)| *id)
     }
+}
+
+/// AWS's answer to a body that fails its model: 400 `Invalid request body`, the problems in
+/// `$context.error.validationErrorString`.
+pub fn body_rejection(error: BodyError) -> Rejection {
+    Rejection::with_message(ResponseType::BadRequestBody, "Invalid request body")
+        .validation_error(error.validation_error_string())
 }

@@ -5,9 +5,15 @@
 //! parameters: [...]`); a failed body check is `BAD_REQUEST_BODY` (400, `Invalid request body`),
 //! with [`BodyError::validation_error_string`] as `$context.error.validationErrorString`.
 
+mod compile;
+mod draft4;
+mod formats;
+pub mod instance;
 mod messages;
 mod method;
+mod node;
 pub mod params;
+mod refs;
 pub mod schema;
 
 #[cfg(test)]
@@ -15,7 +21,8 @@ mod draft4_tests;
 #[cfg(test)]
 mod schema_tests;
 
+pub use instance::{Instance, Kind};
 pub use messages::{Issue, MAX_MESSAGES};
-pub use method::{MethodValidation, Request};
+pub use method::{body_rejection, MethodValidation, Request};
 pub use params::{missing_message, ParamLocation, RequiredParams};
 pub use schema::{BodyError, ModelError, ModelId, Models, MAX_DEPTH};

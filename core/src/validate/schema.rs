@@ -6,33 +6,38 @@
 //! (optionally with a fragment). Any `{api}` means this API: a config holds one API. No other
 //! remote reference resolves, and nothing is ever fetched: such a model is a config error.
 //!
-//! Schemas without `$schema` are read as draft 4, as AWS reads them. `format` is asserted for the
-//! formats boon knows (`date-time`, `date`, `time`, `email`, `hostname`, `ipv4`, `ipv6`, `uri`,
-//! `uri-reference`, `uri-template`, `regex`, `uuid`, `json-pointer`, and a few more); other
-//! format names are ignored, as draft 4 allows.
+//! Schemas without `$schema` are read as draft 4, as AWS reads them; a `$schema` naming another
+//! draft is a config error. `format` is asserted for `date-time`, `email`, `hostname`, `ipv4`,
+//! `ipv6`, `uri` and `regex` (as AWS does), and `date`, `time`, `uuid`, `json-pointer`,
+//! `uri-reference`; other format names are ignored, as draft 4 allows.
+//!
+//! The validator is this crate's own (`compile.rs`, `draft4.rs`): models compile to a flat list of
+//! nodes, and any JSON value type implementing [`Instance`] can be validated.
 
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::draft4::Validator;
+use super::instance::Instance;
 use super::messages::{issues_of, Issue, MAX_MESSAGES};
+use super::node::Node;
 
 /// Where API Gateway says a REST API's models live.
-const MODELS_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
+pub(super) const MODELS_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
 /// The `{api}` of the addresses under which this config's models are compiled.
-const THIS_API: &str = "tollgate";
+pub(super) const THIS_API: &str = "tollgate";
 
 /// A config's models, compiled.
 pub struct Models {
-    schemas: boon::Schemas,
+    nodes: Vec<Node>,
     by_name: BTreeMap<String, ModelId>,
 }
 
 /// One compiled model of a [`Models`]; valid only with the [`Models`] that gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ModelId(boon::SchemaIndex);
+pub struct ModelId(u32);
 
 /// A model that does not compile: not a valid draft 4 schema, or a `$ref` that cannot resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +63,19 @@ impl BodyError {
     }
 
     fn invalid_json(err: &serde_json::Error) -> BodyError {
-        BodyError { issues: vec![Issue::new(String::new(), format!("Invalid JSON: {err}"))] }
+        BodyError::not_json(&err.to_string())
+    }
+
+    /// A body that is not JSON: `Invalid JSON: {why}`, `why` being the JSON reader's message.
+    pub fn not_json(why: &str) -> BodyError {
+        BodyError { issues: vec![Issue::new(String::new(), format!("Invalid JSON: {why}"))] }
+    }
+
+    /// The error for a body nested deeper than [`MAX_DEPTH`], if it is: checked before any
+    /// reader parses it.
+    pub fn too_deep(body: &[u8]) -> Option<BodyError> {
+        nested_deeper_than(body, MAX_DEPTH)
+            .then(|| BodyError::not_json(&format!("nested deeper than {MAX_DEPTH} levels")))
     }
 }
 
@@ -73,20 +90,10 @@ impl std::error::Error for BodyError {}
 impl Models {
     /// Compiles every model (name -> schema). The first model that does not compile is the error.
     pub fn compile(models: &BTreeMap<String, Value>) -> Result<Models, ModelError> {
-        let mut compiler = boon::Compiler::new();
-        compiler.set_default_draft(boon::Draft::V4);
-        // Replaces boon's default loader, which would read `file:` URLs: only models resolve.
-        compiler.use_loader(Box::new(ModelLoader { models: models.clone() }));
-        let mut schemas = boon::Schemas::new();
-        let mut by_name = BTreeMap::new();
-        for name in models.keys() {
-            let index =
-                compiler.compile(&model_url(THIS_API, name), &mut schemas).map_err(|err| {
-                    ModelError { model: name.clone(), reason: reason_of(&err, models) }
-                })?;
-            by_name.insert(name.clone(), ModelId(index));
-        }
-        Ok(Models { schemas, by_name })
+        let compiled = super::compile::compile(models)?;
+        let by_name =
+            compiled.roots.into_iter().map(|(name, root)| (name, ModelId(root))).collect();
+        Ok(Models { nodes: compiled.nodes, by_name })
     }
 
     /// The compiled model named `name`, if the config has it.
@@ -108,15 +115,36 @@ impl Models {
 
     /// Validates an already parsed body.
     pub fn validate_value(&self, model: ModelId, instance: &Value) -> Result<(), BodyError> {
-        if !self.schemas.contains(model.0) {
+        self.validate_instance(model, instance)
+    }
+
+    /// Validates any JSON value: a request body, or the template engine's own values.
+    pub fn validate_instance<I: Instance + ?Sized>(
+        &self,
+        model: ModelId,
+        instance: &I,
+    ) -> Result<(), BodyError> {
+        if model.0 as usize >= self.nodes.len() {
             // A ModelId of another Models: a caller's bug, reported rather than panicking.
             let issue = Issue::new(String::new(), "unknown model".to_owned());
             return Err(BodyError { issues: vec![issue] });
         }
-        match self.schemas.validate(instance, model.0) {
-            Ok(()) => Ok(()),
-            Err(err) => Err(BodyError { issues: issues_of(&err, instance, MAX_MESSAGES) }),
+        // First without collecting anything: a valid body costs no allocation.
+        if let Ok(true) = Validator::new(&self.nodes, false).run(model.0, instance) {
+            return Ok(());
         }
+        let mut validator = Validator::new(&self.nodes, true);
+        let valid = validator.run(model.0, instance);
+        let mut issues = issues_of(validator.found, MAX_MESSAGES);
+        if issues.is_empty() {
+            // Not reached: a failing run reports why. Never let a failure pass unexplained.
+            let message = match valid {
+                Ok(_) => "instance is not valid against the model".to_owned(),
+                Err(_) => super::messages::endless(),
+            };
+            issues.push(Issue::new(String::new(), message));
+        }
+        Err(BodyError { issues })
     }
 }
 
@@ -133,17 +161,15 @@ fn parse_body(body: &[u8]) -> Result<Value, BodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    if nested_deeper_than(body, MAX_DEPTH) {
-        let message = format!("Invalid JSON: nested deeper than {MAX_DEPTH} levels");
-        return Err(BodyError { issues: vec![Issue::new(String::new(), message)] });
+    if let Some(error) = BodyError::too_deep(body) {
+        return Err(error);
     }
     serde_json::from_slice(body).map_err(|err| BodyError::invalid_json(&err))
 }
 
-/// How deeply a body's arrays and objects may nest. Validation recurses per level and boon's
-/// frames are large (several KB a level natively, more with `$ref`/`allOf` chains): a deeper
-/// body could exhaust the filter's stack, which would trap the VM. AWS has no such limit that
-/// real payloads reach.
+/// How deeply a body's arrays and objects may nest. Parsing and validation recurse per level: a
+/// deeper body could exhaust the filter's stack, which would trap the VM. AWS has no such limit
+/// that real payloads reach.
 pub const MAX_DEPTH: usize = 64;
 
 /// Whether `[`/`{` nest deeper than `limit` outside strings. Not a JSON check: the parser is.
@@ -174,26 +200,6 @@ fn nested_deeper_than(body: &[u8], limit: usize) -> bool {
     false
 }
 
-/// Serves the models to boon by their API Gateway addresses, whatever the `{api}`.
-struct ModelLoader {
-    models: BTreeMap<String, Value>,
-}
-
-impl boon::UrlLoader for ModelLoader {
-    fn load(&self, url: &str) -> Result<Value, Box<dyn Error>> {
-        let Some(name) = model_name_of(url) else {
-            return Err(format!(
-                "only other models can be referenced, as {MODELS_PREFIX}{{api}}/models/{{Name}}"
-            )
-            .into());
-        };
-        match self.models.get(&name) {
-            Some(schema) => Ok(schema.clone()),
-            None => Err(format!("there is no model named {name:?}").into()),
-        }
-    }
-}
-
 /// `https://apigateway.amazonaws.com/restapis/{api}/models/{name}`, the name percent-encoded.
 pub fn model_url(api: &str, name: &str) -> String {
     let mut url = format!("{MODELS_PREFIX}{api}/models/");
@@ -222,32 +228,6 @@ pub fn model_name_of(url: &str) -> Option<String> {
 
 fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(crate::text::percent::decode_strict(s.as_bytes(), false)?).ok()
-}
-
-/// Why a model does not compile, in one line.
-fn reason_of(err: &boon::CompileError, models: &BTreeMap<String, Value>) -> String {
-    match err {
-        boon::CompileError::ValidationError { url, src } => {
-            // The schema breaks the draft's metaschema: say where, in the schema's terms.
-            let schema = model_name_of(url).and_then(|name| models.get(&name));
-            let issues = issues_of(src, schema.unwrap_or(&Value::Null), MAX_MESSAGES);
-            let list: Vec<String> = issues
-                .iter()
-                .map(|i| {
-                    if i.pointer.is_empty() {
-                        i.message.clone()
-                    } else {
-                        format!("{}: {}", i.pointer, i.message)
-                    }
-                })
-                .collect();
-            format!("invalid schema: [{}]", list.join(", "))
-        }
-        boon::CompileError::LoadUrlError { url, src } => {
-            format!("cannot load {url}: {src}")
-        }
-        other => format!("{other:#}").replace('\n', " "),
-    }
 }
 
 #[cfg(test)]

@@ -317,3 +317,276 @@ fn deeply_nested_bodies_stop_at_the_depth_limit() {
     assert_eq!(one(schema.clone(), &nested(MAX_DEPTH + 1, "1")), Err(too_deep.clone()));
     assert_eq!(one(schema, &nested(10_000, "1")), Err(too_deep));
 }
+
+#[test]
+fn malformed_schemas_say_where_and_what() {
+    let reason = |schema: Value| compile_error(&[("M", schema)]).reason;
+    assert_eq!(
+        reason(json!({"type": "strnig"})),
+        r#"invalid schema: [/type: "strnig" is not a type (one of null, boolean, number, integer, string, array, object)]"#
+    );
+    assert_eq!(
+        reason(json!({"minimum": "x"})),
+        "invalid schema: [/minimum: must be a number, not string]"
+    );
+    assert_eq!(
+        reason(json!({"required": []})),
+        "invalid schema: [/required: must list at least one name]"
+    );
+    assert_eq!(
+        reason(json!({"properties": 5})),
+        "invalid schema: [/properties: must be an object of schemas, not number]"
+    );
+    assert!(reason(json!({"pattern": "(unclosed"})).starts_with(
+        r#"invalid schema: [/pattern: "(unclosed" is not a valid regular expression: "#
+    ));
+    assert!(reason(json!({"patternProperties": {"a(": {}}}))
+        .starts_with("invalid schema: [/patternProperties/a(: not a valid regular expression"));
+    assert_eq!(
+        reason(json!({"properties": {"a/b": {"items": [{"maxLength": -1}, 3]}}})),
+        "invalid schema: [/properties/a~1b/items/0/maxLength: must be a non-negative integer, not -1, /properties/a~1b/items/1: a schema is an object, not number]"
+    );
+    assert_eq!(
+        reason(json!({"exclusiveMaximum": true})),
+        "invalid schema: [/exclusiveMaximum: needs maximum beside it]"
+    );
+    assert_eq!(
+        reason(json!({"multipleOf": 0})),
+        "invalid schema: [/multipleOf: must be greater than 0]"
+    );
+    assert_eq!(
+        reason(json!({"enum": [1, 1.0]})),
+        "invalid schema: [/enum: must not list a value twice]"
+    );
+    assert_eq!(
+        reason(json!({"type": []})),
+        "invalid schema: [/type: must be a type name or a non-empty array of them]"
+    );
+    assert_eq!(
+        reason(json!({"dependencies": {"a": []}})),
+        "invalid schema: [/dependencies/a: must list at least one name]"
+    );
+    assert_eq!(
+        reason(json!({"allOf": {}})),
+        "invalid schema: [/allOf: must be an array of schemas, not object]"
+    );
+    assert_eq!(reason(json!({"$ref": 5})), "invalid schema: [/$ref: must be a string, not number]");
+    // Unused places are checked too: definitions, and the ignored siblings of `$ref`.
+    assert_eq!(
+        reason(json!({"definitions": {"x": {"minItems": "1"}}})),
+        "invalid schema: [/definitions/x/minItems: must be a non-negative integer, not \"1\"]"
+    );
+    assert_eq!(
+        reason(json!({"definitions": {"s": {}}, "$ref": "#/definitions/s", "title": 1})),
+        "invalid schema: [/title: must be a string, not number]"
+    );
+    // Counts may be written as whole floats; unknown keywords and formats are ignored.
+    assert!(Models::compile(&BTreeMap::from([(
+        "M".to_owned(),
+        json!({"minLength": 2.0, "x-amazon-thing": {"type": 5}, "format": "pet-name"})
+    )]))
+    .is_ok());
+}
+
+#[test]
+fn only_draft_4_is_read() {
+    for draft4 in
+        ["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-04/schema"]
+    {
+        assert!(Models::compile(&BTreeMap::from([("M".to_owned(), json!({"$schema": draft4}))]))
+            .is_ok());
+    }
+    let err =
+        compile_error(&[("M", json!({"$schema": "http://json-schema.org/draft-07/schema#"}))]);
+    assert!(err.reason.starts_with("invalid schema: [/$schema: "), "{err}");
+    assert!(err.reason.contains("draft 4"), "{err}");
+}
+
+#[test]
+fn references_that_only_lead_to_each_other_do_not_compile() {
+    let err = compile_error(&[("M", json!({"$ref": "#"}))]);
+    assert!(err.reason.contains("never to a schema"), "{err}");
+    let err = compile_error(&[
+        ("A", json!({"$ref": format!("{API}/B")})),
+        ("B", json!({"$ref": format!("{API}/A")})),
+    ]);
+    assert_eq!(err.model, "A");
+    assert!(err.reason.contains("never to a schema"), "{err}");
+}
+
+#[test]
+fn reference_pointers_escape_and_decode() {
+    let schema = json!({
+        "definitions": {"a/b": {"type": "string"}, "c~d": {"type": "integer"}, "e f": {"type": "boolean"}},
+        "properties": {
+            "slash": {"$ref": "#/definitions/a~1b"},
+            "tilde": {"$ref": "#/definitions/c~0d"},
+            "space": {"$ref": "#/definitions/e%20f"},
+            "tuple": {"items": [{"type": "null"}]},
+            "first": {"$ref": "#/properties/tuple/items/0"},
+            "shared": {"$ref": "#/x-shared/pet"}
+        },
+        "x-shared": {"pet": {"required": ["name"]}}
+    });
+    let ok = r#"{"slash": "s", "tilde": 1, "space": true, "first": null, "shared": {"name": 1}}"#;
+    assert_eq!(one(schema.clone(), ok), Ok(()));
+    assert!(one(schema.clone(), r#"{"tilde": "1"}"#).is_err());
+    assert!(one(schema.clone(), r#"{"space": 1}"#).is_err());
+    assert!(one(schema.clone(), r#"{"first": 1}"#).is_err());
+    assert_eq!(
+        one(schema, r#"{"shared": {}}"#),
+        Err(r#"[object has missing required properties (["name"])]"#.to_owned())
+    );
+    let err = compile_error(&[("M", json!({"properties": {"a": {"$ref": "#pet"}}}))]);
+    assert!(err.reason.contains("(at /properties/a/$ref)"), "{err}");
+    let err = compile_error(&[("M", json!({"$ref": "#/x-shared/pet"}))]);
+    assert!(err.reason.contains("there is nothing at \"/x-shared/pet\""), "{err}");
+    let err =
+        compile_error(&[("M", json!({"$ref": "#/x"})), ("N", json!({"x": {"type": "nope"}}))]);
+    assert!(err.reason.contains("there is nothing"), "{err}");
+    // A place outside the schema positions is checked when referenced.
+    let err = compile_error(&[
+        ("M", json!({"$ref": format!("{API}/N#/x")})),
+        ("N", json!({"x": {"type": "nope"}})),
+    ]);
+    assert_eq!(err.model, "M");
+    assert!(err.reason.starts_with("invalid schema: [model N /x/type: "), "{err}");
+}
+
+/// A JSON value of another shape: members in document order, numbers as i64 or f64.
+#[derive(Debug)]
+enum Doc {
+    Null,
+    Int(i64),
+    Float(f64),
+    Str(&'static str),
+    List(Vec<Doc>),
+    Map(Vec<(&'static str, Doc)>),
+}
+
+impl super::Instance for Doc {
+    fn kind(&self) -> super::Kind<'_> {
+        match self {
+            Doc::Null => super::Kind::Null,
+            Doc::Int(i) => super::Kind::Int(*i),
+            Doc::Float(f) => super::Kind::Float(*f),
+            Doc::Str(s) => super::Kind::Str(s),
+            Doc::List(_) => super::Kind::Array,
+            Doc::Map(_) => super::Kind::Object,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Doc::List(items) => items.len(),
+            Doc::Map(members) => members.len(),
+            _ => 0,
+        }
+    }
+
+    fn item(&self, index: usize) -> Option<&Doc> {
+        match self {
+            Doc::List(items) => items.get(index),
+            _ => None,
+        }
+    }
+
+    fn member(&self, name: &str) -> Option<&Doc> {
+        match self {
+            Doc::Map(members) => members.iter().find(|(n, _)| *n == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn for_each_member(
+        &self,
+        f: &mut dyn FnMut(&str, &Doc) -> std::ops::ControlFlow<()>,
+    ) -> std::ops::ControlFlow<()> {
+        if let Doc::Map(members) = self {
+            for (name, value) in members {
+                f(name, value)?;
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+#[test]
+fn other_value_types_validate_as_they_are() {
+    let models = Models::compile(&petstore()).unwrap();
+    let model = models.id("RequestBodyModel").unwrap();
+    let pet = Doc::Map(vec![
+        ("type", Doc::Str("dog")),
+        ("name", Doc::Str("Rex")),
+        ("price", Doc::Float(25.5)),
+    ]);
+    assert_eq!(models.validate_instance(model, &pet), Ok(()));
+    // Members out of order: the problems still come by property name.
+    let bad = Doc::Map(vec![
+        ("type", Doc::Str("lizard")),
+        ("price", Doc::Int(10)),
+        ("name", Doc::Null),
+        ("id", Doc::Float(1.5)),
+    ]);
+    let err = models.validate_instance(model, &bad).unwrap_err();
+    let pointers: Vec<&str> = err.issues.iter().map(|i| i.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/id", "/name", "/price", "/type"]);
+    assert_eq!(
+        err.issues[3].message,
+        r#"instance value ("lizard") not found in enum (possible values: ["dog","cat","fish"])"#
+    );
+    // JSON equality across number representations, and objects in any order.
+    let enums = Models::compile(&BTreeMap::from([(
+        "E".to_owned(),
+        json!({"items": {"enum": [1, {"a": 1, "b": [2.5]}]}, "uniqueItems": true}),
+    )]))
+    .unwrap();
+    let e = enums.id("E").unwrap();
+    let list = Doc::List(vec![
+        Doc::Float(1.0),
+        Doc::Map(vec![("b", Doc::List(vec![Doc::Float(2.5)])), ("a", Doc::Int(1))]),
+    ]);
+    assert_eq!(enums.validate_instance(e, &list), Ok(()));
+    let twice = Doc::List(vec![Doc::Float(1.0), Doc::Int(1)]);
+    assert_eq!(
+        enums.validate_instance(e, &twice).unwrap_err().validation_error_string(),
+        "[array must not contain duplicate elements]"
+    );
+}
+
+#[test]
+fn long_chains_of_schemas_stop_before_the_stack_does() {
+    // Each definition applies the next to the same value: no cycle, but deeper than validation
+    // goes. Reported, natively and in wasm, instead of overflowing the stack.
+    let chain = |n: usize| {
+        let definitions: serde_json::Map<String, Value> = (0..n)
+            .map(|i| {
+                let next = if i + 1 < n {
+                    json!({"allOf": [{"$ref": format!("#/definitions/d{}", i + 1)}]})
+                } else {
+                    json!({"type": "integer"})
+                };
+                (format!("d{i}"), next)
+            })
+            .collect();
+        json!({"definitions": definitions, "$ref": "#/definitions/d0"})
+    };
+    assert_eq!(one(chain(100), "1"), Ok(()));
+    assert!(one(chain(100), "true").unwrap_err().contains("instance type (boolean)"));
+    assert_eq!(
+        one(chain(2000), "1"),
+        Err("[validation stopped: the schema applies itself without end, or nests too deeply]"
+            .to_owned())
+    );
+}
+
+#[test]
+fn deeply_nested_schemas_compile_up_to_a_limit() {
+    let nested =
+        |depth: usize| (0..depth).fold(json!({"type": "integer"}), |s, _| json!({"not": s}));
+    let models = Models::compile(&BTreeMap::from([("M".to_owned(), nested(127))])).unwrap();
+    assert!(check(&models, "M", "1").is_err());
+    assert_eq!(check(&models, "M", "true"), Ok(()));
+    let err = compile_error(&[("M", nested(200))]);
+    assert!(err.reason.contains("schemas nest deeper than 128"), "{err}");
+}

@@ -106,6 +106,9 @@ impl<'i> Sources<'i> {
 
     /// The body parsed as JSON, once per render; an empty body reads as `{}`.
     fn body_json(&mut self) -> Result<&Value, RenderError> {
+        if let Some(json) = self.input.json.filter(|j| j.parsed_from(self.input.body)) {
+            return Ok(json.value());
+        }
         if self.body.is_none() {
             let bytes = self.input.body;
             let value = if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -73,6 +73,7 @@ pub(super) fn run_cases(cases: &[Case]) {
             header: &header,
             context: &context,
             stage_variables: &stage_variables,
+            json: None,
         };
         let output = match Template::parse(case.template).map(|t| t.render(&input)) {
             Ok(Ok(output)) => output,

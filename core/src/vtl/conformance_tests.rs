@@ -483,6 +483,7 @@ fn template_is_reusable_and_send_sync() {
             header: &[],
             context: &context,
             stage_variables: &vars,
+            json: None,
         };
         assert_eq!(template.render(&input).unwrap(), want);
     }

@@ -14,6 +14,7 @@ fn render_with_body(source: &str, body: &str) -> Result<String, RenderError> {
         header: &[],
         context: &context,
         stage_variables: &vars,
+        json: None,
     };
     Template::parse(source).unwrap().render(&input)
 }
@@ -157,6 +158,7 @@ fn many_headers_stay_case_insensitive() {
         header: &header,
         context: &context,
         stage_variables: &vars,
+        json: None,
     };
     let source = "$input.params('x-header-39') $input.params().header.get('X-HEADER-0') $input.params().header.size()";
     assert_eq!(Template::parse(source).unwrap().render(&input).unwrap(), "v39 v0 40");

@@ -64,6 +64,7 @@
 //! [`MAX_TOTAL_ITERATIONS`]; going over is a [`RenderError`], never a panic or a stack overflow.
 
 mod ast;
+mod body;
 mod builtins;
 #[cfg(test)]
 mod conformance_fixture;
@@ -86,7 +87,9 @@ mod value;
 
 use std::collections::BTreeMap;
 
+pub use body::JsonBody;
 pub use jsonpath::select as json_path;
+pub(crate) use value::Value;
 
 /// The text of a member path (`["errorMessage", "trace"]`) in a JSON document, going on into a
 /// string member that holds JSON (as API Gateway reads a Lambda function's serialized
@@ -214,6 +217,9 @@ pub struct Input<'a> {
     pub context: &'a serde_json::Value,
     /// `$stageVariables.name`, `${stageVariables.name}`, `$stageVariables['name']`.
     pub stage_variables: &'a BTreeMap<String, String>,
+    /// The body already read as JSON (by the request validator); used while `body` is the
+    /// bytes it was read from, so a copy with another body never reads it.
+    pub json: Option<&'a JsonBody>,
 }
 
 impl Template {
