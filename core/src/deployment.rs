@@ -1,11 +1,14 @@
 //! An API deployed to one or several stages, each compiled into its own [`Plan`] (and a second
-//! one for its canary), and the choice of the stage for a request: the Envoy route's name, the
-//! first path segment (execute-api style), a version header, or a default.
+//! one for its canary), and the choice of the stage for a request: a custom domain's base path
+//! mapping, the Envoy route's name, the first path segment (execute-api style), a version
+//! header, or a default.
 
 use std::rc::Rc;
 
 use crate::admin::AdminPlan;
-use crate::config::{CompactConfig, Config, ConfigError, KeyTable, Stage, StageSelection};
+use crate::config::{
+    BasePathMapping, CompactConfig, Config, ConfigError, KeyTable, Stage, StageSelection,
+};
 use crate::plan::Plan;
 
 #[derive(Debug)]
@@ -38,6 +41,18 @@ struct Selection {
     /// Lowercase header name.
     header: Option<String>,
     default: Option<usize>,
+    /// Base path mappings, the longest base path first.
+    mappings: Vec<Mapping>,
+}
+
+/// A compiled [`BasePathMapping`].
+#[derive(Debug)]
+struct Mapping {
+    /// Lowercase host name; any host when `None`.
+    domain: Option<String>,
+    /// `/v1`, `/orders/v2`; `""` for the domain's root.
+    prefix: String,
+    stage: usize,
 }
 
 /// The stage (and side) serving a request.
@@ -58,6 +73,8 @@ pub struct Request<'a> {
     pub path: &'a [u8],
     /// The value of the selection header, when one is configured.
     pub header: Option<&'a [u8]>,
+    /// The request's `:authority`, when a base path mapping names a domain.
+    pub authority: Option<&'a [u8]>,
 }
 
 impl Deployment {
@@ -148,7 +165,8 @@ impl Deployment {
                 }
             }
         }
-        let selection = compile_selection(&config.stage_selection, &out, several)?;
+        let mut selection = compile_selection(&config.stage_selection, &out, several)?;
+        selection.mappings = compile_mappings(&config.base_path_mappings, &out)?;
         let admin = AdminPlan::compile(config, &keys)?;
         Ok(Deployment { stages: out, admin, selection })
     }
@@ -158,9 +176,22 @@ impl Deployment {
         self.stages.first().map(|s| &s.plan)
     }
 
-    /// One stage without a canary: every request is served by it, with nothing to read.
+    /// One stage without a canary or base path mappings: every request is served by it, with
+    /// nothing to read.
     pub fn single(&self) -> bool {
-        !self.selection.several && self.stages.iter().all(|s| s.canary.is_none())
+        !self.selection.several
+            && self.selection.mappings.is_empty()
+            && self.stages.iter().all(|s| s.canary.is_none())
+    }
+
+    /// Whether the stage choice looks at the path (then the filter reads it).
+    pub fn needs_path(&self) -> bool {
+        self.selection.several || !self.selection.mappings.is_empty()
+    }
+
+    /// Whether the stage choice looks at the host (a base path mapping names a domain).
+    pub fn needs_authority(&self) -> bool {
+        self.selection.mappings.iter().any(|m| m.domain.is_some())
     }
 
     /// Whether the stage choice looks at the route name (then the filter reads it).
@@ -186,6 +217,9 @@ impl Deployment {
     }
 
     fn stage_of(&self, request: &Request<'_>) -> Option<(usize, Option<String>)> {
+        if let Some(mapped) = self.mapped(request) {
+            return Some(mapped);
+        }
         if !self.selection.several {
             return Some((0, None));
         }
@@ -205,6 +239,27 @@ impl Deployment {
             return Some((i, None));
         }
         self.selection.default.map(|i| (i, None))
+    }
+
+    /// The stage and base path of the longest base path mapping the request's host and path
+    /// fall under.
+    fn mapped(&self, request: &Request<'_>) -> Option<(usize, Option<String>)> {
+        if self.selection.mappings.is_empty() {
+            return None;
+        }
+        let host = request.authority.map(host_of);
+        self.selection
+            .mappings
+            .iter()
+            .find(|m| {
+                let domain_ok = match (&m.domain, host) {
+                    (None, _) => true,
+                    (Some(domain), Some(host)) => host.eq_ignore_ascii_case(domain.as_bytes()),
+                    (Some(_), None) => false,
+                };
+                domain_ok && under_prefix(request.path, &m.prefix)
+            })
+            .map(|m| (m.stage, (!m.prefix.is_empty()).then(|| m.prefix.clone())))
     }
 
     /// The plan serving a selected request.
@@ -257,7 +312,83 @@ fn compile_selection(
         })?),
         None => None,
     };
-    Ok(Selection { several, path_prefix: selection.path_prefix, header, default })
+    Ok(Selection {
+        several,
+        path_prefix: selection.path_prefix,
+        header,
+        default,
+        mappings: Vec::new(),
+    })
+}
+
+/// `api.example.com:8443` -> `api.example.com` (an IPv6 literal keeps its brackets).
+fn host_of(authority: &[u8]) -> &[u8] {
+    match authority.iter().rposition(|&b| b == b':') {
+        Some(colon) if !authority.ends_with(b"]") => authority.get(..colon).unwrap_or(authority),
+        _ => authority,
+    }
+}
+
+/// Whether `path` is `prefix` or below it (`/v1`, `/v1/pets`, `/v1?x`, not `/v10`).
+fn under_prefix(path: &[u8], prefix: &str) -> bool {
+    path.strip_prefix(prefix.as_bytes())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?"))
+}
+
+/// Checks and orders the base path mappings: AWS's base path characters, one or more segments,
+/// stages of this API, no (domain, base path) twice.
+fn compile_mappings(
+    mappings: &[BasePathMapping],
+    stages: &[StagePlans],
+) -> Result<Vec<Mapping>, ConfigError> {
+    let mut out: Vec<Mapping> = Vec::with_capacity(mappings.len());
+    for (i, m) in mappings.iter().enumerate() {
+        let field = |name: &str| format!("base_path_mappings[{i}].{name}");
+        let stage = stages
+            .iter()
+            .position(|s| s.name == m.stage)
+            .ok_or_else(|| ConfigError::new(field("stage"), format!("no stage `{}`", m.stage)))?;
+        let path = m.base_path.trim_matches('/');
+        let path = if path == "(none)" { "" } else { path };
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"$-_.+!*'()".contains(&b))
+        };
+        if !path.is_empty() && !path.split('/').all(segment_ok) {
+            return Err(ConfigError::new(
+                field("base_path"),
+                format!(
+                    "`{}` is not a base path: segments of letters, digits and $-_.+!*'()                      separated by `/`, or `(none)`",
+                    m.base_path
+                ),
+            ));
+        }
+        let domain = match &m.domain_name {
+            Some(d) if !d.is_empty() && crate::text::is_host_name(d) => {
+                Some(d.to_ascii_lowercase())
+            }
+            Some(d) => {
+                return Err(ConfigError::new(
+                    field("domain_name"),
+                    format!("`{d}` is not a domain name"),
+                ))
+            }
+            None => None,
+        };
+        let prefix = if path.is_empty() { String::new() } else { format!("/{path}") };
+        if out.iter().any(|o| o.domain == domain && o.prefix == prefix) {
+            return Err(ConfigError::new(
+                field("base_path"),
+                format!("`{}` is mapped twice on this domain", m.base_path),
+            ));
+        }
+        out.push(Mapping { domain, prefix, stage });
+    }
+    // The longest base path first; a named domain before any domain.
+    out.sort_by(|a, b| {
+        b.prefix.len().cmp(&a.prefix.len()).then(b.domain.is_some().cmp(&a.domain.is_some()))
+    });
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -279,6 +410,76 @@ mod tests {
             route_name: route.map(str::as_bytes),
             path: path.as_bytes(),
             header: header.map(str::as_bytes),
+            authority: None,
+        }
+    }
+
+    fn on<'a>(authority: &'a str, path: &'a str) -> Request<'a> {
+        Request { authority: Some(authority.as_bytes()), ..request(None, path, None) }
+    }
+
+    #[test]
+    fn base_path_mappings_choose_the_stage_and_are_removed() {
+        let d = deployment(json!({
+            "stages": [{"name": "prod"}, {"name": "beta"}],
+            "base_path_mappings": [
+                {"domain_name": "api.example.com", "base_path": "v1", "stage": "prod"},
+                {"domain_name": "API.example.com", "base_path": "/orders/v1/", "stage": "beta"},
+                {"domain_name": "partners.example.com", "base_path": "(none)", "stage": "beta"},
+                {"base_path": "any", "stage": "prod"},
+            ],
+        }))
+        .unwrap();
+        assert!(d.needs_path() && d.needs_authority() && !d.single());
+        let pick = |r: Request<'_>| d.select(&r, 50.0).map(|s| (s.stage, s.base_path));
+        assert_eq!(pick(on("api.example.com", "/v1/pets")), Some((0, Some("/v1".into()))));
+        assert_eq!(pick(on("Api.Example.com:443", "/v1")), Some((0, Some("/v1".into()))));
+        assert_eq!(pick(on("api.example.com", "/v1?x=1")), Some((0, Some("/v1".into()))));
+        // Several segments, and the longest base path wins.
+        assert_eq!(
+            pick(on("api.example.com", "/orders/v1/pets")),
+            Some((1, Some("/orders/v1".into())))
+        );
+        // The root of a domain: nothing to remove.
+        assert_eq!(pick(on("partners.example.com", "/v1/pets")), Some((1, None)));
+        // Any domain.
+        assert_eq!(pick(on("other.example.com", "/any/pets")), Some((0, Some("/any".into()))));
+        // A base path is whole segments: `/v10` is not under `/v1`; then the execute-api form.
+        assert_eq!(pick(on("api.example.com", "/beta/pets")), Some((1, Some("/beta".into()))));
+        assert_eq!(pick(on("api.example.com", "/v10/pets")), None);
+        assert_eq!(pick(request(None, "/v1/pets", None)), None);
+    }
+
+    #[test]
+    fn one_stage_with_a_mapping_still_serves_its_execute_api_paths() {
+        let d =
+            deployment(json!({"base_path_mappings": [{"base_path": "shop/v2", "stage": "prod"}]}))
+                .unwrap();
+        assert!(d.needs_path() && !d.needs_authority() && !d.single());
+        let s = d.select(&request(None, "/shop/v2/pets", None), 50.0).unwrap();
+        assert_eq!(s.base_path.as_deref(), Some("/shop/v2"));
+        let s = d.select(&request(None, "/prod/pets", None), 50.0).unwrap();
+        assert_eq!((s.stage, s.base_path), (0, None));
+    }
+
+    #[test]
+    fn bad_base_path_mappings_are_config_errors() {
+        let cases = [
+            (json!([{"base_path": "v1", "stage": "nope"}]), "base_path_mappings[0].stage"),
+            (json!([{"base_path": "v 1", "stage": "prod"}]), "base_path_mappings[0].base_path"),
+            (json!([{"base_path": "a//b", "stage": "prod"}]), "base_path_mappings[0].base_path"),
+            (
+                json!([{"domain_name": "bad_host", "base_path": "", "stage": "prod"}]),
+                "base_path_mappings[0].domain_name",
+            ),
+            (
+                json!([{"base_path": "v1", "stage": "prod"}, {"base_path": "/v1", "stage": "prod"}]),
+                "base_path_mappings[1].base_path",
+            ),
+        ];
+        for (mappings, path) in cases {
+            let err = deployment(json!({"base_path_mappings": mappings})).unwrap_err();
+            assert_eq!(err.path, path, "{err}");
         }
     }
 

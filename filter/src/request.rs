@@ -80,7 +80,8 @@ impl Request {
         } else {
             None
         };
-        let path = if several { read(":path") } else { None };
+        let path = if deployment.needs_path() { read(":path") } else { None };
+        let authority = if deployment.needs_authority() { read(":authority") } else { None };
         let header = deployment.selection_header().and_then(read);
         let now = WasmHost::new(&shared.metrics).now_nanos();
         let roll = shared.worker.try_borrow_mut().map_or(50.0, |mut w| w.roll(now));
@@ -88,6 +89,7 @@ impl Request {
             route_name: route.as_deref(),
             path: path.as_deref().unwrap_or_default(),
             header: header.as_deref(),
+            authority: authority.as_deref(),
         };
         let Some(selected) = deployment.select(&request, roll) else {
             return Err(self.reject(ResponseType::MissingAuthenticationToken));

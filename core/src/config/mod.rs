@@ -53,6 +53,11 @@ pub struct Config<K = Vec<ApiKey>> {
     pub stages: Vec<Stage>,
     #[serde(default)]
     pub stage_selection: StageSelection,
+    /// Custom domain names' base path mappings to this API's stages, as AWS's
+    /// `BasePathMapping`/`ApiMapping`: a request whose path starts with `/{base_path}` (on
+    /// `domain_name`, when given) is served by `stage`, with the base path removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_path_mappings: Vec<BasePathMapping>,
     #[serde(default)]
     pub methods: Vec<Method>,
     #[serde(default)]
@@ -256,6 +261,21 @@ pub struct StageSelection {
     pub header: Option<String>,
     #[serde(default)]
     pub default: Option<String>,
+}
+
+/// One base path of a custom domain name, mapped to a stage of this API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasePathMapping {
+    /// The custom domain (`api.example.com`), compared with the request's host; any host when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    /// `v1`, `orders/v2` (several segments); `""` or `(none)` maps the domain's root.
+    #[serde(default)]
+    pub base_path: String,
+    /// The stage the base path serves.
+    pub stage: String,
 }
 
 impl Default for StageSelection {

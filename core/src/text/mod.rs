@@ -12,6 +12,18 @@ pub(crate) fn is_token(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// A DNS host name (`api.example.com`, a `*.` wildcard's labels too): labels of letters, digits
+/// and `-`, not starting or ending with `-`, at most 253 characters.
+pub(crate) fn is_host_name(name: &str) -> bool {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253 && name.split('.').all(label_ok)
+}
+
 /// What an id may be made of (ids become part of shared-data keys).
 pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
 
