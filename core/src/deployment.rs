@@ -63,6 +63,9 @@ pub struct Selected {
     /// `/dev` when the stage came from the path: removed before matching and before the
     /// request goes upstream.
     pub base_path: Option<String>,
+    /// The base path is a custom domain's (a base path mapping): Envoy's route removes it on the
+    /// way upstream (`prefix_rewrite`), so that the route matched stays the API's own.
+    pub mapped: bool,
 }
 
 /// What the stage choice may look at.
@@ -207,19 +210,20 @@ impl Deployment {
     /// The stage for a request; `roll` (0.0 to 100.0, uniform) decides the canary side. `None`:
     /// no stage (403 `Missing Authentication Token`).
     pub fn select(&self, request: &Request<'_>, roll: f64) -> Option<Selected> {
-        let (stage, base_path) = self.stage_of(request)?;
+        let mapped = self.mapped(request);
+        let (stage, base_path) = match mapped.clone() {
+            Some(found) => found,
+            None => self.stage_of(request)?,
+        };
         let canary = self
             .stages
             .get(stage)
             .and_then(|s| s.canary.as_ref())
             .is_some_and(|c| roll < c.percent);
-        Some(Selected { stage, canary, base_path })
+        Some(Selected { stage, canary, base_path, mapped: mapped.is_some() })
     }
 
     fn stage_of(&self, request: &Request<'_>) -> Option<(usize, Option<String>)> {
-        if let Some(mapped) = self.mapped(request) {
-            return Some(mapped);
-        }
         if !self.selection.several {
             return Some((0, None));
         }
@@ -487,7 +491,7 @@ mod tests {
     fn one_stage_serves_everything() {
         let d = deployment(json!({})).unwrap();
         let s = d.select(&request(None, "/dev/pets", None), 50.0).unwrap();
-        assert_eq!(s, Selected { stage: 0, canary: false, base_path: None });
+        assert_eq!(s, Selected { stage: 0, canary: false, base_path: None, mapped: false });
         assert_eq!(d.plan(&s).unwrap().stage, "prod");
         assert!(!d.needs_route_name());
     }

@@ -68,7 +68,8 @@ impl Request {
         let deployment = &shared.deployment;
         if deployment.single() {
             // No host call: the request costs what it did before stages existed.
-            self.selected = Some(Selected { stage: 0, canary: false, base_path: None });
+            self.selected =
+                Some(Selected { stage: 0, canary: false, base_path: None, mapped: false });
             return Ok(());
         }
         let read = |name: &str| {
@@ -107,7 +108,11 @@ impl Request {
         if selected.canary {
             let _ = hostcalls::increment_metric(shared.metrics.canary, 1);
         }
-        self.exchange.set_base_path(selected.base_path.clone());
+        if selected.mapped {
+            self.exchange.set_mapped_base_path(selected.base_path.clone());
+        } else {
+            self.exchange.set_base_path(selected.base_path.clone());
+        }
         self.selected = Some(selected);
         Ok(())
     }

@@ -48,6 +48,9 @@ pub struct Exchange {
     /// The stage's base path (`/dev`) when the stage came from the path: removed before the
     /// method is matched and before the request goes upstream.
     pub(super) base_path: Option<String>,
+    /// Envoy's route removes the base path on the way upstream (a custom domain's mapping):
+    /// the filter leaves `:path` as it came, so Envoy keeps matching the API's route.
+    pub(super) base_path_kept: bool,
     /// A cache miss: the response to store.
     pub(super) cache: Option<PendingEntry>,
     /// The request is a WebSocket upgrade or a CONNECT: its body is a tunnel's data, which the
@@ -88,6 +91,13 @@ impl Exchange {
     /// The stage was chosen from the path: `/dev` is not part of the resource path.
     pub fn set_base_path(&mut self, base_path: Option<String>) {
         self.base_path = base_path;
+    }
+
+    /// The stage came from a custom domain's base path mapping: `/v1` is not part of the
+    /// resource path, and Envoy's route (not the filter) removes it before the upstream.
+    pub fn set_mapped_base_path(&mut self, base_path: Option<String>) {
+        self.base_path = base_path;
+        self.base_path_kept = true;
     }
 
     /// A header for the client's response (set whatever the upstream answers).

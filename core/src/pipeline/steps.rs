@@ -478,7 +478,7 @@ pub(super) fn prepare_upstream<H: Host>(
     headers: &Headers,
     routed: &[u8],
 ) -> Result<(), Halt> {
-    if exchange.base_path.is_some() {
+    if exchange.base_path.is_some() && !exchange.base_path_kept {
         // The upstream gets the path without the stage, as API Gateway's integrations do.
         host.set_request_header(":path", Some(routed))?;
     }

@@ -280,3 +280,25 @@ fn a_method_arn_over_1600_bytes_is_414() {
     };
     assert_rejected(&host, 414, "Request URI too long", "BadRequestException");
 }
+
+#[test]
+fn a_mapped_base_path_is_left_for_envoys_route_a_stage_path_is_removed() {
+    let plan = Plan::from_json(config().to_string().as_bytes()).unwrap();
+    let path_upstream = |mapped: bool| {
+        let mut host =
+            MemoryHost::request("GET", "/v1/pets?x=1").with_header("x-api-key", "demo-key");
+        let mut exchange = Exchange::default();
+        if mapped {
+            exchange.set_mapped_base_path(Some("/v1".into()));
+        } else {
+            exchange.set_base_path(Some("/v1".into()));
+        }
+        let flow =
+            on_request_headers(&plan, &mut Worker::default(), &mut host, &mut exchange, true);
+        assert_eq!(flow, Flow::Continue, "{:?}", host.reply);
+        host.header(":path").map(<[u8]>::to_vec)
+    };
+    // Both match `/pets`; a custom domain's base path stays for the route's `prefix_rewrite`.
+    assert_eq!(path_upstream(true).as_deref(), Some(&b"/v1/pets?x=1"[..]));
+    assert_eq!(path_upstream(false).as_deref(), Some(&b"/pets?x=1"[..]));
+}
