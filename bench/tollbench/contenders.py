@@ -115,13 +115,17 @@ class Contender:
     logs: Callable = None
     # Envoy's --concurrency for the throughput rounds (all workers on the one Envoy core).
     workers: int = 1
+    # Filter names the route turns on (filters the connection manager has `disabled`).
+    route_enables: tuple = ()
 
     def bootstrap(self, setup, workdir, grpc_clusters=()):
         from .envoy import bootstrap
 
         access_log, metadata = self.logs(setup, workdir) if self.logs else (None, None)
+        enables = {name: {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "config": {}}
+                   for name in self.route_enables}
         return bootstrap(self.filters(setup), origin=self.origin, grpc_clusters=grpc_clusters,
-                         access_log=access_log, route_metadata=metadata)
+                         access_log=access_log, route_metadata=metadata, route_filters=enables)
 
     def request_for(self, setup, port):
         return self.request(setup, port)
@@ -494,6 +498,32 @@ def tollgate_keys(setup):
     return [tollgate_filter(setup, tollgate_config(setup.keys))]
 
 
+def api_filter(setup, api, config):
+    """API `api`'s filter as a gateway with several APIs has it: named `tollgate.{api}`, off in
+    the connection manager unless a route turns it on, in the one `tollgate` VM (shared data and
+    all) that every API's filter shares."""
+    entry = tollgate_filter(setup, {**config, "api": {**config["api"], "id": api}})
+    entry["name"] = f"tollgate.{api}"
+    entry["disabled"] = True
+    entry["typed_config"]["config"]["name"] = f"tollgate.{api}"
+    entry["typed_config"]["config"]["root_id"] = "tollgate"
+    entry["typed_config"]["config"]["vm_config"]["vm_id"] = "tollgate"
+    return entry
+
+
+def ten_apis(setup):
+    """Ten APIs with the key-check config each (their own keys' table each); the route is the
+    first one's."""
+    config = tollgate_config(setup.keys)
+    filters = []
+    for i in range(10):
+        api = f"bench{i}" if i else "bench"
+        api_config = json.loads(json.dumps(config))
+        api_config["usage_plans"][0]["api_stages"] = [{"api_id": api, "stage": "prod"}]
+        filters.append(api_filter(setup, api, api_config))
+    return filters
+
+
 def tollgate_plan(setup):
     return [tollgate_filter(setup, tollgate_plan_config(setup.keys))]
 
@@ -663,6 +693,16 @@ CONTENDERS = [
               notes="2 host calls"),
     Contender("tollgate_keys", "Tollgate: API key check", tollgate_keys, denies=(403,),
               notes="SHA-256 of the key + counter (no id header, no filter state: AWS has neither)"),
+    Contender("tollgate_off_route", "Tollgate on the listener, off on this route (a health check)",
+              lambda setup: [api_filter(setup, "bench", tollgate_plan_config(setup.keys))],
+              notes="the plan chain's filter, `disabled` in the connection manager; the route turns nothing on"),
+    Contender("tollgate_keys_routed", "Tollgate: API key check, the API's filter turned on by its route",
+              lambda setup: [api_filter(setup, "bench", tollgate_config(setup.keys))], denies=(403,),
+              route_enables=("tollgate.bench",),
+              notes="one API as a gateway of several has it: route-level FilterConfig"),
+    Contender("tollgate_keys_ten_apis", "Tollgate: API key check, 10 APIs on the gateway",
+              ten_apis, denies=(403,), route_enables=("tollgate.bench",),
+              notes="10 filters (one per API, one VM), the route turns on the first"),
     Contender("tollgate_plan", "Tollgate: API key + usage plan + throttle + quota", tollgate_plan,
               denies=(403,), notes="account + plan buckets and the quota in shared data"),
     Contender("tollgate_plan_textlog", "Tollgate: key + plan chain, text access line (render before)",

@@ -29,13 +29,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def bootstrap(http_filters, origin=False, grpc_clusters=(), access_log=None, route_metadata=None):
+def bootstrap(http_filters, origin=False, grpc_clusters=(), access_log=None, route_metadata=None,
+              route_filters=None):
     """A bootstrap with one listener (free port), the given filters before the router, and a
     direct_response route for every path. With `origin`, the route instead goes to a second
     listener of the same Envoy that gives that answer (for filters that need a cluster behind
     the route, like Envoy's cache filter, which fetches misses itself). `access_log`: the
     connection manager's access loggers (none by default); `route_metadata`: the route's
-    `filter_metadata` (what a rendered route carries, for loggers that read it)."""
+    `filter_metadata` (what a rendered route carries, for loggers that read it);
+    `route_filters`: the route's `typed_per_filter_config` (filters it turns on or off)."""
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "bench",
@@ -59,6 +61,8 @@ def bootstrap(http_filters, origin=False, grpc_clusters=(), access_log=None, rou
         hcm["access_log"] = access_log
     if route_metadata:
         hcm["route_config"]["virtual_hosts"][0]["routes"][0]["metadata"] = {"filter_metadata": route_metadata}
+    if route_filters:
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["typed_per_filter_config"] = route_filters
     config = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
