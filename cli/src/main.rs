@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod gateway_file;
 mod locate;
 mod manage;
 mod openapi;
@@ -29,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a spec or filter configuration (JSON or YAML) with the same code the filter runs.
+    /// Check a spec or filter configuration (JSON or YAML) with the same code the filter runs,
+    /// or a gateway file (`apis`) and its specs.
     Validate {
         /// The spec file; `-` reads standard input.
         config: PathBuf,
@@ -122,7 +124,8 @@ enum Command {
         target: manage::AdminTarget,
     },
     /// Write the Envoy bootstrap (envoy.yaml) and the filter config (tollgate.ecds.yaml) for a
-    /// spec; rendering again into the same directory updates a running Envoy's filter config.
+    /// spec, or for a gateway file of several APIs (tollgate.<api id>.ecds.yaml each); rendering
+    /// again into the same directory updates a running Envoy's filter configs.
     Render(render::RenderArgs),
     /// Render a spec and run Envoy on it in the foreground.
     Run(run::RunArgs),
@@ -156,12 +159,31 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     }
 }
 
+/// `tollgate validate GATEWAY_FILE`: the file, its specs, and the Envoy config they make.
+fn validate_gateway(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let multi = gateway_file::load_text(path, text)?;
+    render::multi::bootstrap_value(&multi, std::path::Path::new("/"))?;
+    let apis: Vec<String> =
+        multi.apis.iter().map(|c| format!("{} ({} methods)", c.api.id, c.methods.len())).collect();
+    println!(
+        "{}: ok (gateway of {} APIs: {}; {} domains)",
+        path.display(),
+        apis.len(),
+        apis.join(", "),
+        multi.domains.len()
+    );
+    Ok(())
+}
+
 fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Validate { config } => {
             let bytes = read_input(&config)?;
             let text =
                 String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", config.display()))?;
+            if gateway_file::is_gateway_file(&config, &text) {
+                return validate_gateway(&config, &text);
+            }
             let (_, deployment): (spec::Spec, Deployment) = locate::check_spec(&config, &text)?;
             let plan = deployment.primary().ok_or("no stage")?;
             let stages: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();

@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::render;
+use crate::spec::Gateway;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The spec (YAML or JSON).
+    /// The spec, or a gateway file of several specs (YAML or JSON).
     pub spec: PathBuf,
     /// Where to render (default: tollgate-API_ID under the system's temporary directory).
     #[arg(long)]
@@ -53,17 +54,52 @@ fn url(scheme: &str, address: &str) -> String {
 }
 
 pub fn command(args: RunArgs) -> Result<(), String> {
+    if render::is_gateway_path(&args.spec)? {
+        return run_gateway(&args);
+    }
     let spec = render::load(&args.spec)?;
     let wasm = render::wasm_path(args.wasm.as_deref())?;
     let envoy = envoy_binary()?;
     let dir = args.dir.clone().unwrap_or_else(|| default_dir(&spec.config.api.id));
     let written = render::write(&spec, &dir, &wasm)?;
-    let bootstrap = written.dir.join(render::BOOTSTRAP_FILE);
     let gateway = &spec.gateway;
     println!("tollgate: API `{}` on {}", spec.config.api.id, url("http", &gateway.listen));
     if let Some(tls) = &gateway.tls {
         println!("tollgate: and on {}", url("https", &tls.listen));
     }
+    start(gateway, &written.dir, &args, &envoy)
+}
+
+/// `tollgate run GATEWAY_FILE`: every API of a gateway file.
+fn run_gateway(args: &RunArgs) -> Result<(), String> {
+    let multi = crate::gateway_file::load(&args.spec)?;
+    let wasm = render::wasm_path(args.wasm.as_deref())?;
+    let envoy = envoy_binary()?;
+    let dir = args.dir.clone().unwrap_or_else(|| default_dir("gateway"));
+    let written = render::multi::write(&multi, &dir, &wasm)?;
+    let gateway = &multi.gateway;
+    let ids: Vec<&str> = multi.apis.iter().map(|c| c.api.id.as_str()).collect();
+    println!("tollgate: APIs {} on {}", ids.join(", "), url("http", &gateway.listen));
+    if let Some(tls) = &gateway.tls {
+        println!("tollgate: and on {}", url("https", &tls.listen));
+    }
+    for domain in &multi.domains {
+        let paths: Vec<String> = domain
+            .mappings
+            .iter()
+            .map(|m| {
+                let id = multi.apis.get(m.api).map_or("?", |c| c.api.id.as_str());
+                format!("{}/ -> {id} ({})", m.prefix, m.stage)
+            })
+            .collect();
+        println!("tollgate: {}: {}", domain.name, paths.join(", "));
+    }
+    start(gateway, &written.dir, args, &envoy)
+}
+
+/// Says where the management listener and the config are, then runs Envoy on the bootstrap in
+/// `dir`.
+fn start(gateway: &Gateway, dir: &Path, args: &RunArgs, envoy: &Path) -> Result<(), String> {
     println!(
         "tollgate: admin on {}, Envoy's admin page on {}",
         url("http", &gateway.admin_listen),
@@ -71,11 +107,11 @@ pub fn command(args: RunArgs) -> Result<(), String> {
     );
     println!(
         "tollgate: config in {} (`tollgate render {} --out {}` applies changes)",
-        written.dir.display(),
+        dir.display(),
         args.spec.display(),
-        written.dir.display()
+        dir.display()
     );
-    exec(&envoy, &bootstrap, &args.envoy_args)
+    exec(envoy, &dir.join(render::BOOTSTRAP_FILE), &args.envoy_args)
 }
 
 /// Runs Envoy in the foreground (in place of this process on Unix, so signals reach it).

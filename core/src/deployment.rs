@@ -339,6 +339,19 @@ fn under_prefix(path: &[u8], prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?"))
 }
 
+/// `v1`, `/orders/v2/` -> `/v1`, `/orders/v2`; `(none)` or empty -> `""` (the domain's root);
+/// `None` when it is not a base path AWS accepts (segments of letters, digits and `$-_.+!*'()`).
+pub fn base_path_prefix(base_path: &str) -> Option<String> {
+    let path = base_path.trim_matches('/');
+    if path.is_empty() || path == "(none)" {
+        return Some(String::new());
+    }
+    let segment_ok = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"$-_.+!*'()".contains(&b))
+    };
+    path.split('/').all(segment_ok).then(|| format!("/{path}"))
+}
+
 /// Checks and orders the base path mappings: AWS's base path characters, one or more segments,
 /// stages of this API, no (domain, base path) twice.
 fn compile_mappings(
@@ -352,21 +365,15 @@ fn compile_mappings(
             .iter()
             .position(|s| s.name == m.stage)
             .ok_or_else(|| ConfigError::new(field("stage"), format!("no stage `{}`", m.stage)))?;
-        let path = m.base_path.trim_matches('/');
-        let path = if path == "(none)" { "" } else { path };
-        let segment_ok = |s: &str| {
-            !s.is_empty()
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"$-_.+!*'()".contains(&b))
-        };
-        if !path.is_empty() && !path.split('/').all(segment_ok) {
+        let Some(prefix) = base_path_prefix(&m.base_path) else {
             return Err(ConfigError::new(
                 field("base_path"),
                 format!(
-                    "`{}` is not a base path: segments of letters, digits and $-_.+!*'()                      separated by `/`, or `(none)`",
+                    "`{}` is not a base path: segments of letters, digits and $-_.+!*'() separated by `/`, or `(none)`",
                     m.base_path
                 ),
             ));
-        }
+        };
         let domain = match &m.domain_name {
             Some(d) if !d.is_empty() && crate::text::is_host_name(d) => {
                 Some(d.to_ascii_lowercase())
@@ -379,7 +386,6 @@ fn compile_mappings(
             }
             None => None,
         };
-        let prefix = if path.is_empty() { String::new() } else { format!("/{path}") };
         if out.iter().any(|o| o.domain == domain && o.prefix == prefix) {
             return Err(ConfigError::new(
                 field("base_path"),

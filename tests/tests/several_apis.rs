@@ -367,3 +367,80 @@ fn three_apis_on_two_domains_share_one_envoy() {
     let r = on(port, API, "/v1/orders", "gold-key");
     assert_eq!(r.status, 429, "{}", r.text());
 }
+
+/// The same shape from `tollgate render` of a gateway file: each spec's API at its base paths,
+/// and a changed spec rendered again reloads that API alone.
+#[test]
+fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
+    let backend = Upstream::start(UPSTREAM, "echo");
+    let dir = scratch_dir("gateway-file");
+    let spec = |id: &str, resources: &[&str]| {
+        let methods: Vec<Value> = resources.iter().map(|r| keyed(r)).collect();
+        let mut config = api_config(id, json!(methods), json!([]));
+        config.as_object_mut().unwrap().remove("base_path_mappings");
+        config
+    };
+    let write = |name: &str, value: &Value| {
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap()
+    };
+    write("orders-v1.json", &spec("orders-v1", &["/orders"]));
+    write("billing.json", &spec("billing", &["/invoices"]));
+    write(
+        "gateway.json",
+        &json!({
+            "gateway": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0",
+                        "envoy_admin": "127.0.0.1:0",
+                        "upstream": format!("http://127.0.0.1:{}", backend.port)},
+            "apis": [{"spec": "orders-v1.json"}, {"spec": "billing.json"}],
+            "domains": [{"domain_name": API, "base_path_mappings": [
+                {"base_path": "v1", "api": "orders-v1", "stage": "prod"},
+                {"base_path": "billing/v1", "api": "billing"},
+            ]}],
+            "health_checks": ["/healthz"],
+        }),
+    );
+    let out = dir.join("rendered");
+    tollgate_e2e::render(&dir.join("gateway.json"), &out);
+    let envoy = Envoy::start_file(&out.join("envoy.yaml"), 2).unwrap_or_else(|log| panic!("{log}"));
+    let port = envoy.port;
+
+    let r = on(port, API, "/v1/orders?page=2", "gold-key");
+    assert_eq!(
+        (r.status, r.json()["path"].clone()),
+        (200, json!("/orders?page=2")),
+        "{}",
+        r.text()
+    );
+    let r = on(port, API, "/billing/v1/invoices", "gold-key");
+    assert_eq!((r.status, r.json()["path"].clone()), (200, json!("/invoices")), "{}", r.text());
+    let r = on(port, API, "/v1/orders", "v2-key");
+    assert_eq!((r.status, r.json()), (403, json!({"message": "Forbidden"})));
+    let r = on(port, API, "/v9/orders", "gold-key");
+    assert_eq!((r.status, r.json()), (403, json!({"message": "Missing Authentication Token"})));
+    let r = get(port, "/healthz", &[("host", API)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // One quota of 4 across both APIs: two used, two left, then none.
+    for path in ["/v1/orders", "/billing/v1/invoices"] {
+        assert_eq!(on(port, API, path, "gold-key").status, 200, "{path}");
+    }
+    let r = on(port, API, "/v1/orders", "gold-key");
+    assert_eq!((r.status, r.json()), (429, json!({"message": "Limit Exceeded"})));
+
+    // billing gets a method: rendering again rewrites billing's file alone.
+    let v1_file = std::fs::read_to_string(out.join("tollgate.orders-v1.ecds.yaml")).unwrap();
+    write("billing.json", &spec("billing", &["/invoices", "/invoices/{id}"]));
+    tollgate_e2e::render(&dir.join("gateway.json"), &out);
+    assert_eq!(std::fs::read_to_string(out.join("tollgate.orders-v1.ecds.yaml")).unwrap(), v1_file);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = on(port, API, "/billing/v1/invoices/7", "load-key");
+        if r.status == 200 {
+            assert_eq!(r.json()["path"], "/invoices/7");
+            break;
+        }
+        assert!(Instant::now() < deadline, "billing's new method never served: {}", r.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The quota survived the reload: counts live in the VM, not in a config.
+    assert_eq!(on(port, API, "/billing/v1/invoices", "gold-key").status, 429);
+}

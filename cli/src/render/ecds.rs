@@ -21,13 +21,36 @@ const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.
 
 /// The HCM's entry for the filter: its config comes from `dir/tollgate.ecds.yaml`.
 pub fn http_filter(dir: &Path) -> Value {
+    discovered(dir, FILTER_NAME, ECDS_FILE)
+}
+
+/// In a gateway of several APIs, the filter (and ECDS resource) of API `api_id`.
+pub fn api_filter_name(api_id: &str) -> String {
+    format!("{FILTER_NAME}.{api_id}")
+}
+
+/// In a gateway of several APIs, the file of API `api_id`'s filter config.
+pub fn api_ecds_file(api_id: &str) -> String {
+    format!("{FILTER_NAME}.{api_id}.ecds.yaml")
+}
+
+/// The HCM's entry for API `api_id`'s filter in a gateway of several: from its own ECDS file,
+/// and off unless a route turns it on (`typed_per_filter_config`).
+pub fn api_http_filter(dir: &Path, api_id: &str) -> Value {
+    let mut filter = discovered(dir, &api_filter_name(api_id), &api_ecds_file(api_id));
+    filter["disabled"] = json!(true);
+    filter
+}
+
+/// A filter `name` whose config Envoy reads from `dir/file` (and again when it is replaced).
+fn discovered(dir: &Path, name: &str, file: &str) -> Value {
     json!({
-        "name": FILTER_NAME,
+        "name": name,
         "config_discovery": {
             "config_source": {
                 "resource_api_version": "V3",
                 "path_config_source": {
-                    "path": dir.join(ECDS_FILE),
+                    "path": dir.join(file),
                     "watched_directory": {"path": dir},
                 },
             },
@@ -38,7 +61,7 @@ pub fn http_filter(dir: &Path) -> Value {
 
 /// Names of the environment variables the config reads secrets from (`{"env": NAME}`), which
 /// Envoy must pass into the wasm VM.
-fn env_keys(config: &Config) -> Vec<String> {
+pub fn env_keys(config: &Config) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for credential in &config.iam.credentials {
         for secret in
@@ -68,6 +91,16 @@ pub fn check(config: &Config) -> Result<Deployment, String> {
 /// publishes the caller's identity as filter state, which the rendered access log, metrics and
 /// spans read.
 pub fn wasm_config(config: &Config, wasm: &Path) -> Result<Value, String> {
+    wasm_config_as(config, wasm, (FILTER_NAME, &env_keys(config)))
+}
+
+/// [`wasm_config`] under the plugin name `name`, the VM passed the environment variables
+/// `keys`: plugins of the same `wasm` and `keys` share one VM (per worker), and its shared data.
+pub fn wasm_config_as(
+    config: &Config,
+    wasm: &Path,
+    (name, keys): (&str, &[String]),
+) -> Result<Value, String> {
     check(config)?;
     let published;
     let config = if config.filter_state {
@@ -82,14 +115,13 @@ pub fn wasm_config(config: &Config, wasm: &Path) -> Result<Value, String> {
         "runtime": "envoy.wasm.runtime.v8",
         "code": {"local": {"filename": wasm}},
     });
-    let keys = env_keys(config);
     if !keys.is_empty() {
         vm["environment_variables"] = json!({ "host_env_keys": keys });
     }
     Ok(json!({
         "@type": WASM_TYPE,
         "config": {
-            "name": FILTER_NAME,
+            "name": name,
             "root_id": FILTER_NAME,
             // Auth must fail closed: if the plugin cannot load, requests are refused.
             "failure_policy": "FAIL_CLOSED",
@@ -104,11 +136,16 @@ pub fn wasm_config(config: &Config, wasm: &Path) -> Result<Value, String> {
 
 /// The ECDS file: a DiscoveryResponse with one `TypedExtensionConfig` named `tollgate`.
 pub fn ecds_document(config: &Config, wasm: &Path) -> Result<String, String> {
+    document(FILTER_NAME, wasm_config(config, wasm)?)
+}
+
+/// An ECDS file: a DiscoveryResponse with one `TypedExtensionConfig`, `name`.
+pub fn document(name: &str, typed_config: Value) -> Result<String, String> {
     let document = json!({
         "resources": [{
             "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
-            "name": FILTER_NAME,
-            "typed_config": wasm_config(config, wasm)?,
+            "name": name,
+            "typed_config": typed_config,
         }],
     });
     let yaml = serde_yaml_ng::to_string(&document).map_err(|e| e.to_string())?;

@@ -13,6 +13,7 @@ mod clusters;
 pub mod ecds;
 mod local_reply;
 mod metrics;
+pub mod multi;
 pub mod routes;
 mod tracing;
 
@@ -34,6 +35,8 @@ pub const BOOTSTRAP_FILE: &str = "envoy.yaml";
 pub const API_LISTENER: &str = "api";
 pub const TLS_LISTENER: &str = "api_tls";
 pub const ADMIN_LISTENER: &str = "admin";
+/// The management listener's connection manager (its stats are left out).
+const ADMIN_STAT_PREFIX: &str = "tollgate_admin";
 
 /// 11 MiB: room for the 10 MB payload limit while the filter buffers a body (Envoy's default
 /// is 1 MiB, past which Envoy answers 413 itself).
@@ -44,9 +47,10 @@ const DEFAULT_WASM: &str = "target/wasm32-wasip1/release/tollgate_filter.wasm";
 
 #[derive(clap::Args)]
 pub struct RenderArgs {
-    /// The spec (YAML or JSON).
+    /// The spec, or a gateway file of several specs (YAML or JSON; a gateway file has `apis`).
     pub spec: PathBuf,
-    /// The directory to write envoy.yaml and tollgate.ecds.yaml to (created if missing).
+    /// The directory to write envoy.yaml and tollgate.ecds.yaml (a gateway file:
+    /// tollgate.<api id>.ecds.yaml per API) to (created if missing).
     #[arg(long)]
     pub out: PathBuf,
     /// The built filter (default: $TOLLGATE_WASM, else ./target/wasm32-wasip1/release/tollgate_filter.wasm).
@@ -55,6 +59,9 @@ pub struct RenderArgs {
 }
 
 pub fn command(args: RenderArgs) -> Result<(), String> {
+    if is_gateway_path(&args.spec)? {
+        return multi_command(&args);
+    }
     let spec = load(&args.spec)?;
     let wasm = wasm_path(args.wasm.as_deref())?;
     let written = write(&spec, &args.out, &wasm)?;
@@ -66,6 +73,49 @@ pub fn command(args: RenderArgs) -> Result<(), String> {
         Change::Changed => println!(
             "{BOOTSTRAP_FILE} changed (listeners, routes or clusters): restart Envoy for it; \
              a running Envoy applies the new filter config now"
+        ),
+    }
+    Ok(())
+}
+
+/// Whether the file is a gateway file (several APIs) rather than a spec.
+pub fn is_gateway_path(path: &Path) -> Result<bool, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(crate::gateway_file::is_gateway_file(path, &text))
+}
+
+/// `tollgate render GATEWAY_FILE`.
+fn multi_command(args: &RenderArgs) -> Result<(), String> {
+    let multi = crate::gateway_file::load(&args.spec)?;
+    let wasm = wasm_path(args.wasm.as_deref())?;
+    let written = multi::write(&multi, &args.out, &wasm)?;
+    let bootstrap = written.dir.join(BOOTSTRAP_FILE);
+    let files: Vec<String> = written
+        .filters
+        .iter()
+        .map(|(file, change)| match change {
+            Change::New => format!("{file} (new)"),
+            Change::Same => format!("{file} (unchanged)"),
+            Change::Changed => format!("{file} (changed)"),
+        })
+        .collect();
+    println!(
+        "wrote {} and, in {}: {}",
+        bootstrap.display(),
+        written.dir.display(),
+        files.join(", ")
+    );
+    for (i, config) in multi.apis.iter().enumerate() {
+        if !multi.domains.iter().flat_map(|d| &d.mappings).any(|m| m.api == i) {
+            println!("note: no base path maps API `{}`: no request reaches it", config.api.id);
+        }
+    }
+    match written.bootstrap {
+        Change::New => println!("start Envoy with: envoy -c {}", bootstrap.display()),
+        Change::Same => println!("a running Envoy applies the changed filter configs now"),
+        Change::Changed => println!(
+            "{BOOTSTRAP_FILE} changed (listeners, routes, domains or clusters): restart Envoy \
+             for it; a running Envoy applies the changed filter configs now"
         ),
     }
     Ok(())
@@ -163,31 +213,9 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     let deployment = ecds::check(config)?;
     let mut clusters = clusters::collect(gateway, config, &deployment)?;
     let has_upstream = clusters.iter().any(|c| c.name == UPSTREAM);
-    let listen = socket_address("gateway.listen", &gateway.listen)?;
-    let admin_listen = socket_address("gateway.admin_listen", &gateway.admin_listen)?;
-    let envoy_admin = socket_address("gateway.envoy_admin", &gateway.envoy_admin)?;
-    let tls_listen = match &gateway.tls {
-        Some(tls) => Some(socket_address("gateway.tls.listen", &tls.listen)?),
-        None => None,
-    };
-    let mut taken: Vec<(&str, SocketAddr)> = vec![
-        ("gateway.listen", listen),
-        ("gateway.admin_listen", admin_listen),
-        ("gateway.envoy_admin", envoy_admin),
-    ];
-    taken.extend(tls_listen.map(|a| ("gateway.tls.listen", a)));
-    for (i, (name, addr)) in taken.iter().enumerate() {
-        if let Some((other, _)) = taken[..i].iter().find(|(_, a)| {
-            // A wildcard address takes the port on every address.
-            let overlap =
-                a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified();
-            a.port() != 0 && a.port() == addr.port() && overlap
-        }) {
-            return Err(format!("{name} and {other} are both {addr}"));
-        }
-    }
+    let Addresses { listen, admin_listen, envoy_admin, tls_listen } = addresses(gateway)?;
     let api_routes = routes::api_routes(config, has_upstream);
-    let api = Trust::api(gateway, config);
+    let api = Trust::api(gateway, std::slice::from_ref(config));
     let single = config.stages.is_empty().then_some(config.stage.name.as_str());
     let log = access_log::access_log(
         gateway.access_log.as_deref(),
@@ -223,17 +251,19 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
         traces,
     );
     let admin = Trust { hops: gateway.trusted_hops, remove: Vec::new(), remove_prefixes: &[] };
+    let api_hosts = vec![virtual_host(API_LISTENER, json!(["*"]), api_routes)];
+    let tollgate = || vec![ecds::http_filter(dir)];
     let mut listeners = vec![listener(
         API_LISTENER,
         listen,
-        hcm(API_LISTENER, api_routes.clone(), (dir, &api_log), &api, &api_edges),
+        hcm(API_LISTENER, api_hosts.clone(), (tollgate(), &api_log), &api, &api_edges),
         None,
     )];
     if let (Some(tls), Some(addr)) = (&gateway.tls, tls_listen) {
         listeners.push(listener(
             TLS_LISTENER,
             addr,
-            hcm(API_LISTENER, api_routes, (dir, &api_log), &api, &api_edges),
+            hcm(API_LISTENER, api_hosts, (tollgate(), &api_log), &api, &api_edges),
             Some(tls),
         ));
     }
@@ -241,9 +271,9 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
         ADMIN_LISTENER,
         admin_listen,
         hcm(
-            "tollgate_admin",
-            routes::admin_routes(),
-            (dir, &Value::Array(vec![log])),
+            ADMIN_STAT_PREFIX,
+            vec![admin_host(routes::admin_routes())],
+            (tollgate(), &Value::Array(vec![log])),
             &admin,
             &Edges::Admin,
         ),
@@ -264,10 +294,50 @@ pub fn bootstrap_value(spec: &Spec, dir: &Path) -> Result<Value, String> {
     }))
 }
 
+/// The gateway's listening addresses, checked: each `IP:PORT`, no two on the same port.
+struct Addresses {
+    listen: SocketAddr,
+    admin_listen: SocketAddr,
+    envoy_admin: SocketAddr,
+    tls_listen: Option<SocketAddr>,
+}
+
+fn addresses(gateway: &crate::spec::Gateway) -> Result<Addresses, String> {
+    let listen = socket_address("gateway.listen", &gateway.listen)?;
+    let admin_listen = socket_address("gateway.admin_listen", &gateway.admin_listen)?;
+    let envoy_admin = socket_address("gateway.envoy_admin", &gateway.envoy_admin)?;
+    let tls_listen = match &gateway.tls {
+        Some(tls) => Some(socket_address("gateway.tls.listen", &tls.listen)?),
+        None => None,
+    };
+    let mut taken: Vec<(&str, SocketAddr)> = vec![
+        ("gateway.listen", listen),
+        ("gateway.admin_listen", admin_listen),
+        ("gateway.envoy_admin", envoy_admin),
+    ];
+    taken.extend(tls_listen.map(|a| ("gateway.tls.listen", a)));
+    for (i, (name, addr)) in taken.iter().enumerate() {
+        if let Some((other, _)) = taken[..i].iter().find(|(_, a)| {
+            // A wildcard address takes the port on every address.
+            let overlap =
+                a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified();
+            a.port() != 0 && a.port() == addr.port() && overlap
+        }) {
+            return Err(format!("{name} and {other} are both {addr}"));
+        }
+    }
+    Ok(Addresses { listen, admin_listen, envoy_admin, tls_listen })
+}
+
 fn socket_address(field: &str, text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
         format!("{field}: `{text}` is not IP:PORT (for example 0.0.0.0:10000 or [::]:10000)")
     })
+}
+
+/// The management listener's one virtual host.
+fn admin_host(routes: Vec<Value>) -> Value {
+    virtual_host(ADMIN_STAT_PREFIX, json!(["*"]), routes)
 }
 
 fn socket(addr: SocketAddr) -> Value {
@@ -288,12 +358,15 @@ impl Trust {
     /// is); with no trusted hop in front, the trusted headers of resource policies
     /// (`trusted_headers`) and `X-Forwarded-Port` can only be a client's, so they go too (Envoy
     /// sets `X-Forwarded-Port` itself).
-    fn api(gateway: &crate::spec::Gateway, config: &tollgate_core::config::Config) -> Trust {
+    /// `configs`: the APIs the listener serves.
+    fn api(gateway: &crate::spec::Gateway, configs: &[tollgate_core::config::Config]) -> Trust {
         let mut remove = Vec::new();
         if gateway.trusted_hops == 0 {
-            let trusted = &config.trusted_headers;
-            let named = [&trusted.source_vpce, &trusted.source_vpc, &trusted.forwarded_proto];
-            remove.extend(named.into_iter().flatten().map(|h| h.to_ascii_lowercase()));
+            for config in configs {
+                let trusted = &config.trusted_headers;
+                let named = [&trusted.source_vpce, &trusted.source_vpc, &trusted.forwarded_proto];
+                remove.extend(named.into_iter().flatten().map(|h| h.to_ascii_lowercase()));
+            }
             remove.push("x-forwarded-port".into());
             remove.sort();
             remove.dedup();
@@ -345,35 +418,27 @@ const MAX_REQUEST_HEADERS_KB: u32 = 10;
 /// The HTTP connection manager: access log to stdout, the Tollgate filter then the router.
 fn hcm(
     stat_prefix: &str,
-    routes: Vec<Value>,
-    (dir, log): (&Path, &Value),
+    virtual_hosts: Vec<Value>,
+    (tollgate, log): (Vec<Value>, &Value),
     trust: &Trust,
     edges: &Edges,
 ) -> Value {
+    let mut http_filters = tollgate;
+    http_filters.push(json!({"name": "envoy.filters.http.router", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+        // No x-envoy-upstream-service-time to the client, no
+        // x-envoy-expected-rq-timeout-ms to the upstream.
+        "suppress_envoy_headers": true}}));
     let mut out = json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             "stat_prefix": stat_prefix,
             "access_log": log,
-            "route_config": {"name": stat_prefix, "virtual_hosts": [{
-                "name": stat_prefix,
-                "domains": ["*"],
-                "routes": routes,
-                // The filter's routing header stays between the filter and the router.
-                "request_headers_to_remove": [CLUSTER_HEADER],
-                "response_headers_to_add": request_id_headers(),
-            }]},
+            "route_config": {"name": stat_prefix, "virtual_hosts": virtual_hosts},
             // API Gateway sends no `Server` header of its own (an upstream's passes through).
             "server_header_transformation": "PASS_THROUGH",
-            "http_filters": [
-                ecds::http_filter(dir),
-                {"name": "envoy.filters.http.router", "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
-                    // No x-envoy-upstream-service-time to the client, no
-                    // x-envoy-expected-rq-timeout-ms to the upstream.
-                    "suppress_envoy_headers": true}},
-            ],
+            "http_filters": http_filters,
         },
     });
     trust.apply(&mut out["typed_config"]);
@@ -390,6 +455,18 @@ fn hcm(
         }
     }
     out
+}
+
+/// A virtual host of the API listeners: `routes` for `domains`.
+fn virtual_host(name: &str, domains: Value, routes: Vec<Value>) -> Value {
+    json!({
+        "name": name,
+        "domains": domains,
+        "routes": routes,
+        // The filter's routing header stays between the filter and the router.
+        "request_headers_to_remove": [CLUSTER_HEADER],
+        "response_headers_to_add": request_id_headers(),
+    })
 }
 
 /// Envoy's gzip compressor for answers of at least `min_bytes` (AWS's `minimumCompressionSize`)
@@ -442,22 +519,31 @@ pub fn request_id_headers() -> Value {
 fn listener(name: &str, addr: SocketAddr, hcm: Value, tls: Option<&Tls>) -> Value {
     let mut chain = json!({"filters": [hcm]});
     if let Some(tls) = tls {
-        chain["transport_socket"] = json!({
-            "name": "envoy.transport_sockets.tls",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                "common_tls_context": {"tls_certificates": [{
-                    "certificate_chain": {"filename": tls.cert},
-                    "private_key": {"filename": tls.key},
-                }]},
-            },
-        });
+        chain["transport_socket"] = tls_socket(&tls.cert, &tls.key);
     }
+    listener_of(name, addr, vec![chain])
+}
+
+fn listener_of(name: &str, addr: SocketAddr, chains: Vec<Value>) -> Value {
     json!({
         "name": name,
         "address": socket(addr),
         "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
-        "filter_chains": [chain],
+        "filter_chains": chains,
+    })
+}
+
+/// A filter chain's TLS: the certificate chain and key (PEM files).
+fn tls_socket(cert: &Path, key: &Path) -> Value {
+    json!({
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {"tls_certificates": [{
+                "certificate_chain": {"filename": cert},
+                "private_key": {"filename": key},
+            }]},
+        },
     })
 }
 

@@ -18,7 +18,7 @@ pub const UNMATCHED_ROUTE: &str = "tollgate.unmatched";
 pub const ADMIN_ROUTE: &str = "tollgate.admin";
 
 /// API Gateway's default integration timeout, 29 s.
-const DEFAULT_TIMEOUT_MS: u32 = 29_000;
+pub(super) const DEFAULT_TIMEOUT_MS: u32 = 29_000;
 
 /// Where the router sends a method's requests that the filter let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +55,16 @@ fn websocket() -> Value {
     json!([{"upgrade_type": "websocket"}])
 }
 
-fn to_upstream(timeout_ms: u32) -> Value {
+pub(super) fn to_upstream(timeout_ms: u32) -> Value {
     json!({"cluster": UPSTREAM, "timeout": duration(timeout_ms), "upgrade_configs": websocket()})
 }
 
-fn by_uri(timeout_ms: u32) -> Value {
+pub(super) fn by_uri(timeout_ms: u32) -> Value {
     json!({"cluster_header": CLUSTER_HEADER, "timeout": duration(timeout_ms), "upgrade_configs": websocket()})
 }
 
 /// The answer of a route the filter should never let a request reach.
-fn should_not_happen() -> Value {
+pub(super) fn should_not_happen() -> Value {
     json!({"status": 500, "body": {"inline_string": "{\"message\":\"Internal server error\"}"}})
 }
 

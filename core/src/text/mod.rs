@@ -14,7 +14,7 @@ pub(crate) fn is_token(name: &str) -> bool {
 
 /// A DNS host name (`api.example.com`, a `*.` wildcard's labels too): labels of letters, digits
 /// and `-`, not starting or ending with `-`, at most 253 characters.
-pub(crate) fn is_host_name(name: &str) -> bool {
+pub fn is_host_name(name: &str) -> bool {
     let label_ok = |l: &str| {
         (1..=63).contains(&l.len())
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
