@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tollgate_core::config::{BasePathMapping, Config};
+use tollgate_core::config::{ApiKey, BasePathMapping, Config, UsagePlan};
 
 use crate::spec::{is_json, Gateway, Spec};
 
@@ -36,6 +36,14 @@ pub struct GatewayFile {
     /// Exact paths that Envoy answers with 200 itself on every domain (load balancer checks).
     #[serde(default)]
     pub health_checks: Vec<String>,
+    /// API keys of every API (AWS keeps keys per account and region, not per API): each API's
+    /// filter gets the keys that are in one of its plans.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKey>,
+    /// Usage plans whose `api_stages` may name several APIs: each API's filter gets the plans
+    /// that name it, and one key counts one quota across them.
+    #[serde(default)]
+    pub usage_plans: Vec<UsagePlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -308,6 +316,7 @@ pub fn resolve(file: GatewayFile, mut configs: Vec<Config>) -> Result<MultiSpec,
             return Err(format!("health_checks[{i}]: `{path}` is not a path (`/healthz`)"));
         }
     }
+    share_keys_and_plans(&file, &mut configs)?;
     for domain in &domains {
         for route in &domain.mappings {
             let base_path = route.prefix.trim_start_matches('/');
@@ -324,4 +333,71 @@ pub fn resolve(file: GatewayFile, mut configs: Vec<Config>) -> Result<MultiSpec,
         domains,
         health_checks: file.health_checks,
     })
+}
+
+/// Gives each API the gateway's plans that name it and the keys in those plans (each key with
+/// only those plans). A plan naming no API of the file, a key in an unknown plan, or a plan or
+/// key id that a spec also defines is an error.
+fn share_keys_and_plans(file: &GatewayFile, configs: &mut [Config]) -> Result<(), String> {
+    let ids: Vec<String> = configs.iter().map(|c| c.api.id.clone()).collect();
+    for (p, plan) in file.usage_plans.iter().enumerate() {
+        if file.usage_plans[..p].iter().any(|o| o.id == plan.id) {
+            return Err(format!("usage_plans[{p}].id: `{}` is defined twice", plan.id));
+        }
+        for (s, stage) in plan.api_stages.iter().enumerate() {
+            if !ids.contains(&stage.api_id) {
+                return Err(format!(
+                    "usage_plans[{p}].api_stages[{s}].api_id: no API `{}` among the specs \
+                     (their api.id: {})",
+                    stage.api_id,
+                    ids.join(", ")
+                ));
+            }
+        }
+    }
+    for (k, key) in file.api_keys.iter().enumerate() {
+        if file.api_keys[..k].iter().any(|o| o.id == key.id) {
+            return Err(format!("api_keys[{k}].id: `{}` is defined twice", key.id));
+        }
+        for plan in &key.usage_plan_ids {
+            if !file.usage_plans.iter().any(|p| &p.id == plan) {
+                return Err(format!("api_keys[{k}].usage_plan_ids: no usage plan `{plan}`"));
+            }
+        }
+    }
+    for (i, config) in configs.iter_mut().enumerate() {
+        let plans: Vec<&UsagePlan> = file
+            .usage_plans
+            .iter()
+            .filter(|p| p.api_stages.iter().any(|s| s.api_id == config.api.id))
+            .collect();
+        for plan in &plans {
+            if config.usage_plans.iter().any(|p| p.id == plan.id) {
+                return Err(format!(
+                    "usage_plans: `{}` is also defined in apis[{i}].spec: define it once",
+                    plan.id
+                ));
+            }
+        }
+        for key in &file.api_keys {
+            let mine: Vec<String> = key
+                .usage_plan_ids
+                .iter()
+                .filter(|id| plans.iter().any(|p| &&p.id == id))
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if config.api_keys.iter().any(|k| k.id == key.id) {
+                return Err(format!(
+                    "api_keys: `{}` is also defined in apis[{i}].spec: define it once",
+                    key.id
+                ));
+            }
+            config.api_keys.push(ApiKey { usage_plan_ids: mine, ..key.clone() });
+        }
+        config.usage_plans.extend(plans.into_iter().cloned());
+    }
+    Ok(())
 }

@@ -39,11 +39,19 @@ enum Command {
     /// Turn an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML, with API Gateway's
     /// x-amazon-apigateway-* extensions) into a spec; what the gateway cannot do is reported.
     Import {
-        /// The OpenAPI or Swagger file; `-` reads standard input.
-        file: PathBuf,
+        /// The OpenAPI or Swagger files (`-` reads standard input); several make one gateway
+        /// (with --out-dir).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// The spec to write (YAML, or JSON for `.json`); standard output (YAML) by default.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "out_dir")]
         out: Option<PathBuf>,
+        /// Write a gateway: one spec per export and `gateway.yaml` naming them.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// With --out-dir: map each API on this custom domain at the base path of its API id.
+        #[arg(long, requires = "out_dir")]
+        domain: Option<String>,
         /// Fail (and write nothing) when any part of the document cannot be honoured.
         #[arg(long)]
         strict: bool,
@@ -198,8 +206,10 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Import {
-            file,
+            files,
             out,
+            out_dir,
+            domain,
             strict,
             stage,
             listen,
@@ -207,8 +217,8 @@ fn run(command: Command) -> Result<(), String> {
             account_id,
             stage_variable,
         } => openapi::import_command(
-            &file,
-            out.as_deref(),
+            &files,
+            (out.as_deref(), out_dir.as_deref(), domain.as_deref()),
             strict,
             (stage, region, account_id),
             (listen, stage_variable),
@@ -233,6 +243,15 @@ fn run(command: Command) -> Result<(), String> {
         Command::FlushCache { stage, api, target } => {
             let api = match (api, target.spec_path()) {
                 (Some(api), _) => api,
+                (None, Some(path))
+                    if gateway_file::is_gateway_file(
+                        path,
+                        &std::fs::read_to_string(path)
+                            .map_err(|e| format!("{}: {e}", path.display()))?,
+                    ) =>
+                {
+                    return Err("a gateway file has several APIs: give --api".into())
+                }
                 (None, Some(path)) => spec::Spec::load(path)?.config.api.id,
                 (None, None) => return Err("give --api or --spec".into()),
             };

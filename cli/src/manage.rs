@@ -17,7 +17,8 @@ use tollgate_core::config::{
 };
 use tollgate_core::throttle::quota::Period;
 
-use crate::spec::Spec;
+use crate::gateway_file::{is_gateway_file, GatewayFile};
+use crate::spec::{raw_text, read_raw, write_atomically, Spec};
 
 /// Where a changed spec is applied.
 #[derive(Args, Debug, Clone)]
@@ -234,8 +235,37 @@ pub fn generate_value() -> Result<String, String> {
     Ok(out)
 }
 
+/// The name a gateway file's keys and plans are edited under (as a spec without methods).
+const GATEWAY_STORE: &str = "gateway";
+
+/// The keys and plans kept in `path`: a spec's, or a gateway file's (which the gateway's APIs
+/// share), read as a spec without methods.
+fn load_store(path: &Path) -> Result<Spec, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !is_gateway_file(path, &text) {
+        return Spec::parse(path, &text);
+    }
+    let file = GatewayFile::parse(path, &text)?;
+    let doc = serde_json::json!({
+        "api": {"id": GATEWAY_STORE},
+        "api_keys": file.api_keys,
+        "usage_plans": file.usage_plans,
+    });
+    let config = Config::from_json(doc.to_string().as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Spec { gateway: file.gateway, config })
+}
+
+/// Whether `path` is a gateway file (its keys and plans span its APIs).
+fn is_gateway_path(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| is_gateway_file(path, &text))
+}
+
 /// Checks the changed config with the filter's compiler, saves the spec, and deploys it.
 fn commit(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String> {
+    if is_gateway_path(path) {
+        return commit_gateway(path, spec, target);
+    }
     crate::render::ecds::check(&spec.config)
         .map_err(|e| format!("the change would make an invalid config: {e}"))?;
     spec.save_changes(path)?;
@@ -246,21 +276,55 @@ fn commit(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String>
     Ok(())
 }
 
+/// Saves a gateway file's changed keys and plans (the rest of the file as written) once every
+/// API's config with them compiles, and deploys every API whose config changed.
+fn commit_gateway(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(), String> {
+    let (_, mut raw, json) = read_raw(path)?;
+    let fields = raw.as_object_mut().ok_or_else(|| format!("{}: not a map", path.display()))?;
+    let keys = serde_json::to_value(&spec.config.api_keys).map_err(|e| e.to_string())?;
+    let plans = serde_json::to_value(&spec.config.usage_plans).map_err(|e| e.to_string())?;
+    for (name, value) in [("api_keys", keys), ("usage_plans", plans)] {
+        if value.as_array().is_some_and(Vec::is_empty) {
+            fields.remove(name);
+        } else {
+            fields.insert(name.into(), value);
+        }
+    }
+    let out = raw_text(&raw, json)?;
+    let invalid = |e: String| format!("the change would make an invalid gateway: {e}");
+    let multi = crate::gateway_file::load_text(path, &out).map_err(invalid)?;
+    for config in &multi.apis {
+        crate::render::ecds::check(config).map_err(invalid)?;
+    }
+    write_atomically(path, out.as_bytes())?;
+    if let Some(dir) = &target.deploy {
+        let first = multi.apis.first().ok_or("the gateway has no API")?;
+        let wasm = running_wasm(&dir.join(crate::render::ecds::api_ecds_file(&first.api.id)))?;
+        crate::render::multi::write(&multi, dir, &wasm)?;
+        eprintln!("deployed to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The wasm module named in an ECDS file the gateway was rendered with.
+fn running_wasm(ecds: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(ecds)
+        .map_err(|e| format!("{}: {e} (render the gateway there first)", ecds.display()))?;
+    let doc: serde_json::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", ecds.display()))?;
+    doc.pointer("/resources/0/typed_config/config/vm_config/code/local/filename")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{}: no wasm module named in it", ecds.display()))
+}
+
 /// Writes `config` as the filter config of the gateway rendered into `dir` (its ECDS file, with
 /// the wasm module it already runs), replacing the file atomically: the running Envoy applies
 /// it to new requests, requests in flight finish with the config they started with, and
 /// counters in shared data carry on. The config is checked first: a bad one never lands.
 pub fn deploy(dir: &Path, config: &Config) -> Result<(), String> {
-    let path = dir.join(crate::render::ECDS_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: {e} (render the gateway there first)", path.display()))?;
-    let doc: serde_json::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let wasm = doc
-        .pointer("/resources/0/typed_config/config/vm_config/code/local/filename")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| format!("{}: no wasm module named in it", path.display()))?;
-    crate::render::write_ecds(dir, config, Path::new(wasm)).map(|_| ())
+    let wasm = running_wasm(&dir.join(crate::render::ECDS_FILE))?;
+    crate::render::write_ecds(dir, config, &wasm).map(|_| ())
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {
@@ -310,7 +374,7 @@ fn default_stages(spec: &Spec) -> Vec<PlanStage> {
 pub fn keys(command: KeysCommand) -> Result<(), String> {
     match command {
         KeysCommand::Create { spec: path, id, name, plans, value, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             if spec.config.api_keys.iter().any(|k| k.id == id) {
                 return Err(format!("API key `{id}` already exists"));
             }
@@ -336,7 +400,7 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
         KeysCommand::Enable { spec, id, target } => set_enabled(&spec, &id, &target, true),
         KeysCommand::Disable { spec, id, target } => set_enabled(&spec, &id, &target, false),
         KeysCommand::Delete { spec: path, id, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             let before = spec.config.api_keys.len();
             spec.config.api_keys.retain(|k| k.id != id);
             if spec.config.api_keys.len() == before {
@@ -347,7 +411,7 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
             Ok(())
         }
         KeysCommand::List { spec: path } => {
-            let spec = Spec::load(&path)?;
+            let spec = load_store(&path)?;
             println!("{:<24} {:<8} {:<24} NAME", "ID", "STATE", "PLANS");
             for k in &spec.config.api_keys {
                 let state = if k.enabled { "enabled" } else { "disabled" };
@@ -359,7 +423,7 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
 }
 
 fn set_enabled(path: &Path, id: &str, target: &DeployTarget, enabled: bool) -> Result<(), String> {
-    let mut spec = Spec::load(path)?;
+    let mut spec = load_store(path)?;
     find_key(&mut spec.config, id)?.enabled = enabled;
     commit(path, &spec, target)?;
     eprintln!("API key `{id}` {}", if enabled { "enabled" } else { "disabled" });
@@ -369,7 +433,12 @@ fn set_enabled(path: &Path, id: &str, target: &DeployTarget, enabled: bool) -> R
 pub fn plans(command: PlansCommand) -> Result<(), String> {
     match command {
         PlansCommand::Create { spec: path, id, limits, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
+            if limits.stages.is_empty() && is_gateway_path(&path) {
+                return Err("a gateway file's plan names the API stages it covers: \
+                            --stage API:STAGE (repeated)"
+                    .into());
+            }
             if spec.config.usage_plans.iter().any(|p| p.id == id) {
                 return Err(format!("usage plan `{id}` already exists"));
             }
@@ -388,7 +457,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::Update { spec: path, id, limits, no_throttle, no_quota, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             let snapshot = spec.clone();
             let plan = find_plan(&mut spec.config, &id)?;
             apply_limits(&snapshot, plan, &limits)?;
@@ -403,7 +472,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::Delete { spec: path, id, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             find_plan(&mut spec.config, &id)?;
             let users: Vec<&str> = spec
                 .config
@@ -424,7 +493,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::AddKey { spec: path, plan, key, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             find_plan(&mut spec.config, &plan)?;
             let entry = find_key(&mut spec.config, &key)?;
             if entry.usage_plan_ids.contains(&plan) {
@@ -436,7 +505,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::RemoveKey { spec: path, plan, key, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             let entry = find_key(&mut spec.config, &key)?;
             if !entry.usage_plan_ids.contains(&plan) {
                 return Err(format!("API key `{key}` is not in usage plan `{plan}`"));
@@ -447,7 +516,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::MoveKey { spec: path, key, from, to, target } => {
-            let mut spec = Spec::load(&path)?;
+            let mut spec = load_store(&path)?;
             find_plan(&mut spec.config, &to)?;
             let entry = find_key(&mut spec.config, &key)?;
             let Some(slot) = entry.usage_plan_ids.iter_mut().find(|p| **p == from) else {
@@ -459,7 +528,7 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::List { spec: path } => {
-            let spec = Spec::load(&path)?;
+            let spec = load_store(&path)?;
             println!("{:<16} {:<16} {:<22} {:<6} STAGES", "ID", "THROTTLE", "QUOTA", "KEYS");
             for p in &spec.config.usage_plans {
                 let throttle =
@@ -524,7 +593,7 @@ pub fn admin_keys(command: AdminKeysCommand) -> Result<(), String> {
 fn call(target: &AdminTarget, method: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
     let base = match (&target.admin, &target.spec) {
         (Some(url), _) => url.clone(),
-        (None, Some(spec)) => format!("http://{}", Spec::load(spec)?.gateway.admin_listen),
+        (None, Some(spec)) => format!("http://{}", load_store(spec)?.gateway.admin_listen),
         (None, None) => "http://127.0.0.1:9902".into(),
     };
     let authority = base

@@ -223,13 +223,7 @@ impl Spec {
     /// Saves an edited spec over the file it was loaded from, changing only the top-level
     /// sections whose meaning changed: the rest keeps the user's own (terse) text.
     pub fn save_changes(&self, path: &Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let json = is_json(path, &text);
-        let mut raw: serde_json::Value = if json {
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        } else {
-            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        };
+        let (text, mut raw, json) = read_raw(path)?;
         let old = Spec::parse(path, &text)?.to_value()?;
         let new = self.to_value()?;
         let mut bare = serde_json::Map::new();
@@ -255,12 +249,28 @@ impl Spec {
             raw_map.insert(key.clone(), value.clone());
         }
         raw_map.retain(|key, _| new.contains_key(key));
-        let out = if json {
-            serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())? + "\n"
-        } else {
-            serde_yaml_ng::to_string(&raw).map_err(|e| e.to_string())?
-        };
-        write_atomically(path, out.as_bytes())
+        write_atomically(path, raw_text(&raw, json)?.as_bytes())
+    }
+}
+
+/// A JSON or YAML file as written: its text, its document, and whether it is JSON.
+pub fn read_raw(path: &Path) -> Result<(String, serde_json::Value, bool), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json = is_json(path, &text);
+    let raw = if json {
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    Ok((text, raw, json))
+}
+
+/// A document as JSON (pretty) or YAML text.
+pub fn raw_text(raw: &serde_json::Value, json: bool) -> Result<String, String> {
+    if json {
+        Ok(serde_json::to_string_pretty(raw).map_err(|e| e.to_string())? + "\n")
+    } else {
+        serde_yaml_ng::to_string(raw).map_err(|e| e.to_string())
     }
 }
 

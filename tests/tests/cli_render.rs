@@ -299,3 +299,45 @@ fn imported_fixtures_render_and_validate() {
         assert_validates(&work.join("gateway/envoy.yaml"));
     }
 }
+
+/// Several exports imported as one gateway: a spec per API and `gateway.yaml` mapping each on a
+/// custom domain; the gateway renders and passes `envoy --mode validate`.
+#[test]
+fn several_exports_import_as_one_gateway() {
+    let fixtures = root().join("cli/tests/fixtures");
+    let work = scratch_dir("import-gateway");
+    let dir = work.join("gateway");
+    let mut args: Vec<String> =
+        ["petstore-oas30.json", "lambda-proxy.yaml", "request-validation.yaml"]
+            .iter()
+            .map(|f| fixtures.join(f).to_string_lossy().into_owned())
+            .collect();
+    args.splice(0..0, ["import".to_string()]);
+    args.extend(
+        ["--out-dir", &dir.to_string_lossy(), "--domain", "api.example.com"].map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = run_cli(&args);
+    assert!(ok, "tollgate import: {stderr}");
+    let gateway = std::fs::read_to_string(dir.join("gateway.yaml")).unwrap();
+    let doc: serde_json::Value = serde_yaml_ng::from_str(&gateway).unwrap();
+    let apis = doc["apis"].as_array().unwrap();
+    assert_eq!(apis.len(), 3, "{gateway}");
+    let mappings = doc["domains"][0]["base_path_mappings"].as_array().unwrap();
+    assert_eq!(mappings.len(), 3, "{gateway}");
+    for (api, mapping) in apis.iter().zip(mappings) {
+        let spec = api["spec"].as_str().unwrap();
+        assert!(dir.join(spec).exists(), "{spec}");
+        assert_eq!(format!("{}.yaml", mapping["api"].as_str().unwrap()), spec);
+    }
+    let out = work.join("rendered").to_string_lossy().into_owned();
+    let wasm = wasm_path().to_string_lossy().into_owned();
+    let gateway_file = dir.join("gateway.yaml").to_string_lossy().into_owned();
+    let (ok, _, stderr) = run_cli(&["render", &gateway_file, "--out", &out, "--wasm", &wasm]);
+    assert!(ok, "tollgate render: {stderr}");
+    assert_validates(&work.join("rendered/envoy.yaml"));
+    // One export and a directory, or several and none: a clear error.
+    let one = fixtures.join("petstore-oas30.json").to_string_lossy().into_owned();
+    let (ok, _, stderr) = run_cli(&["import", &one, &one]);
+    assert!(!ok && stderr.contains("--out-dir"), "{stderr}");
+}

@@ -369,7 +369,8 @@ fn three_apis_on_two_domains_share_one_envoy() {
 }
 
 /// The same shape from `tollgate render` of a gateway file: each spec's API at its base paths,
-/// and a changed spec rendered again reloads that API alone.
+/// the gateway's keys and plans shared by the APIs they name, a changed spec rendered again
+/// reloads that API alone, and a key created in the gateway file opens both APIs.
 #[test]
 fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
     let backend = Upstream::start(UPSTREAM, "echo");
@@ -377,9 +378,18 @@ fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
     let spec = |id: &str, resources: &[&str]| {
         let methods: Vec<Value> = resources.iter().map(|r| keyed(r)).collect();
         let mut config = api_config(id, json!(methods), json!([]));
-        config.as_object_mut().unwrap().remove("base_path_mappings");
+        let fields = config.as_object_mut().unwrap();
+        for shared in ["base_path_mappings", "api_keys", "usage_plans"] {
+            fields.remove(shared);
+        }
         config
     };
+    // The gateway's keys and plans: those of orders-v1 and billing (orders-v2 is not served).
+    let shared = api_config("any", json!([]), json!([]));
+    let keys: Vec<&Value> =
+        shared["api_keys"].as_array().unwrap().iter().filter(|k| k["id"] != "k-v2").collect();
+    let plans: Vec<&Value> =
+        shared["usage_plans"].as_array().unwrap().iter().filter(|p| p["id"] != "v2").collect();
     let write = |name: &str, value: &Value| {
         std::fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap()
     };
@@ -397,6 +407,8 @@ fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
                 {"base_path": "billing/v1", "api": "billing"},
             ]}],
             "health_checks": ["/healthz"],
+            "api_keys": keys,
+            "usage_plans": plans,
         }),
     );
     let out = dir.join("rendered");
@@ -443,4 +455,33 @@ fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
     }
     // The quota survived the reload: counts live in the VM, not in a config.
     assert_eq!(on(port, API, "/billing/v1/invoices", "gold-key").status, 429);
+
+    // A key created in the gateway file (its plan spans both APIs) opens both once deployed.
+    let gateway = dir.join("gateway.json").to_string_lossy().into_owned();
+    let (ok, value, stderr) = tollgate_e2e::run_cli(&[
+        "keys",
+        "create",
+        &gateway,
+        "--id",
+        "k-new",
+        "--plan",
+        "load",
+        "--deploy",
+        &out.to_string_lossy(),
+    ]);
+    assert!(ok, "{stderr}");
+    let value = value.trim().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for path in ["/v1/orders", "/billing/v1/invoices"] {
+        loop {
+            let r = on(port, API, path, &value);
+            if r.status == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the new key never opened {path}: {}", r.text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let (ok, _, stderr) = tollgate_e2e::run_cli(&["plans", "create", &gateway, "--id", "nowhere"]);
+    assert!(!ok && stderr.contains("--stage API:STAGE"), "{stderr}");
 }

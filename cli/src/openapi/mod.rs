@@ -17,7 +17,7 @@ mod security;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -164,13 +164,12 @@ fn read_document(file: &Path) -> Result<Value, String> {
 
 /// `tollgate import`: reports on stderr; `strict` turns any report into an error.
 pub fn import_command(
-    file: &Path,
-    out: Option<&Path>,
+    files: &[PathBuf],
+    (out, out_dir, domain): (Option<&Path>, Option<&Path>, Option<&str>),
     strict: bool,
     (stage, region, account_id): (Option<String>, Option<String>, Option<String>),
     (listen, variables): (Option<String>, Vec<String>),
 ) -> Result<(), String> {
-    let doc = read_document(file)?;
     let mut stage_variables = std::collections::BTreeMap::new();
     for pair in variables {
         let (name, value) = pair
@@ -183,17 +182,56 @@ pub fn import_command(
             return Err(format!("--account-id: `{account}` is not a 12-digit AWS account id"));
         }
     }
-    let options = import::Options { stage, region, account_id, stage_variables };
-    let mut imported =
-        import::import(&doc, &options).map_err(|e| format!("{}: {e}", file.display()))?;
-    if let Some(listen) = listen {
+    if let Some(listen) = &listen {
         listen.parse::<std::net::SocketAddr>().map_err(|_| {
             format!("--listen: `{listen}` is not IP:PORT (for example 0.0.0.0:10000)")
         })?;
-        imported.spec.gateway.listen = listen;
     }
+    let options = import::Options { stage, region, account_id, stage_variables };
+    let mut specs = Vec::with_capacity(files.len());
+    for file in files {
+        let mut spec = imported_spec(file, strict, &options, files.len() > 1)?;
+        if let Some(listen) = &listen {
+            spec.gateway.listen = listen.clone();
+        }
+        specs.push((file, spec));
+    }
+    match (specs.as_slice(), out_dir) {
+        ([(file, spec)], None) => match out {
+            Some(path) => {
+                spec.save(path)?;
+                eprintln!(
+                    "{}: {} methods, {} models -> {}",
+                    file.display(),
+                    spec.config.methods.len(),
+                    spec.config.models.len(),
+                    path.display()
+                );
+                Ok(())
+            }
+            None => write_document(&spec.to_value()?, None),
+        },
+        (_, None) => Err("several exports make one gateway: give --out-dir DIR".into()),
+        (_, Some(dir)) => write_gateway(&specs, dir, domain),
+    }
+}
+
+/// One export read and imported; what cannot be honoured is reported on stderr (with
+/// `strict`, it is an error), each line after the file's name when there are several.
+fn imported_spec(
+    file: &Path,
+    strict: bool,
+    options: &import::Options,
+    several: bool,
+) -> Result<Spec, String> {
+    let doc = read_document(file)?;
+    let imported = import::import(&doc, options).map_err(|e| format!("{}: {e}", file.display()))?;
     for line in &imported.report {
-        eprintln!("{line}");
+        if several {
+            eprintln!("{}: {line}", file.display());
+        } else {
+            eprintln!("{line}");
+        }
     }
     if strict && !imported.report.is_empty() {
         return Err(format!(
@@ -202,20 +240,62 @@ pub fn import_command(
             imported.report.len()
         ));
     }
-    match out {
-        Some(path) => {
-            imported.spec.save(path)?;
-            eprintln!(
-                "{}: {} methods, {} models -> {}",
-                file.display(),
-                imported.spec.config.methods.len(),
-                imported.spec.config.models.len(),
-                path.display()
-            );
-            Ok(())
+    Ok(imported.spec)
+}
+
+/// Several exports as one gateway in `dir`: a spec per API (`{api id}.yaml`, without a
+/// `gateway` section) and `gateway.yaml` naming them, with the first export's gateway settings
+/// and, given a domain, each API mapped on it at the base path of its API id (a starting point
+/// to edit: AWS exports do not say where an API is mapped). Checked as `render` will read it
+/// before anything is written.
+fn write_gateway(
+    specs: &[(&PathBuf, Spec)],
+    dir: &Path,
+    domain: Option<&str>,
+) -> Result<(), String> {
+    let ids: Vec<&str> = specs.iter().map(|(_, s)| s.config.api.id.as_str()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(format!(
+                "{}: API id `{id}` is also another export's: give each API its own id",
+                specs[i].0.display()
+            ));
         }
-        None => write_document(&imported.spec.to_value()?, None),
     }
+    let gateway = specs.first().map(|(_, s)| s.gateway.clone()).unwrap_or_default();
+    let mut file = serde_json::json!({
+        "gateway": gateway,
+        "apis": ids.iter().map(|id| serde_json::json!({"spec": format!("{id}.yaml")})).collect::<Vec<_>>(),
+    });
+    if let Some(domain) = domain {
+        let mappings: Vec<Value> =
+            ids.iter().map(|id| serde_json::json!({"base_path": id, "api": id})).collect();
+        file["domains"] =
+            serde_json::json!([{"domain_name": domain, "base_path_mappings": mappings}]);
+    }
+    let gateway_text = serde_yaml_ng::to_string(&file).map_err(|e| e.to_string())?;
+    let gateway_path = dir.join("gateway.yaml");
+    let parsed = crate::gateway_file::GatewayFile::parse(&gateway_path, &gateway_text)?;
+    let configs = specs.iter().map(|(_, s)| s.config.clone()).collect();
+    let multi = crate::gateway_file::resolve(parsed, configs)?;
+    for config in &multi.apis {
+        crate::render::ecds::check(config)?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (source, spec) in specs {
+        let path = dir.join(format!("{}.yaml", spec.config.api.id));
+        let text = serde_yaml_ng::to_string(&spec.config).map_err(|e| e.to_string())?;
+        crate::spec::write_atomically(&path, text.as_bytes())?;
+        eprintln!(
+            "{}: {} methods -> {}",
+            source.display(),
+            spec.config.methods.len(),
+            path.display()
+        );
+    }
+    crate::spec::write_atomically(&gateway_path, gateway_text.as_bytes())?;
+    eprintln!("gateway of {} APIs -> {}", ids.len(), gateway_path.display());
+    Ok(())
 }
 
 /// `tollgate export`: with the API Gateway extensions, what the document cannot carry back is

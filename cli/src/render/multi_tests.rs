@@ -319,3 +319,62 @@ fn a_cluster_two_apis_define_differently_is_an_error() {
     let err = bootstrap_value(&multi, Path::new("/srv/gw")).unwrap_err();
     assert!(err.contains("cluster `billing.internal`") && err.contains("billing2"), "{err}");
 }
+
+const SHARED: &str = "
+api_keys:
+  - {id: k-gold, value_sha256: 0000000000000000000000000000000000000000000000000000000000000001,
+     usage_plan_ids: [gold, v2only]}
+  - {id: k-billing, value_sha256: 0000000000000000000000000000000000000000000000000000000000000002,
+     usage_plan_ids: [billing-only]}
+usage_plans:
+  - id: gold
+    quota: {limit: 4, period: DAY}
+    api_stages: [{api_id: orders-v1, stage: prod}, {api_id: billing, stage: prod}]
+  - id: v2only
+    api_stages: [{api_id: orders-v2, stage: prod}]
+  - id: billing-only
+    api_stages: [{api_id: billing, stage: prod}]
+";
+
+#[test]
+fn the_gateway_keys_and_plans_go_to_the_apis_they_name() {
+    let multi = multi(&format!("{GATEWAY}{SHARED}"), &[ORDERS_V1, ORDERS_V2, BILLING]).unwrap();
+    let view = |i: usize| {
+        let c = &multi.apis[i];
+        let plans: Vec<&str> = c.usage_plans.iter().map(|p| p.id.as_str()).collect();
+        let keys: Vec<(&str, Vec<&str>)> = c
+            .api_keys
+            .iter()
+            .map(|k| (k.id.as_str(), k.usage_plan_ids.iter().map(String::as_str).collect()))
+            .collect();
+        (plans, keys)
+    };
+    // orders-v1: gold only, and the gold key with only the plans orders-v1 knows.
+    assert_eq!(view(0), (vec!["gold"], vec![("k-gold", vec!["gold"])]));
+    assert_eq!(view(1), (vec!["v2only"], vec![("k-gold", vec!["v2only"])]));
+    assert_eq!(
+        view(2),
+        (
+            vec!["gold", "billing-only"],
+            vec![("k-gold", vec!["gold"]), ("k-billing", vec!["billing-only"])]
+        )
+    );
+    // Every API's config compiles as the filter will.
+    for config in &multi.apis {
+        ecds::check(config).unwrap();
+    }
+}
+
+#[test]
+fn gateway_keys_and_plans_errors_name_the_field() {
+    let with = |shared: &str| error(&format!("{GATEWAY}{shared}"));
+    let err = with(&SHARED.replace("api_id: orders-v2", "api_id: orders-v9"));
+    assert!(err.contains("usage_plans[1].api_stages[0].api_id: no API `orders-v9`"), "{err}");
+    let err = with(&SHARED.replace("[billing-only]}", "[platinum]}"));
+    assert!(err.contains("api_keys[1].usage_plan_ids: no usage plan `platinum`"), "{err}");
+    let in_spec = "api: {id: orders-v1}\nstage: {name: prod}\n\
+        methods: [{resource: /orders, http_method: GET}]\n\
+        usage_plans: [{id: gold, api_stages: [{api_id: orders-v1, stage: prod}]}]\n";
+    let err = multi(&format!("{GATEWAY}{SHARED}"), &[in_spec, ORDERS_V2, BILLING]).unwrap_err();
+    assert!(err.contains("usage_plans: `gold` is also defined in apis[0].spec"), "{err}");
+}
