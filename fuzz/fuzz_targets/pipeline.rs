@@ -82,10 +82,11 @@ fn run(
         }
     }
     let selected = if deployment.single() {
-        Some(Selected { stage: 0, canary: false, base_path: None })
+        Some(Selected { stage: 0, canary: false, base_path: None, mapped: false })
     } else {
         let header = deployment.selection_header().and_then(|h| request.header(h));
-        let choice = Request { route_name: route, path: &target, header };
+        let authority = request.header(":authority");
+        let choice = Request { route_name: route, path: &target, header, authority };
         deployment.select(&choice, worker.roll(now))
     };
     let Some(selected) = selected else {
@@ -101,7 +102,11 @@ fn run(
     };
     let plan = deployment.plan(&selected).expect("a selected stage has a plan");
     let mut exchange = Exchange::default();
-    exchange.set_base_path(selected.base_path.clone());
+    if selected.mapped {
+        exchange.set_mapped_base_path(selected.base_path.clone());
+    } else {
+        exchange.set_base_path(selected.base_path.clone());
+    }
     let base_path = selected.base_path.clone();
     let end_of_stream = request.body.is_empty();
     let mut flow =

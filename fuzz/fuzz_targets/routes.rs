@@ -1,5 +1,6 @@
 //! Stage choice, the method router, path parameters, the query string and the method ARN, for
-//! a hostile request line (`METHOD TARGET`), a selection header and a route name (next lines).
+//! a hostile request line (`METHOD TARGET`), a selection header, a host (base path mappings)
+//! and a route name (next lines).
 //! The parameters the router captures must agree with the method's template: its names in
 //! order, and the path rebuilt from the template with them is the path matched.
 #![no_main]
@@ -24,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
             route_name: msg.header(":route"),
             path: &target,
             header: msg.header("x-stage"),
+            authority: msg.header(":authority"),
         };
         let roll = f64::from(msg.body.first().copied().unwrap_or(0)) / 2.56;
         let Some(selected) = d.select(&request, roll) else { return };

@@ -157,6 +157,11 @@ pub fn rich_config() -> Value {
              "cache": {"enabled": true, "ttl_seconds": 300, "capacity": 8, "require_authorization_for_cache_control": false}},
         ],
         "stage_selection": {"path_prefix": true, "header": "x-stage", "default": "prod"},
+        "base_path_mappings": [
+            {"domain_name": "api.example.com", "base_path": "v1", "stage": "prod"},
+            {"domain_name": "api.example.com", "base_path": "pets/v2", "stage": "dev"},
+            {"domain_name": "root.example.com", "base_path": "(none)", "stage": "prod"},
+        ],
         "api_keys": [
             {"id": "k1", "name": "fuzz", "value_sha256": sha256_hex(API_KEY.as_bytes()), "usage_plan_ids": ["local"]},
             {"id": "k2", "value_sha256": sha256_hex(GLOBAL_API_KEY.as_bytes()), "usage_plan_ids": ["fleet"]},
