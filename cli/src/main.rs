@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod gateway_file;
+mod key_file;
 mod locate;
 mod manage;
 mod openapi;

@@ -69,6 +69,17 @@ pub enum KeysCommand {
     },
     /// List the keys (ids, names, state, plans; never values).
     List { spec: PathBuf },
+    /// Import keys from API Gateway's API key file (CSV: Name, Key, Description, Enabled,
+    /// UsagePlanIds); only the values' SHA-256 is stored. A key whose value is already in the
+    /// spec is updated.
+    Import {
+        spec: PathBuf,
+        /// The CSV file.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        target: DeployTarget,
+    },
 }
 
 /// A plan's limits as flags.
@@ -408,6 +419,31 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
             }
             commit(&path, &spec, &target)?;
             eprintln!("deleted API key `{id}`");
+            Ok(())
+        }
+        KeysCommand::Import { spec: path, file, target } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let keys =
+                crate::key_file::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut spec = load_store(&path)?;
+            for key in &keys {
+                if let Some(plan) = key
+                    .usage_plan_ids
+                    .iter()
+                    .find(|p| !spec.config.usage_plans.iter().any(|u| &u.id == *p))
+                {
+                    return Err(format!(
+                        "{}: line {}: UsagePlanIds: no usage plan `{plan}` in {}",
+                        file.display(),
+                        key.line,
+                        path.display()
+                    ));
+                }
+            }
+            let (added, replaced) = crate::key_file::merge(&mut spec.config.api_keys, keys);
+            commit(&path, &spec, &target)?;
+            eprintln!("imported {added} new API keys, updated {replaced}");
             Ok(())
         }
         KeysCommand::List { spec: path } => {

@@ -28,7 +28,7 @@ pub fn is_host_name(name: &str) -> bool {
 pub(crate) const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._~-]";
 
 /// Ids become part of shared-data keys, so they are kept to a safe alphabet.
-pub(crate) fn is_id(id: &str) -> bool {
+pub fn is_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
