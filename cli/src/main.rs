@@ -100,7 +100,8 @@ enum Command {
     /// Manage the admin keys of the management routes.
     #[command(subcommand)]
     AdminKeys(manage::AdminKeysCommand),
-    /// Apply a spec to a running gateway rendered into DIR (no restart, no failed request).
+    /// Apply a spec (or a gateway file) to a running gateway rendered into DIR (no restart, no
+    /// failed request; with a gateway file, only the APIs whose config changed reload).
     Deploy {
         spec: PathBuf,
         /// The directory the gateway was rendered into.
@@ -233,8 +234,13 @@ fn run(command: Command) -> Result<(), String> {
         Command::Plans(command) => manage::plans(command),
         Command::AdminKeys(command) => manage::admin_keys(command),
         Command::Deploy { spec, dir } => {
-            let spec = spec::Spec::load(&spec)?;
-            manage::deploy(&dir, &spec.config)?;
+            let text =
+                std::fs::read_to_string(&spec).map_err(|e| format!("{}: {e}", spec.display()))?;
+            if gateway_file::is_gateway_file(&spec, &text) {
+                manage::deploy_gateway(&dir, &gateway_file::load_text(&spec, &text)?)?;
+            } else {
+                manage::deploy(&dir, &spec::Spec::parse(&spec, &text)?.config)?;
+            }
             eprintln!("deployed to {}", dir.display());
             Ok(())
         }

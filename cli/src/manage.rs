@@ -17,7 +17,7 @@ use tollgate_core::config::{
 };
 use tollgate_core::throttle::quota::Period;
 
-use crate::gateway_file::{is_gateway_file, GatewayFile};
+use crate::gateway_file::{is_gateway_file, GatewayFile, MultiSpec};
 use crate::spec::{raw_text, read_raw, write_atomically, Spec};
 
 /// Where a changed spec is applied.
@@ -309,12 +309,18 @@ fn commit_gateway(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(),
     }
     write_atomically(path, out.as_bytes())?;
     if let Some(dir) = &target.deploy {
-        let first = multi.apis.first().ok_or("the gateway has no API")?;
-        let wasm = running_wasm(&dir.join(crate::render::ecds::api_ecds_file(&first.api.id)))?;
-        crate::render::multi::write(&multi, dir, &wasm)?;
+        deploy_gateway(dir, &multi)?;
         eprintln!("deployed to {}", dir.display());
     }
     Ok(())
+}
+
+/// Applies a gateway file to the gateway rendered into `dir`, with the wasm module it runs:
+/// only the files whose content changed are written, so only those APIs reload.
+pub fn deploy_gateway(dir: &Path, multi: &MultiSpec) -> Result<(), String> {
+    let first = multi.apis.first().ok_or("the gateway has no API")?;
+    let wasm = running_wasm(&dir.join(crate::render::ecds::api_ecds_file(&first.api.id)))?;
+    crate::render::multi::write(multi, dir, &wasm).map(|_| ())
 }
 
 /// The wasm module named in an ECDS file the gateway was rendered with.

@@ -438,10 +438,16 @@ fn a_rendered_gateway_file_serves_each_api_at_its_base_paths() {
     let r = on(port, API, "/v1/orders", "gold-key");
     assert_eq!((r.status, r.json()), (429, json!({"message": "Limit Exceeded"})));
 
-    // billing gets a method: rendering again rewrites billing's file alone.
+    // billing gets a method: deploying the gateway file rewrites billing's file alone.
     let v1_file = std::fs::read_to_string(out.join("tollgate.orders-v1.ecds.yaml")).unwrap();
     write("billing.json", &spec("billing", &["/invoices", "/invoices/{id}"]));
-    tollgate_e2e::render(&dir.join("gateway.json"), &out);
+    let (ok, _, stderr) = tollgate_e2e::run_cli(&[
+        "deploy",
+        &dir.join("gateway.json").to_string_lossy(),
+        "--to",
+        &out.to_string_lossy(),
+    ]);
+    assert!(ok, "tollgate deploy: {stderr}");
     assert_eq!(std::fs::read_to_string(out.join("tollgate.orders-v1.ecds.yaml")).unwrap(), v1_file);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
