@@ -22,6 +22,9 @@ pub struct WasmHost<'a> {
     /// The clock, read once per callback: the pipeline asks for it at several steps (the
     /// token's expiry, the buckets, the quota window), and each read is a host call.
     now: Cell<Option<u64>>,
+    /// The request headers, when the filter read them earlier in this callback (to choose the
+    /// stage): handed to the pipeline's first read instead of reading them again.
+    read_headers: Cell<Option<HeaderList>>,
 }
 
 impl<'a> WasmHost<'a> {
@@ -31,7 +34,19 @@ impl<'a> WasmHost<'a> {
 
     /// A host for a body callback with `body_size` bytes buffered.
     pub fn with_body(metrics: &'a Metrics, body_size: usize) -> Self {
-        WasmHost { metrics, body_size, headers_gone: false, now: Cell::new(None) }
+        WasmHost {
+            metrics,
+            body_size,
+            headers_gone: false,
+            now: Cell::new(None),
+            read_headers: Cell::new(None),
+        }
+    }
+
+    /// The request headers already read in this callback, for the pipeline's first read.
+    pub fn with_read_headers(self, headers: Option<HeaderList>) -> Self {
+        self.read_headers.set(headers);
+        self
     }
 
     /// A host for a callback after the request headers continued upstream (`gone`).
@@ -58,6 +73,9 @@ impl Host for WasmHost<'_> {
     fn request_headers(&self) -> Result<HeaderList, HostError> {
         if self.headers_gone {
             return Err(HostError::Call { call: "get_headers", status: "headers gone".into() });
+        }
+        if let Some(headers) = self.read_headers.take() {
+            return Ok(headers);
         }
         let buf = raw::request_header_pairs().map_err(err("get_headers"))?;
         HeaderList::from_serialized(buf)

@@ -9,7 +9,7 @@ use proxy_wasm::types::{Action, BufferType, MapType};
 use tollgate_core::admin;
 use tollgate_core::deployment::{Request as StageRequest, Selected};
 use tollgate_core::gateway_response::{Rejection, ResponseType};
-use tollgate_core::host::Host;
+use tollgate_core::host::{HeaderList, Host};
 use tollgate_core::pipeline::{
     self, BodyFlow, CalloutResponse, Exchange, Flow, ResponseFlow, Worker,
 };
@@ -37,6 +37,8 @@ pub struct Request {
     usage_call: Option<(u32, admin::UsageCall)>,
     /// The request headers continued upstream: Envoy no longer lends them.
     headers_sent: bool,
+    /// The request headers the stage choice read, for the pipeline in the same callback.
+    read_headers: Option<HeaderList>,
 }
 
 impl Request {
@@ -50,6 +52,7 @@ impl Request {
             selected: None,
             usage_call: None,
             headers_sent: false,
+            read_headers: None,
         }
     }
 
@@ -72,9 +75,14 @@ impl Request {
                 Some(Selected { stage: 0, canary: false, base_path: None, mapped: false });
             return Ok(());
         }
-        let read = |name: &str| {
-            hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten()
-        };
+        // Every header in one host call (what one header costs, nearly), kept for the pipeline.
+        let wanted = deployment.needs_path()
+            || deployment.needs_authority()
+            || deployment.selection_header().is_some();
+        self.read_headers =
+            if wanted { WasmHost::new(&shared.metrics).request_headers().ok() } else { None };
+        let headers = self.read_headers.as_ref();
+        let read = |name: &str| headers.and_then(|h| h.get(name)).map(<[u8]>::to_vec);
         let several = deployment.needs_route_name();
         let route = if several {
             hostcalls::get_property(vec!["xds", "route_name"]).ok().flatten()
@@ -93,6 +101,7 @@ impl Request {
             authority: authority.as_deref(),
         };
         let Some(selected) = deployment.select(&request, roll) else {
+            self.read_headers = None;
             return Err(self.reject(ResponseType::MissingAuthenticationToken));
         };
         if let Some(stage) = deployment.stages.get(selected.stage) {
@@ -171,7 +180,8 @@ impl Request {
             return unconfigured();
         };
         let Some(plan) = self.plan(&shared) else { return unconfigured() };
-        let mut host = WasmHost::with_body(&shared.metrics, self.body_size);
+        let mut host = WasmHost::with_body(&shared.metrics, self.body_size)
+            .with_read_headers(self.read_headers.take());
         // One VM runs one callback at a time, so the borrow cannot be taken twice; if it were, a
         // fresh worker state (no leases, no cached keys) keeps the request correct.
         let mut fresh = Worker::default();

@@ -26,16 +26,24 @@ pub type Socket = WebSocket<Box<dyn Stream>>;
 /// A self-signed certificate for `localhost` and `127.0.0.1` (P-256, valid two days) and its
 /// key, as PEM files in `dir`.
 pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
+    server_certificate(dir, "localhost", "DNS:localhost, IP:127.0.0.1")
+}
+
+/// A self-signed server certificate for `name` (the subject's CN) valid for `alt_names`
+/// (`DNS:api.example.com`), P-256, two days, and its key: `dir/{name}.crt`, `dir/{name}.key`.
+pub fn server_certificate(dir: &Path, name: &str, alt_names: &str) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
     // A server certificate, not a CA (TLS clients refuse a CA certificate as the server's).
-    let config = dir.join("openssl.cnf");
+    let config = dir.join(format!("{name}.openssl.cnf"));
     std::fs::write(
         &config,
-        "[req]\ndistinguished_name = dn\nx509_extensions = server\nprompt = no\n\
-         [dn]\nCN = localhost\n\
-         [server]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = digitalSignature\n\
-         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n",
+        format!(
+            "[req]\ndistinguished_name = dn\nx509_extensions = server\nprompt = no\n\
+             [dn]\nCN = {name}\n\
+             [server]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = digitalSignature\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = {alt_names}\n"
+        ),
     )
     .expect("write openssl.cnf");
     let out = Command::new("openssl")

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tollgate_e2e::envoy::tollgate_filter;
 use tollgate_e2e::sha256_hex as sha;
 use tollgate_e2e::{get, scratch_dir, wasm_path, Envoy, Upstream};
 
@@ -78,27 +79,12 @@ fn billing() -> Value {
 /// The filter's config as Envoy reads it from a file (ECDS): same VM (`vm_id`, code) for every
 /// API, so their counters are shared.
 fn ecds(id: &str, config: &Value) -> Value {
+    let mut filter = tollgate_filter(config, &wasm_path().to_string_lossy());
+    filter["typed_config"]["config"]["name"] = json!(format!("tollgate.{id}"));
     json!({"resources": [{
         "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
         "name": format!("tollgate.{id}"),
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": format!("tollgate.{id}"),
-                "root_id": "tollgate",
-                "failure_policy": "FAIL_CLOSED",
-                "allow_on_headers_stop_iteration": true,
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": config.to_string(),
-                },
-                "vm_config": {
-                    "vm_id": "tollgate",
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": wasm_path()}},
-                },
-            },
-        },
+        "typed_config": filter["typed_config"],
     }]})
 }
 
@@ -224,21 +210,7 @@ fn bootstrap(dir: &Path, backend: u16, certs: &[(PathBuf, PathBuf); 2]) -> Value
 
 /// A self-signed server certificate for `domain` only, and its key.
 fn certificate(dir: &Path, domain: &str) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join(format!("{domain}.crt")), dir.join(format!("{domain}.key")));
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
-        .args(["-nodes", "-days", "2", "-subj", &format!("/CN={domain}")])
-        .args(["-addext", &format!("subjectAltName=DNS:{domain}")])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-addext", "extendedKeyUsage=serverAuth"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
-    (cert, key)
+    tollgate_e2e::ws::server_certificate(dir, domain, &format!("DNS:{domain}"))
 }
 
 /// `curl https://{domain}:{port}{path}` to this Envoy, trusting only `ca`: (curl's exit code,
