@@ -4,10 +4,13 @@
 // through serde_json's `Index`, which answers `Null` for a missing key; every other no-panic lint
 // of the workspace holds here.
 #![allow(clippy::indexing_slicing)]
+// The AWS import is being written.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod aws;
 mod gateway_file;
 mod key_file;
 mod locate;
@@ -76,6 +79,10 @@ enum Command {
         #[arg(long = "stage-variable", value_name = "NAME=VALUE")]
         stage_variable: Vec<String>,
     },
+    /// Bring a whole API Gateway setup (REST APIs with their stages, API keys, usage plans,
+    /// custom domains) from a live account, a folder of `aws apigateway get-...` answers, or a
+    /// SAM or CloudFormation template; writes a gateway file and one spec per API.
+    ImportAws(aws::ImportArgs),
     /// Write a spec's API as OpenAPI 3.0 or Swagger 2.0 (YAML, or JSON for `.json`).
     Export {
         spec: PathBuf,
@@ -230,6 +237,7 @@ fn run(command: Command) -> Result<(), String> {
                 openapi::export::Options { stage, format, extensions: extensions.is_some() };
             openapi::export_command(&spec, &options, out.as_deref())
         }
+        Command::ImportAws(args) => aws::import_command(args),
         Command::Keys(command) => manage::keys(command),
         Command::Plans(command) => manage::plans(command),
         Command::AdminKeys(command) => manage::admin_keys(command),

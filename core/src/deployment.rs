@@ -533,6 +533,25 @@ mod tests {
     }
 
     #[test]
+    fn a_method_caches_only_on_the_stages_that_have_a_cache() {
+        let d = deployment(json!({
+            "stages": [{"name": "dev"}, {"name": "prod", "cache": {"enabled": false}}],
+            "methods": [{"resource": "/pets", "http_method": "GET",
+                         "cache": {"enabled": true, "ttl_seconds": 60}}],
+        }))
+        .unwrap();
+        let cached: Vec<bool> =
+            d.stages.iter().map(|s| s.plan.methods.iter().any(|m| m.cache.is_some())).collect();
+        assert_eq!(cached, [false, true]);
+        let err = deployment(json!({
+            "stages": [{"name": "dev"}, {"name": "prod"}],
+            "methods": [{"resource": "/pets", "http_method": "GET", "cache": {"enabled": true}}],
+        }))
+        .unwrap_err();
+        assert!(err.to_string().contains("the stage has no cache"), "{err}");
+    }
+
+    #[test]
     fn canaries_take_their_share_with_their_overrides() {
         let d = deployment(
             json!({"stages": [{"name": "prod", "variables": {"backend": "v1", "keep": "k"},

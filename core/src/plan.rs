@@ -174,12 +174,18 @@ impl Plan {
                 validation,
                 integration,
                 needs_body,
-                cache: CachePlan::compile(
-                    stage.cache.as_ref(),
-                    m,
-                    (&config.api.id, &stage.name),
-                    &path,
-                )?,
+                // Stages share the methods: a stage without a cache caches nothing (as on AWS,
+                // where method cache settings are per stage) when another stage has one.
+                cache: if stage.cache.is_none() && config.stages.iter().any(|s| s.cache.is_some()) {
+                    None
+                } else {
+                    CachePlan::compile(
+                        stage.cache.as_ref(),
+                        m,
+                        (&config.api.id, &stage.name),
+                        &path,
+                    )?
+                },
             });
         }
         let header = config.api_key_id_header.to_ascii_lowercase();

@@ -25,6 +25,9 @@ pub struct Options {
     pub account_id: Option<String>,
     /// The stage's variables (an export has none; its URIs and templates may use them).
     pub stage_variables: std::collections::BTreeMap<String, String>,
+    /// Whether a stage caches (an account's stage says; a document alone never does): method
+    /// cache keys are kept.
+    pub stage_cache: bool,
 }
 
 pub struct Imported {
@@ -85,7 +88,7 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
         notes,
         authorizers: Vec::new(),
         lambda_authorizers: Vec::new(),
-        stage_cache: false,
+        stage_cache: options.stage_cache,
         models: Map::new(),
     };
     let schemas = match version {
@@ -107,6 +110,9 @@ pub fn import(doc: &Value, options: &Options) -> Result<Imported, String> {
     let mut stage = json!({"name": id.stage});
     if !options.stage_variables.is_empty() {
         stage["variables"] = json!(options.stage_variables);
+    }
+    if options.stage_cache {
+        stage["cache"] = json!({});
     }
     config.insert("stage".into(), stage);
     let mut default_validator = None;

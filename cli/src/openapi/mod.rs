@@ -187,7 +187,8 @@ pub fn import_command(
             format!("--listen: `{listen}` is not IP:PORT (for example 0.0.0.0:10000)")
         })?;
     }
-    let options = import::Options { stage, region, account_id, stage_variables };
+    let options =
+        import::Options { stage, region, account_id, stage_variables, stage_cache: false };
     let mut specs = Vec::with_capacity(files.len());
     for file in files {
         let mut spec = imported_spec(file, strict, &options, files.len() > 1)?;
