@@ -8,6 +8,7 @@ pub mod client;
 pub mod convert;
 pub mod folder;
 pub mod rebuild;
+pub mod settings;
 pub mod template;
 
 use serde_json::Value;

@@ -16,7 +16,8 @@ use subtle::ConstantTimeEq;
 
 use self::canonical::{canonical_request, sha256_hex, string_to_sign, Parts};
 pub use self::parse::{presented, Form, Presented};
-use self::time::{format_amz_date, format_window};
+pub use self::time::format_amz_date;
+use self::time::format_window;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 pub const SERVICE: &str = "execute-api";
