@@ -229,7 +229,14 @@ fn stage_of(
             continue;
         };
         if let Some(throttle) = throttle {
-            stage.method_throttles.insert(format!("{resource}/{verb}"), throttle);
+            if has_method(config, &resource, &verb) {
+                stage.method_throttles.insert(throttle_key(&resource, &verb), throttle);
+            } else {
+                report.push(unhonoured(
+                    &format!("{at}.methodSettings.{key}"),
+                    "names no method of the API: its throttle is left out",
+                ));
+            }
         }
         let caching = setting.get("cachingEnabled").and_then(Value::as_bool);
         let ttl = setting.get("cacheTtlInSeconds").and_then(Value::as_u64);
@@ -327,6 +334,21 @@ fn method_of_setting(key: &str) -> Option<(String, String)> {
     Some((path, verb.to_ascii_uppercase()))
 }
 
+/// A method throttle's key as the config has it: `/pets/GET`, `/GET` for the root.
+fn throttle_key(resource: &str, verb: &str) -> String {
+    match resource {
+        "/" => format!("/{verb}"),
+        _ => format!("{resource}/{verb}"),
+    }
+}
+
+/// Whether `config` has the method (`*`: any method of the resource).
+fn has_method(config: &Config, resource: &str, verb: &str) -> bool {
+    config.methods.iter().any(|m| {
+        m.resource == resource && (verb == "*" || m.http_method.eq_ignore_ascii_case(verb))
+    })
+}
+
 /// A throttle from a rate and a burst field; `None` when unset or negative (AWS's "none").
 fn throttle_of(item: &Value, rate: &str, burst: &str) -> Option<Throttle> {
     let rate = item.get(rate).and_then(Value::as_f64).filter(|r| *r >= 0.0)?;
@@ -373,8 +395,15 @@ fn usage_plans(account: &Account, apis: &[Config], report: &mut Vec<Unhonoured>)
                 stage.get("throttle").and_then(Value::as_object).into_iter().flatten()
             {
                 let Some((resource, verb)) = method_of_setting(key) else { continue };
-                if let Some(t) = throttle_of(throttle, "rateLimit", "burstLimit") {
-                    method_throttles.insert(format!("{resource}/{verb}"), t);
+                let Some(t) = throttle_of(throttle, "rateLimit", "burstLimit") else { continue };
+                let config = apis.iter().find(|c| c.api.id == api);
+                if config.is_some_and(|c| has_method(c, &resource, &verb)) {
+                    method_throttles.insert(throttle_key(&resource, &verb), t);
+                } else {
+                    report.push(unhonoured(
+                        &format!("{at}.apiStages.{api}:{name}.throttle.{key}"),
+                        "names no method of the API: its throttle is left out",
+                    ));
                 }
             }
             api_stages.push(PlanStage {
@@ -640,6 +669,9 @@ mod tests {
         for key in ["pets/GET", "~1pets/GET", "/pets/get"] {
             assert_eq!(method_of_setting(key), Some(("/pets".into(), "GET".into())), "{key}");
         }
+        assert_eq!(method_of_setting("/GET"), Some(("/".into(), "GET".into())));
+        assert_eq!(throttle_key("/", "GET"), "/GET");
+        assert_eq!(throttle_key("/pets", "GET"), "/pets/GET");
         assert_eq!(
             method_of_setting("~1pets~1{petId}/DELETE"),
             Some(("/pets/{petId}".into(), "DELETE".into()))

@@ -556,6 +556,8 @@ impl Operation<'_> {
             let scopes: Vec<String> =
                 scopes.as_array().map(|a| a.iter().map(scalar).collect()).unwrap_or_default();
             let (kind, id, scopes) = match schemes.get(name) {
+                // SAM writes `NONE: []` for a method without authorization, naming no scheme.
+                None if name == "NONE" => continue,
                 None => {
                     cx.notes
                         .unhonoured(&join(&at, name), "there is no security scheme of that name");
