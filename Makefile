@@ -9,6 +9,7 @@
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
 MOTO_VERSION  := 5.1.22
+SAM_TRANSLATOR_VERSION := 1.103.0
 TYPESCRIPT_VERSION := 7.0.2
 OTLP_PROTO_VERSION := 1.45.2
 VENV          := .venv
@@ -18,6 +19,8 @@ ENVOY         := $(TOOLS)/envoy
 BOTOCORE      := $(VENV)/.botocore-$(BOTOCORE_VERSION)
 # moto (server mode) emulates DynamoDB for the AWS service integration tests and examples/items.
 MOTO          := $(VENV)/.moto-$(MOTO_VERSION)
+# aws-sam-translator turns the SAM templates of the template import test into CloudFormation.
+SAM_TRANSLATOR := $(VENV)/.aws-sam-translator-$(SAM_TRANSLATOR_VERSION)
 # opentelemetry-proto decodes the spans Envoy exports in the tracing e2e test (tests/otlp).
 OTLP_PROTO    := $(VENV)/.opentelemetry-proto-$(OTLP_PROTO_VERSION)
 # tsc compiles the generated TypeScript SDK in the e2e tests (tests/tests/sdk.rs).
@@ -58,6 +61,10 @@ $(BOTOCORE): | $(ENVOY)
 
 $(MOTO): | $(BOTOCORE)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+$(SAM_TRANSLATOR): | $(MOTO)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-translator==$(SAM_TRANSLATOR_VERSION)
 	touch $@
 
 $(OTLP_PROTO): | $(ENVOY)
@@ -134,7 +141,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(TSC) $(OTLP_PROTO)
+test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(SAM_TRANSLATOR) $(TSC) $(OTLP_PROTO)
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli ratelimit redis
