@@ -4,8 +4,6 @@
 // through serde_json's `Index`, which answers `Null` for a missing key; every other no-panic lint
 // of the workspace holds here.
 #![allow(clippy::indexing_slicing)]
-// The AWS import is being written.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
