@@ -149,13 +149,7 @@ fn operation(
         op.insert("parameters".into(), Value::Array(parameters));
     }
     if let Some(Value::Object(models)) = method.get("requestModels") {
-        let content: Map<String, Value> = models
-            .iter()
-            .map(|(media, model)| {
-                let reference = format!("#/components/schemas/{}", scalar(model));
-                (media.clone(), json!({"schema": {"$ref": reference}}))
-            })
-            .collect();
+        let content = model_content(models);
         op.insert("requestBody".into(), json!({"content": content, "required": true}));
     }
     op.insert("responses".into(), method_responses(method));
@@ -207,14 +201,7 @@ fn method_responses(method: &Value) -> Value {
             }
         }
         if let Some(Value::Object(models)) = response.get("responseModels") {
-            let content: Map<String, Value> = models
-                .iter()
-                .map(|(media, model)| {
-                    let reference = format!("#/components/schemas/{}", scalar(model));
-                    (media.clone(), json!({"schema": {"$ref": reference}}))
-                })
-                .collect();
-            entry["content"] = Value::Object(content);
+            entry["content"] = Value::Object(model_content(models));
         }
         out.insert(status.clone(), entry);
     }
@@ -222,6 +209,17 @@ fn method_responses(method: &Value) -> Value {
         out.insert("200".into(), json!({"description": "200 response"}));
     }
     Value::Object(out)
+}
+
+/// `{media type: model name}` as OpenAPI content referencing the models' schemas.
+fn model_content(models: &Map<String, Value>) -> Map<String, Value> {
+    models
+        .iter()
+        .map(|(media, model)| {
+            let reference = format!("#/components/schemas/{}", scalar(model));
+            (media.clone(), json!({"schema": {"$ref": reference}}))
+        })
+        .collect()
 }
 
 /// `methodIntegration` in the export's form: `type` and `passthroughBehavior` in lower case,
