@@ -5,6 +5,8 @@
 # (npm, in .tools/npm) to compile the generated TypeScript SDK, and Redis (Debian `redis-server`)
 # for the global usage plans' rate-limit service (`make run` needs no Redis), Prometheus (Debian
 # `prometheus`) for the metrics tests, and opentelemetry-proto (in .venv) for the tracing test.
+# `make test` and `make dist` also add the x86_64-unknown-linux-musl target and Debian `musl-tools`
+# (static binaries), and `make test` skopeo and `docker-registry` (Debian) for the image test.
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
@@ -141,7 +143,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(SAM_TRANSLATOR) $(TSC) $(OTLP_PROTO)
+test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(SAM_TRANSLATOR) $(TSC) $(OTLP_PROTO) dist-images registry-tools
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli ratelimit redis
@@ -151,6 +153,34 @@ bench: setup filter cli ratelimit redis
 soak: setup filter cli
 	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib
 	target/release/tollgate-soak
+
+# Release artifacts in dist/out/ (dist/build): the filter as `make filter` builds it, static
+# x86_64 Linux binaries (musl; ring's C code is built with musl-gcc from Debian `musl-tools`) of
+# the CLI and tollgate-ratelimit, SHA256SUMS, and two OCI image layouts written without a container
+# engine (dist/oci_image.py, reproducible): the filter as a Wasm "compat" image and
+# tollgate-ratelimit on an empty base. Prints the digests to pin (also in dist/out/DIGESTS).
+# dist-images is the part `make test` checks (tests/tests/dist.rs), without the CLI's static
+# build; it rewrites dist/out without the CLI, so run `make dist` last for a release.
+MUSL          := x86_64-unknown-linux-musl
+
+.PHONY: dist dist-images musl registry-tools
+
+musl:
+	@rustup target list --installed | grep -qx $(MUSL) || rustup target add $(MUSL)
+	@command -v musl-gcc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends musl-tools; }
+
+dist: filter musl
+	cargo build --release --locked --target $(MUSL) -p tollgate-cli -p tollgate-ratelimit
+	dist/build $(WASM) target/$(MUSL)/release
+
+dist-images: filter musl
+	cargo build --release --locked --target $(MUSL) -p tollgate-ratelimit
+	dist/build --images-only $(WASM) target/$(MUSL)/release
+
+# A local OCI registry (Debian `docker-registry`, distribution v2) and skopeo: the image test
+# pushes the dist images to it and pulls them back.
+registry-tools:
+	@command -v skopeo >/dev/null && command -v docker-registry >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends skopeo docker-registry; }
 
 clean:
 	cargo clean
