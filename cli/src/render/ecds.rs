@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tollgate_core::config::{Config, Secret};
 use tollgate_core::deployment::Deployment;
 
+use super::remote::Code;
 use crate::spec::write_atomically;
 
 /// The ECDS resource name, the HTTP filter's name and the plugin's root id.
@@ -17,7 +18,7 @@ pub const FILTER_NAME: &str = "tollgate";
 /// The file (in the rendered directory) that holds the filter's config.
 pub const ECDS_FILE: &str = "tollgate.ecds.yaml";
 
-const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+pub const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 
 /// The HCM's entry for the filter: its config comes from `dir/tollgate.ecds.yaml`.
 pub fn http_filter(dir: &Path) -> Value {
@@ -87,18 +88,18 @@ pub fn check(config: &Config) -> Result<Deployment, String> {
 }
 
 /// The `envoy.extensions.filters.http.wasm.v3.Wasm` config of the filter: fail closed, the
-/// config JSON as the plugin configuration, the V8 VM `tollgate` running `wasm`. The filter
-/// publishes the caller's identity as filter state, which the rendered access log, metrics and
-/// spans read.
-pub fn wasm_config(config: &Config, wasm: &Path) -> Result<Value, String> {
-    wasm_config_as(config, wasm, (FILTER_NAME, &env_keys(config)))
+/// config JSON as the plugin configuration, the V8 VM `tollgate` running `code` (a module file,
+/// or one Envoy fetches and checks). The filter publishes the caller's identity as filter
+/// state, which the rendered access log, metrics and spans read.
+pub fn wasm_config(config: &Config, code: &Code) -> Result<Value, String> {
+    wasm_config_as(config, code, (FILTER_NAME, &env_keys(config)))
 }
 
 /// [`wasm_config`] under the plugin name `name`, the VM passed the environment variables
-/// `keys`: plugins of the same `wasm` and `keys` share one VM (per worker), and its shared data.
+/// `keys`: plugins of the same code and `keys` share one VM (per worker), and its shared data.
 pub fn wasm_config_as(
     config: &Config,
-    wasm: &Path,
+    code: &Code,
     (name, keys): (&str, &[String]),
 ) -> Result<Value, String> {
     check(config)?;
@@ -113,7 +114,7 @@ pub fn wasm_config_as(
     let mut vm = json!({
         "vm_id": FILTER_NAME,
         "runtime": "envoy.wasm.runtime.v8",
-        "code": {"local": {"filename": wasm}},
+        "code": code.vm_code(),
     });
     if !keys.is_empty() {
         vm["environment_variables"] = json!({ "host_env_keys": keys });
@@ -135,8 +136,8 @@ pub fn wasm_config_as(
 }
 
 /// The ECDS file: a DiscoveryResponse with one `TypedExtensionConfig` named `tollgate`.
-pub fn ecds_document(config: &Config, wasm: &Path) -> Result<String, String> {
-    document(FILTER_NAME, wasm_config(config, wasm)?)
+pub fn ecds_document(config: &Config, code: impl Into<Code>) -> Result<String, String> {
+    document(FILTER_NAME, wasm_config(config, &code.into())?)
 }
 
 /// An ECDS file: a DiscoveryResponse with one `TypedExtensionConfig`, `name`.
@@ -155,11 +156,14 @@ pub fn document(name: &str, typed_config: Value) -> Result<String, String> {
     ))
 }
 
-/// Writes `dir/tollgate.ecds.yaml` atomically (a running Envoy watching `dir` picks it up);
-/// returns its path. `config` is checked first, so a bad config never replaces a good one.
-pub fn write_ecds(dir: &Path, config: &Config, wasm: &Path) -> Result<PathBuf, String> {
-    let text = ecds_document(config, wasm)?;
-    let path = dir.join(ECDS_FILE);
+/// Writes `dir/tollgate.ecds.yaml` (for remote code `tollgate.<hash>.ecds.yaml`) atomically (a
+/// running Envoy watching `dir` picks it up); returns its path. `config` is checked first, so a
+/// bad config never replaces a good one.
+pub fn write_ecds(dir: &Path, config: &Config, code: impl Into<Code>) -> Result<PathBuf, String> {
+    let code = code.into();
+    let text = ecds_document(config, &code)?;
+    // Remote code: the file named by its hash (see `remote`).
+    let path = dir.join(code.ecds_file(ECDS_FILE));
     write_atomically(&path, text.as_bytes())?;
     Ok(path)
 }

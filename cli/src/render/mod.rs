@@ -7,13 +7,22 @@
 //! clusters the config names. The filter itself is not inline: both listeners take it from the
 //! ECDS file, so changing keys, plans or methods needs no restart; listeners, routes and
 //! clusters do.
+//!
+//! With `--wasm-url URL --sha256 HEX` Envoy fetches the filter instead of reading a file, and the
+//! ECDS file is named by the module's hash, so that a new build takes a restart (`remote`);
+//! `--target istio|envoy-gateway` writes Kubernetes objects for those gateways instead of an
+//! Envoy config (`kubernetes`).
 
 mod access_log;
 mod clusters;
 pub mod ecds;
+mod envoy_gateway;
+mod istio;
+mod kubernetes;
 mod local_reply;
 mod metrics;
 pub mod multi;
+pub mod remote;
 pub mod routes;
 mod tracing;
 
@@ -28,6 +37,8 @@ use crate::spec::{write_atomically, Spec, Tls};
 
 pub use clusters::UPSTREAM;
 pub use ecds::{write_ecds, ECDS_FILE};
+pub use kubernetes::Target;
+pub use remote::Code;
 
 /// The bootstrap file in the rendered directory.
 pub const BOOTSTRAP_FILE: &str = "envoy.yaml";
@@ -56,19 +67,59 @@ pub struct RenderArgs {
     /// The built filter (default: $TOLLGATE_WASM, else ./target/wasm32-wasip1/release/tollgate_filter.wasm).
     #[arg(long)]
     pub wasm: Option<PathBuf>,
+    /// What to write: an Envoy config (`envoy`), or Kubernetes objects for Istio's ingress
+    /// gateway (`istio`) or Envoy Gateway (`envoy-gateway`).
+    #[arg(long, value_enum, default_value_t = Target::Envoy)]
+    pub target: Target,
+    /// Where Envoy (or the Kubernetes gateway) fetches the filter, instead of a local file:
+    /// `https://host/path/tollgate_filter.wasm` (http also works). Needs --sha256.
+    #[arg(long, value_name = "URL")]
+    pub wasm_url: Option<String>,
+    /// With --wasm-url: the module's SHA-256 (`sha256sum tollgate_filter.wasm`), which Envoy
+    /// checks the fetched module against. With --image: the image's manifest digest
+    /// (`crane digest`, `skopeo inspect`), which Istio and Envoy Gateway check.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// istio, envoy-gateway: the OCI image of the filter, `REGISTRY/tollgate-filter:VERSION`
+    /// (or `...@sha256:DIGEST`).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// istio: the gateway pods the filter runs in, `key=value` (repeatable; default
+    /// `istio=ingressgateway`).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub selector: Vec<String>,
+    /// envoy-gateway: what the filter attaches to, `Gateway/NAME` or `HTTPRoute/NAME`
+    /// (repeatable).
+    #[arg(long, value_name = "KIND/NAME")]
+    pub target_ref: Vec<String>,
+    /// envoy-gateway: the Gateway whose Envoy gets the clusters the filter calls (JWKS,
+    /// Lambda, rate-limit service); default: the Gateway among --target-ref.
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
+    /// istio, envoy-gateway: the namespace of the objects (default: kubectl's).
+    #[arg(long)]
+    pub namespace: Option<String>,
 }
 
 pub fn command(args: RenderArgs) -> Result<(), String> {
+    if args.target != Target::Envoy {
+        return kubernetes::command(&args);
+    }
+    kubernetes::refuse_kubernetes_flags(&args)?;
+    let code =
+        Code::from_args(args.wasm.as_deref(), args.wasm_url.as_deref(), args.sha256.as_deref())?;
     if is_gateway_path(&args.spec)? {
-        return multi_command(&args);
+        return multi_command(&args, &code);
     }
     let spec = load(&args.spec)?;
-    let wasm = wasm_path(args.wasm.as_deref())?;
-    let written = write(&spec, &args.out, &wasm)?;
+    let running = remote::rendered_code(&args.out).ok();
+    let written = write(&spec, &args.out, &code)?;
     let bootstrap = written.dir.join(BOOTSTRAP_FILE);
-    println!("wrote {} and {}", bootstrap.display(), written.dir.join(ECDS_FILE).display());
+    let ecds = written.dir.join(code.ecds_file(ECDS_FILE));
+    println!("wrote {} and {}", bootstrap.display(), ecds.display());
     match written.bootstrap {
         Change::New => println!("start Envoy with: envoy -c {}", bootstrap.display()),
+        _ if needs_restart(running.as_ref(), &code) => println!("{RESTART}"),
         Change::Same => println!("a running Envoy applies the new filter config now"),
         Change::Changed => println!(
             "{BOOTSTRAP_FILE} changed (listeners, routes or clusters): restart Envoy for it; \
@@ -84,11 +135,23 @@ pub fn is_gateway_path(path: &Path) -> Result<bool, String> {
     Ok(crate::gateway_file::is_gateway_file(path, &text))
 }
 
+/// What a running Envoy does with new remote code: it never fetches it on a live update.
+const RESTART: &str = "the filter's code changed (--wasm-url/--sha256): restart Envoy to run \
+                       it. A running Envoy cannot take new remote code live (it would not fetch \
+                       it), so the new build has its own config file, which only the new \
+                       envoy.yaml reads: until it restarts, a running Envoy keeps the filter, \
+                       keys and plans it has";
+
+/// Whether the Envoy running `running` (the code of the ECDS file there before) must restart.
+fn needs_restart(running: Option<&Code>, code: &Code) -> bool {
+    running.is_some_and(|running| code.needs_restart_after(running))
+}
+
 /// `tollgate render GATEWAY_FILE`.
-fn multi_command(args: &RenderArgs) -> Result<(), String> {
+fn multi_command(args: &RenderArgs, code: &Code) -> Result<(), String> {
     let multi = crate::gateway_file::load(&args.spec)?;
-    let wasm = wasm_path(args.wasm.as_deref())?;
-    let written = multi::write(&multi, &args.out, &wasm)?;
+    let running = remote::rendered_code(&args.out).ok();
+    let written = multi::write(&multi, &args.out, code)?;
     let bootstrap = written.dir.join(BOOTSTRAP_FILE);
     let files: Vec<String> = written
         .filters
@@ -112,6 +175,7 @@ fn multi_command(args: &RenderArgs) -> Result<(), String> {
     }
     match written.bootstrap {
         Change::New => println!("start Envoy with: envoy -c {}", bootstrap.display()),
+        _ if needs_restart(running.as_ref(), code) => println!("{RESTART}"),
         Change::Same => println!("a running Envoy applies the changed filter configs now"),
         Change::Changed => println!(
             "{BOOTSTRAP_FILE} changed (listeners, routes, domains or clusters): restart Envoy \
@@ -178,12 +242,16 @@ pub struct Written {
     pub bootstrap: Change,
 }
 
-/// Writes `dir/tollgate.ecds.yaml`, then `dir/envoy.yaml`, each atomically.
-pub fn write(spec: &Spec, dir: &Path, wasm: &Path) -> Result<Written, String> {
+/// Writes `dir/tollgate.ecds.yaml`, then `dir/envoy.yaml`, each atomically; the filter is
+/// `code` (a module file, or one Envoy fetches: then the bootstrap has the fetch cluster).
+pub fn write(spec: &Spec, dir: &Path, code: impl Into<Code>) -> Result<Written, String> {
+    let code = code.into();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = absolute(dir)?;
-    let text = bootstrap(spec, &dir)?;
-    write_ecds(&dir, &spec.config, wasm)?;
+    let mut value = bootstrap_value(spec, &dir)?;
+    code.adapt_bootstrap(&mut value)?;
+    let text = bootstrap_text(spec, &value, &code.bootstrap_note())?;
+    write_ecds(&dir, &spec.config, &code)?;
     let path = dir.join(BOOTSTRAP_FILE);
     let bootstrap = match std::fs::read_to_string(&path) {
         Ok(old) if old == text => Change::Same,
@@ -196,13 +264,13 @@ pub fn write(spec: &Spec, dir: &Path, wasm: &Path) -> Result<Written, String> {
     Ok(Written { dir, bootstrap })
 }
 
-/// The bootstrap (`envoy.yaml`) for `spec`, its filter config in `dir/tollgate.ecds.yaml`.
-pub fn bootstrap(spec: &Spec, dir: &Path) -> Result<String, String> {
-    let value = bootstrap_value(spec, dir)?;
-    let yaml = serde_yaml_ng::to_string(&value).map_err(|e| e.to_string())?;
+/// The bootstrap (`envoy.yaml`) for `spec` from its value, its filter config in
+/// `tollgate.ecds.yaml` next to it; `note` (comment lines) goes under the header.
+fn bootstrap_text(spec: &Spec, value: &Value, note: &str) -> Result<String, String> {
+    let yaml = serde_yaml_ng::to_string(value).map_err(|e| e.to_string())?;
     Ok(format!(
         "# Envoy bootstrap for API `{}`, written by `tollgate render`: render again rather than\n\
-         # edit. The Tollgate filter's config is in {ECDS_FILE} next to this file.\n{yaml}",
+         # edit. The Tollgate filter's config is in {ECDS_FILE} next to this file.\n{note}{yaml}",
         spec.config.api.id
     ))
 }

@@ -18,6 +18,7 @@ use tollgate_core::config::Config;
 use tollgate_core::transform::integration::CLUSTER_HEADER;
 
 use super::clusters::{self, Cluster, UPSTREAM};
+use super::remote::Code;
 use super::routes::{self, Action, ADMIN_ROUTE, BY_URI_ROUTE, DEFAULT_TIMEOUT_MS};
 use super::{
     access_log, ecds, hcm, listener, listener_of, local_reply, metrics, tls_socket, tracing,
@@ -49,12 +50,16 @@ pub struct MultiWritten {
 }
 
 /// Writes each API's ECDS file whose content changed, then `dir/envoy.yaml` if it changed, each
-/// atomically; every config is checked before anything is written.
-pub fn write(multi: &MultiSpec, dir: &Path, wasm: &Path) -> Result<MultiWritten, String> {
+/// atomically; every config is checked before anything is written. The filter is `code` (with
+/// remote code, the bootstrap has the fetch cluster and the ECDS files are named by its hash).
+pub fn write(multi: &MultiSpec, dir: &Path, code: impl Into<Code>) -> Result<MultiWritten, String> {
+    let code = code.into();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = super::absolute(dir)?;
-    let text = bootstrap(multi, &dir)?;
-    let documents = ecds_documents(multi, wasm)?;
+    let mut value = bootstrap_value(multi, &dir)?;
+    code.adapt_bootstrap(&mut value)?;
+    let text = bootstrap_text(multi, &value, &code.bootstrap_note())?;
+    let documents = ecds_documents(multi, &code)?;
     let mut filters = Vec::with_capacity(documents.len());
     for (file, document) in documents {
         let change = write_if_changed(&dir.join(&file), &document)?;
@@ -78,7 +83,11 @@ fn write_if_changed(path: &Path, text: &str) -> Result<Change, String> {
 
 /// Each API's ECDS file name and content: its config as the plugin `tollgate.<api id>` of the
 /// one shared VM (every plugin passes the VM the environment variables any config reads).
-pub fn ecds_documents(multi: &MultiSpec, wasm: &Path) -> Result<Vec<(String, String)>, String> {
+pub fn ecds_documents(
+    multi: &MultiSpec,
+    code: impl Into<Code>,
+) -> Result<Vec<(String, String)>, String> {
+    let code = code.into();
     let mut keys: Vec<String> = Vec::new();
     for config in &multi.apis {
         for key in ecds::env_keys(config) {
@@ -93,22 +102,22 @@ pub fn ecds_documents(multi: &MultiSpec, wasm: &Path) -> Result<Vec<(String, Str
         .map(|config| {
             let id = &config.api.id;
             let name = ecds::api_filter_name(id);
-            let typed = ecds::wasm_config_as(config, wasm, (&name, &keys))
+            let typed = ecds::wasm_config_as(config, &code, (&name, &keys))
                 .map_err(|e| format!("API `{id}`: {e}"))?;
-            Ok((ecds::api_ecds_file(id), ecds::document(&name, typed)?))
+            Ok((code.ecds_file(&ecds::api_ecds_file(id)), ecds::document(&name, typed)?))
         })
         .collect()
 }
 
-/// The bootstrap (`envoy.yaml`) of a gateway file, the filter configs in `dir`.
-pub fn bootstrap(multi: &MultiSpec, dir: &Path) -> Result<String, String> {
-    let value = bootstrap_value(multi, dir)?;
-    let yaml = serde_yaml_ng::to_string(&value).map_err(|e| e.to_string())?;
+/// The bootstrap (`envoy.yaml`) of a gateway file from its value; `note` (comment lines) goes
+/// under the header.
+fn bootstrap_text(multi: &MultiSpec, value: &Value, note: &str) -> Result<String, String> {
+    let yaml = serde_yaml_ng::to_string(value).map_err(|e| e.to_string())?;
     let ids: Vec<&str> = multi.apis.iter().map(|c| c.api.id.as_str()).collect();
     Ok(format!(
         "# Envoy bootstrap for the APIs {}, written by `tollgate render`: render again rather\n\
          # than edit. Each API's Tollgate filter config is in tollgate.<api id>.ecds.yaml next to\n\
-         # this file.\n{yaml}",
+         # this file.\n{note}{yaml}",
         ids.join(", ")
     ))
 }
