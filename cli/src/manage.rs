@@ -318,21 +318,14 @@ fn commit_gateway(path: &Path, spec: &Spec, target: &DeployTarget) -> Result<(),
 /// Applies a gateway file to the gateway rendered into `dir`, with the wasm module it runs:
 /// only the files whose content changed are written, so only those APIs reload.
 pub fn deploy_gateway(dir: &Path, multi: &MultiSpec) -> Result<(), String> {
-    let first = multi.apis.first().ok_or("the gateway has no API")?;
-    let wasm = running_wasm(&dir.join(crate::render::ecds::api_ecds_file(&first.api.id)))?;
-    crate::render::multi::write(multi, dir, &wasm).map(|_| ())
+    let code = running_code(dir)?;
+    crate::render::multi::write(multi, dir, code).map(|_| ())
 }
 
-/// The wasm module named in an ECDS file the gateway was rendered with.
-fn running_wasm(ecds: &Path) -> Result<PathBuf, String> {
-    let text = std::fs::read_to_string(ecds)
-        .map_err(|e| format!("{}: {e} (render the gateway there first)", ecds.display()))?;
-    let doc: serde_json::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", ecds.display()))?;
-    doc.pointer("/resources/0/typed_config/config/vm_config/code/local/filename")
-        .and_then(serde_json::Value::as_str)
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("{}: no wasm module named in it", ecds.display()))
+/// The wasm module (a file, or a URL and its hash) the gateway rendered into `dir` runs.
+fn running_code(dir: &Path) -> Result<crate::render::remote::Code, String> {
+    crate::render::remote::rendered_code(dir)
+        .map_err(|e| format!("{e} (render the gateway there first)"))
 }
 
 /// Writes `config` as the filter config of the gateway rendered into `dir` (its ECDS file, with
@@ -340,8 +333,8 @@ fn running_wasm(ecds: &Path) -> Result<PathBuf, String> {
 /// it to new requests, requests in flight finish with the config they started with, and
 /// counters in shared data carry on. The config is checked first: a bad one never lands.
 pub fn deploy(dir: &Path, config: &Config) -> Result<(), String> {
-    let wasm = running_wasm(&dir.join(crate::render::ECDS_FILE))?;
-    crate::render::write_ecds(dir, config, &wasm).map(|_| ())
+    let code = running_code(dir)?;
+    crate::render::write_ecds(dir, config, code).map(|_| ())
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {

@@ -578,10 +578,10 @@ mod tests {
         let stages: Vec<&str> = orders.stages.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(stages, ["dev", "prod"]);
         let (dev, prod) = (&orders.stages[0], &orders.stages[1]);
-        assert_eq!(dev.variables["backend"], "127.0.0.1:8081");
+        assert_eq!(dev.variables["backend"], "orders-dev.internal:8080");
         let canary = dev.canary.as_ref().unwrap();
         assert_eq!(canary.percent_traffic, 10.0);
-        assert_eq!(canary.stage_variable_overrides["backend"], "127.0.0.1:8082");
+        assert_eq!(canary.stage_variable_overrides["backend"], "orders-canary.internal:8080");
         let cache = prod.cache.as_ref().unwrap();
         assert!(!cache.enabled, "caching is off for */*");
         assert_eq!(prod.throttle, Some(Throttle { rate: 50.0, burst: 100 }));
@@ -651,6 +651,7 @@ mod tests {
         let path = write(&converted, &dir).unwrap();
         let multi = crate::gateway_file::load(&path).unwrap();
         assert_eq!(multi.apis.len(), 2);
+        crate::render::multi::bootstrap_value(&multi, &dir).expect("renders");
         assert_eq!(multi.domains.len(), 3);
         let orders = &multi.apis[1];
         assert_eq!(orders.api_keys.len(), 2, "the plan's keys reach each API of the plan");

@@ -180,6 +180,16 @@ pub fn import_command(args: ImportArgs) -> Result<(), String> {
         ));
     }
     let path = convert::write(&converted, &args.out_dir)?;
+    // What render will say of it (a cluster two stages reach at different ports, say): the
+    // files are written, to be edited.
+    let renders = crate::gateway_file::load(&path)
+        .and_then(|multi| crate::render::multi::bootstrap_value(&multi, &args.out_dir));
+    if let Err(e) = renders {
+        eprintln!(
+            "warning: `tollgate render` will refuse this gateway until {} is edited: {e}",
+            path.display()
+        );
+    }
     eprintln!(
         "{} API(s), {} stage(s), {} usage plan(s), {} API key(s), {} domain(s) -> {}",
         converted.apis.len(),
