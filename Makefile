@@ -6,7 +6,8 @@
 # for the global usage plans' rate-limit service (`make run` needs no Redis), Prometheus (Debian
 # `prometheus`) for the metrics tests, and opentelemetry-proto (in .venv) for the tracing test.
 # `make test` and `make dist` also add the x86_64-unknown-linux-musl target and Debian `musl-tools`
-# (static binaries), and `make test` skopeo and `docker-registry` (Debian) for the image test.
+# (static binaries), and `make test` skopeo and `docker-registry` (Debian) for the image test, and
+# `docker.io` and `docker-compose` (Debian) to run the compose files (`make compose-test`).
 
 ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
@@ -125,7 +126,7 @@ run: setup filter cli
 	scripts/dev-cert
 	scripts/run-example petstore
 
-test: setup filter lint test-native test-wasm test-e2e fuzz-short
+test: setup filter lint test-native test-wasm test-e2e fuzz-short compose-test
 
 test-native:
 	cargo test --workspace --exclude tollgate-e2e --exclude tollgate-filter
@@ -185,3 +186,18 @@ registry-tools:
 clean:
 	cargo clean
 	rm -rf $(VENV) $(TOOLS)
+
+# docker-compose, exercised for real (tests/compose/run): envoy/docker-compose.yaml and the
+# examples' compose files brought up with Debian's docker-compose, called with curl, brought down.
+# Installs Debian `docker.io` and `docker-compose`; starts dockerd (host networking only, images
+# in .tools/docker) when no daemon answers and stops it after. No registry: the official images
+# are replaced by local stand-ins built from this machine's files (tests/compose/images).
+.PHONY: compose-tools compose-test
+
+compose-tools:
+	@pkgs=; command -v dockerd >/dev/null || pkgs=docker.io; command -v docker-compose >/dev/null || pkgs="$$pkgs docker-compose"; \
+	  [ -z "$$pkgs" ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs; }
+
+compose-test: setup filter cli ratelimit redis compose-tools
+	scripts/dev-cert
+	ENVOY_VERSION=$(ENVOY_VERSION) SUDO=$(SUDO) tests/compose/run
