@@ -13,6 +13,7 @@ ENVOY_VERSION := 1.40.0
 BOTOCORE_VERSION := 1.44.8
 MOTO_VERSION  := 5.1.22
 SAM_TRANSLATOR_VERSION := 1.103.0
+KUBERNETES_CLIENT_VERSION := 31.0.0
 TYPESCRIPT_VERSION := 7.0.2
 OTLP_PROTO_VERSION := 1.45.2
 VENV          := .venv
@@ -24,6 +25,8 @@ BOTOCORE      := $(VENV)/.botocore-$(BOTOCORE_VERSION)
 MOTO          := $(VENV)/.moto-$(MOTO_VERSION)
 # aws-sam-translator turns the SAM templates of the template import test into CloudFormation.
 SAM_TRANSLATOR := $(VENV)/.aws-sam-translator-$(SAM_TRANSLATOR_VERSION)
+# Kubernetes' Python client: its models check the rendered core objects (tests/k8s/check_core.py).
+KUBERNETES_CLIENT := $(VENV)/.kubernetes-$(KUBERNETES_CLIENT_VERSION)
 # opentelemetry-proto decodes the spans Envoy exports in the tracing e2e test (tests/otlp).
 OTLP_PROTO    := $(VENV)/.opentelemetry-proto-$(OTLP_PROTO_VERSION)
 # tsc compiles the generated TypeScript SDK in the e2e tests (tests/tests/sdk.rs).
@@ -68,6 +71,10 @@ $(MOTO): | $(BOTOCORE)
 
 $(SAM_TRANSLATOR): | $(MOTO)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-translator==$(SAM_TRANSLATOR_VERSION)
+	touch $@
+
+$(KUBERNETES_CLIENT): | $(SAM_TRANSLATOR)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes==$(KUBERNETES_CLIENT_VERSION)
 	touch $@
 
 $(OTLP_PROTO): | $(ENVOY)
@@ -144,7 +151,7 @@ lint: wasm-target
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tollgate-filter --target wasm32-wasip1 -- -D warnings
 
-test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(SAM_TRANSLATOR) $(TSC) $(OTLP_PROTO) dist-images registry-tools
+test-e2e: setup filter cli ratelimit redis prometheus $(BOTOCORE) $(MOTO) $(SAM_TRANSLATOR) $(KUBERNETES_CLIENT) $(TSC) $(OTLP_PROTO) dist-images registry-tools
 	cargo test -p tollgate-e2e -- --test-threads 2
 
 bench: setup filter cli ratelimit redis

@@ -484,3 +484,103 @@ fn configs_past_a_megabyte_are_refused() {
     }
     assert!(!Path::new(&out).exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
+
+/// The objects that are not custom resources, checked against Kubernetes' own models
+/// (`tests/k8s/check_core.py`, PyPI `kubernetes`): the problems it prints.
+fn core_complaints(objects: &[Value]) -> Vec<String> {
+    let mut child = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/k8s/check_core.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tests/k8s/check_core.py (make test installs the kubernetes client)");
+    let input = serde_json::to_vec(objects).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.success(), text.is_empty(), "{text}");
+    text.lines().map(str::to_string).collect()
+}
+
+/// Global usage plans without an address for the rate-limit service: the service and Redis
+/// are rendered beside the gateway (ConfigMap with the API's config, Deployment and Service of
+/// tollgate-ratelimit, Redis as a StatefulSet with an append-only file on a volume and its
+/// Service), and the filter's cluster names that Service.
+#[test]
+fn global_plans_bring_their_rate_limit_service_and_redis() {
+    let mut global = spec(false);
+    global["gateway"]["clusters"].as_object_mut().unwrap().remove("ratelimit");
+    let digest = digest();
+    let service_host = "tollgate-ratelimit-petstore.shop.svc.cluster.local";
+    for (target, file, extra) in [
+        ("istio", "tollgate.istio.yaml", vec![]),
+        (
+            "envoy-gateway",
+            "tollgate.envoy-gateway.yaml",
+            vec!["--target-ref", "HTTPRoute/pets", "--gateway", "eg"],
+        ),
+    ] {
+        let mut args = vec!["--target", target, "--image", IMAGE, "--sha256", &digest];
+        args.extend([
+            "--namespace",
+            "shop",
+            "--ratelimit-image",
+            "registry.example.com/tollgate-ratelimit:0.1.0",
+        ]);
+        args.extend(extra);
+        let (_, text, objects) = render(&global, file, &args);
+        let core: Vec<Value> = objects
+            .iter()
+            .filter(|o| {
+                ["ConfigMap", "Deployment", "Service", "StatefulSet"]
+                    .contains(&o["kind"].as_str().unwrap())
+            })
+            .cloned()
+            .collect();
+        assert_eq!(
+            kinds(&core),
+            ["ConfigMap", "Deployment", "Service", "StatefulSet", "Service"],
+            "{target}"
+        );
+        assert_eq!(core_complaints(&core), Vec::<String>::new(), "{target}");
+        let (config_map, deployment, service, redis, redis_service) =
+            (&core[0], &core[1], &core[2], &core[3], &core[4]);
+        // The service reads the API's own config from the ConfigMap it mounts.
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let args: Vec<&str> =
+            container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(container["image"], "registry.example.com/tollgate-ratelimit:0.1.0");
+        let file = args[1].strip_prefix("/etc/tollgate/").unwrap();
+        let config: Value =
+            serde_json::from_str(config_map["data"][file].as_str().unwrap()).unwrap();
+        assert_eq!(config["usage_plans"][0]["global"], true, "{target}");
+        assert_eq!(args[3], "redis://tollgate-redis-petstore:6379");
+        assert_eq!(redis_service["metadata"]["name"], "tollgate-redis-petstore");
+        assert_eq!(
+            deployment["spec"]["template"]["metadata"]["labels"], service["spec"]["selector"],
+            "the Service selects the Deployment's pods"
+        );
+        assert_eq!(service["spec"]["ports"][0]["appProtocol"], "grpc");
+        assert!(redis["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--appendonly")));
+        assert_eq!(redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+        assert!(core.iter().all(|o| o["metadata"]["namespace"] == "shop"), "{target}");
+        // The filter's rate-limit cluster is that Service.
+        assert!(text.contains(service_host), "{target}: {text}");
+    }
+    // The same checker refuses a broken object, so the check above can fail.
+    let broken = json!([{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+        "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": "80"}]}]}}, "replica": 2}}]);
+    let complaints = core_complaints(broken.as_array().unwrap());
+    assert!(complaints.iter().any(|c| c.contains("replica: unknown field")), "{complaints:?}");
+    assert!(complaints.iter().any(|c| c.contains("'80' is not int")), "{complaints:?}");
+    // A spec that names its rate-limit service gets none rendered.
+    let (_, _, objects) = render(
+        &spec(false),
+        "tollgate.istio.yaml",
+        &["--target", "istio", "--image", IMAGE, "--sha256", &digest],
+    );
+    assert!(!kinds(&objects).contains(&"Deployment"));
+}

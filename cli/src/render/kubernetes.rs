@@ -18,7 +18,7 @@ use tollgate_core::deployment::Deployment;
 use super::clusters::{self, Cluster, UPSTREAM};
 use super::remote::{self, Remote};
 use super::routes::{self, Action};
-use super::{ecds, envoy_gateway, istio, RenderArgs};
+use super::{ecds, envoy_gateway, istio, kubernetes_ratelimit, RenderArgs};
 use crate::spec::{write_atomically, Spec};
 
 /// What `tollgate render` writes.
@@ -43,6 +43,8 @@ pub fn refuse_kubernetes_flags(args: &RenderArgs) -> Result<(), String> {
         ("--target-ref", !args.target_ref.is_empty()),
         ("--gateway", args.gateway.is_some()),
         ("--namespace", args.namespace.is_some()),
+        ("--ratelimit-image", args.ratelimit_image.is_some()),
+        ("--redis-image", args.redis_image.is_some()),
     ];
     match given.iter().find(|(_, set)| *set) {
         Some((flag, _)) => {
@@ -360,12 +362,20 @@ pub fn command(args: &RenderArgs) -> Result<(), String> {
 /// The objects for `args.target`.
 pub fn manifest(spec: &Spec, module: &Module, args: &RenderArgs) -> Result<Manifest, String> {
     let deployment = ecds::check(&spec.config)?;
-    let facts = Facts::of(spec, &deployment)?;
-    match args.target {
-        Target::Istio => istio::manifest(spec, module, &facts, args),
-        Target::EnvoyGateway => envoy_gateway::manifest(spec, module, &facts, args),
+    // Global usage plans: the rate-limit service and Redis run beside the gateway unless the
+    // spec names where its service is.
+    let mut spec = spec.clone();
+    let own_service = kubernetes_ratelimit::adopt_cluster(&mut spec, args.namespace.as_deref());
+    let facts = Facts::of(&spec, &deployment)?;
+    let mut manifest = match args.target {
+        Target::Istio => istio::manifest(&spec, module, &facts, args),
+        Target::EnvoyGateway => envoy_gateway::manifest(&spec, module, &facts, args),
         Target::Envoy => Err("--target envoy writes an Envoy config".into()),
+    }?;
+    if own_service {
+        manifest.objects.extend(kubernetes_ratelimit::objects(&spec, args)?);
     }
+    Ok(manifest)
 }
 
 /// The file: the header, then each object as a YAML document.

@@ -19,6 +19,7 @@ pub mod ecds;
 mod envoy_gateway;
 mod istio;
 mod kubernetes;
+mod kubernetes_ratelimit;
 mod local_reply;
 mod metrics;
 pub mod multi;
@@ -99,6 +100,13 @@ pub struct RenderArgs {
     /// istio, envoy-gateway: the namespace of the objects (default: kubectl's).
     #[arg(long)]
     pub namespace: Option<String>,
+    /// istio, envoy-gateway, with global usage plans: the image of the rate-limit service
+    /// rendered beside the gateway (default `tollgate-ratelimit:VERSION`, `make dist` builds it).
+    #[arg(long, value_name = "REF")]
+    pub ratelimit_image: Option<String>,
+    /// istio, envoy-gateway, with global usage plans: the Redis image (default `redis:7`).
+    #[arg(long, value_name = "REF")]
+    pub redis_image: Option<String>,
 }
 
 pub fn command(args: RenderArgs) -> Result<(), String> {
