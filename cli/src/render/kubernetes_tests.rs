@@ -21,6 +21,8 @@ fn args(target: Target) -> RenderArgs {
         target_ref: Vec::new(),
         gateway: None,
         namespace: None,
+        ratelimit_image: None,
+        redis_image: None,
     }
 }
 
