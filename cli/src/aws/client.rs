@@ -43,17 +43,9 @@ const MAX_ANSWER: u64 = 64 << 20;
 
 // ---- Requests ----
 
-/// A path segment percent-encoded (RFC 3986 unreserved characters kept).
+/// A path segment or query part percent-encoded (RFC 3986 unreserved characters kept).
 pub(crate) fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    tollgate_core::text::percent::uri_encode(segment.as_bytes())
 }
 
 /// `/a/b/c` from segments, each encoded.

@@ -56,7 +56,7 @@ pub fn convert(account: &Account, listen: Option<&str>) -> Result<Converted, Str
             "domain_name": format!("{}.execute-api.{}.amazonaws.com", config.api.id, account.region),
             "base_path_mappings": mappings,
         }));
-        if let Some(format) = access_log_format(api) {
+        if let Some(format) = spec_gateway.access_log_format {
             match &gateway.access_log_format {
                 None => gateway.access_log_format = Some(format),
                 Some(first) if *first == format => {}
@@ -126,7 +126,12 @@ fn api_config(
     let bytes = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
     tollgate_core::deployment::Deployment::from_json(&bytes)
         .map_err(|e| format!("{at}: the imported API does not pass validation: {e}"))?;
-    Ok(Some((config, imported.spec.gateway)))
+    // The access log line is the gateway's: the first stage's format that has one.
+    let mut gateway = imported.spec.gateway;
+    gateway.access_log_format = stages.iter().find_map(|s| {
+        s.pointer("/accessLogSettings/format").and_then(Value::as_str).map(str::to_string)
+    });
+    Ok(Some((config, gateway)))
 }
 
 /// The document the API serves: a stage's export when the source has one with the API Gateway
@@ -354,15 +359,6 @@ fn throttle_of(item: &Value, rate: &str, burst: &str) -> Option<Throttle> {
     let rate = item.get(rate).and_then(Value::as_f64).filter(|r| *r >= 0.0)?;
     let burst = item.get(burst).and_then(Value::as_i64).unwrap_or(0).max(0);
     Some(Throttle { rate, burst: u64::try_from(burst).unwrap_or(0) })
-}
-
-/// The first stage's access log format, when it has one.
-fn access_log_format(api: &RestApi) -> Option<String> {
-    let mut stages: Vec<&Value> = api.stages.iter().collect();
-    stages.sort_by_key(|s| text(s, "stageName"));
-    stages.iter().find_map(|s| {
-        s.pointer("/accessLogSettings/format").and_then(Value::as_str).map(str::to_string)
-    })
 }
 
 /// The usage plans with the stages of the imported APIs (a plan of none of them is left out).

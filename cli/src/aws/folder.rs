@@ -105,8 +105,7 @@ fn export_region(account: &Account) -> Option<String> {
     account.rest_apis.iter().flat_map(|a| a.exports.values()).find_map(|doc| {
         let url = doc.pointer("/servers/0/url").and_then(Value::as_str)?;
         let host = url.split("://").nth(1)?.split('/').next()?;
-        let rest = host.split_once(".execute-api.")?.1;
-        let region = rest.strip_suffix(".amazonaws.com")?;
-        tollgate_core::text::is_host_name(region).then(|| region.to_string())
+        let (_, region) = crate::openapi::identity::execute_api_host(host)?;
+        tollgate_core::text::is_host_name(&region).then_some(region)
     })
 }

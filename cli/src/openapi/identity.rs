@@ -95,7 +95,8 @@ fn is_name(text: &str) -> bool {
 }
 
 /// `abc123.execute-api.us-east-1.amazonaws.com` -> (`abc123`, `us-east-1`).
-fn execute_api_host(host: &str) -> Option<(String, String)> {
+/// `{id}.execute-api.{region}.amazonaws.com[:port]` -> (id, region).
+pub(crate) fn execute_api_host(host: &str) -> Option<(String, String)> {
     let host = host.split(':').next()?;
     let (id, rest) = host.split_once(".execute-api.")?;
     let region = rest.strip_suffix(".amazonaws.com")?;

@@ -9,7 +9,7 @@
 //! the spec's `gateway.clusters`.
 
 pub mod export;
-mod identity;
+pub(crate) mod identity;
 pub mod import;
 mod integration;
 mod models;

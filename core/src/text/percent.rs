@@ -23,7 +23,8 @@ pub(crate) fn uri_encode_into(out: &mut String, bytes: &[u8], keep_slash: bool) 
     }
 }
 
-pub(crate) fn uri_encode(bytes: &[u8]) -> String {
+/// `bytes` URI-encoded, `/` included (a path segment, a query key or value).
+pub fn uri_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     uri_encode_into(&mut out, bytes, false);
     out
