@@ -12,6 +12,7 @@ pub mod config;
 pub mod deployment;
 pub mod gateway_response;
 pub mod host;
+pub mod keystore;
 pub mod pipeline;
 pub mod plan;
 pub mod routes;

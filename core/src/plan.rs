@@ -10,7 +10,7 @@ use crate::auth::policy::{CompiledPolicy, PolicyKind};
 use crate::auth::token::{compile_authorizers, TokenAuthorizer};
 use crate::cache::CachePlan;
 use crate::config::{
-    ApiKeySource, AuthorizationType, CompactConfig, Config, ConfigError, KeyTable, Stage,
+    ApiKeySource, AuthorizationType, CompactConfig, Config, ConfigError, KeyStore, KeyTable, Stage,
 };
 use crate::gateway_response::GatewayResponses;
 use crate::routes::{MethodId, Router};
@@ -75,6 +75,8 @@ impl MethodAuth {
 
 #[derive(Debug)]
 pub struct Plan {
+    /// Keys come from the key store, not `keys`.
+    pub key_store: Option<KeyStore>,
     pub api_id: String,
     pub region: String,
     pub account_id: String,
@@ -218,8 +220,22 @@ impl Plan {
         let spelled = (&config.methods, &config.lambda_authorizers, &config.gateway_responses);
         let header_spellings =
             HeaderSpellings::scan(&serde_json::to_string(&spelled).unwrap_or_default());
+        let key_store = match &config.api_key_store {
+            Some(_) if !keys.is_empty() => {
+                return Err(ConfigError::new(
+                    "api_keys",
+                    "must be empty with `api_key_store`: keys live in the key store",
+                ));
+            }
+            Some(store) => {
+                store.check()?;
+                Some(store.clone())
+            }
+            None => None,
+        };
         let keys = KeyIndex::compile(keys, &limits, (&config.api.id, &stage.name))?;
         Ok(Plan {
+            key_store,
             api_id: config.api.id.clone(),
             region: config.api.region.clone(),
             account_id: config.api.account_id.clone(),

@@ -16,6 +16,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 use tollgate_core::deployment::Deployment;
+use tollgate_core::host::Host;
 use tollgate_core::pipeline::{self, CalloutResponse, Worker};
 use tollgate_core::plan::Plan;
 
@@ -46,6 +47,8 @@ struct Root {
     shared: Option<Rc<Shared>>,
     /// Background JWKS fetches in flight: callout token -> (authorizer, answer cap).
     refreshing: HashMap<u32, (usize, usize)>,
+    /// The key store's change-feed call in flight: its token and answer cap.
+    feed: Option<(u32, usize)>,
 }
 
 fn now_seconds() -> i64 {
@@ -56,6 +59,20 @@ fn now_seconds() -> i64 {
 }
 
 impl Context for Root {
+    fn on_grpc_call_response(&mut self, token: u32, status_code: u32, response_size: usize) {
+        let (Some((expected, cap)), Some(shared)) = (self.feed, &self.shared) else { return };
+        if expected != token {
+            log::warn!("response to an unknown gRPC callout {token}");
+            return;
+        }
+        self.feed = None;
+        let response = callout::grpc_response(status_code, response_size, cap);
+        if let Ok(mut worker) = shared.worker.try_borrow_mut() {
+            let mut host = WasmHost::new(&shared.metrics);
+            pipeline::on_key_changes(&mut worker, &mut host, &response);
+        }
+    }
+
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
         let (Some((authorizer, cap)), Some(shared)) =
             (self.refreshing.remove(&token), &self.shared)
@@ -110,10 +127,13 @@ impl RootContext for Root {
             plan.iam.len(),
             plan.authorizers.len()
         );
-        // Every second: JWKS refreshes that are due, and the VM's memory gauge.
-        self.set_tick_period(TICK);
+        // Every second: JWKS refreshes that are due, and the VM's memory gauge; the key
+        // store's change feed as often as it is polled.
+        let poll = plan.key_store.as_ref().map(|s| Duration::from_millis(s.poll_ms));
+        self.set_tick_period(poll.map_or(TICK, |p| p.min(TICK)));
         self.shared = Some(Rc::new(Shared { deployment, metrics, worker: RefCell::default() }));
         self.refreshing.clear();
+        self.feed = None;
         true
     }
 
@@ -124,10 +144,30 @@ impl RootContext for Root {
         shared.metrics.record_memory();
         let Some(plan) = shared.primary() else { return };
         let now = now_seconds();
-        let due = match shared.worker.try_borrow_mut() {
-            Ok(mut worker) => pipeline::jwks_refresh_due(plan, &mut worker, now),
+        let (due, feed) = match shared.worker.try_borrow_mut() {
+            Ok(mut worker) => {
+                let nanos = WasmHost::new(&shared.metrics).now_nanos();
+                let feed = pipeline::key_changes_due(plan, &mut worker, nanos);
+                (pipeline::jwks_refresh_due(plan, &mut worker, now), feed)
+            }
             Err(_) => return,
         };
+        if let Some(call) = feed {
+            match callout::dispatch(&call) {
+                Ok(token) => self.feed = Some((token, call.max_response_bytes)),
+                Err(e) => {
+                    log::warn!("key store: {e}");
+                    if let Ok(mut worker) = shared.worker.try_borrow_mut() {
+                        let mut host = WasmHost::new(&shared.metrics);
+                        pipeline::on_key_changes(
+                            &mut worker,
+                            &mut host,
+                            &CalloutResponse::failed(),
+                        );
+                    }
+                }
+            }
+        }
         for (authorizer, call) in due {
             match callout::dispatch(&call) {
                 Ok(token) => {

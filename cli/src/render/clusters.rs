@@ -231,10 +231,16 @@ pub fn collect(
             clusters.add(&uri.cluster, derived, None, origin)?;
         }
     }
-    if let Some(service) = &config.rate_limit_service {
-        let origin = "rate_limit_service.cluster".to_string();
-        clusters.add(&service.cluster, None, None, origin)?;
-        if let Some(c) = clusters.list.iter_mut().find(|c| c.name == service.cluster) {
+    // gRPC services (HTTP/2): the rate-limit service and the key store (often the same one).
+    let grpc = [
+        config.rate_limit_service.as_ref().map(|s| (&s.cluster, "rate_limit_service.cluster")),
+        config.api_key_store.as_ref().map(|s| (&s.cluster, "api_key_store.cluster")),
+    ];
+    for (cluster, origin) in grpc.into_iter().flatten() {
+        if !clusters.list.iter().any(|c| &c.name == cluster) {
+            clusters.add(cluster, None, None, origin.to_string())?;
+        }
+        if let Some(c) = clusters.list.iter_mut().find(|c| &c.name == cluster) {
             c.http2 = true;
         }
     }

@@ -243,6 +243,7 @@ fn callout_names(config: &Config, deployment: &Deployment) -> Vec<String> {
         names.extend(authorizer.jwks_uris.iter().map(|u| u.cluster.clone()));
     }
     names.extend(config.rate_limit_service.iter().map(|s| s.cluster.clone()));
+    names.extend(config.api_key_store.iter().map(|s| s.cluster.clone()));
     for stage in &deployment.stages {
         for plan in std::iter::once(&stage.plan).chain(stage.canary.iter().map(|c| &c.plan)) {
             for integration in plan.methods.iter().filter_map(|m| m.integration.as_ref()) {

@@ -7,6 +7,7 @@ mod global;
 mod iam;
 mod integration;
 pub mod jwt;
+mod key_store;
 mod key_table;
 mod lambda;
 mod period;
@@ -25,6 +26,7 @@ pub use integration::{
     ContentHandling, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
     RequestValidator,
 };
+pub use key_store::{KeyStore, KeyStoreFailureMode};
 pub use key_table::KeyTable;
 pub use lambda::{ApiKeySource, LambdaAuthorizerConfig, LambdaAuthorizerType, LambdaFunction};
 pub use period::Period;
@@ -114,6 +116,10 @@ pub struct Config<K = Vec<ApiKey>> {
     /// The rate-limit service that counts usage plans marked `global` across every Envoy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_service: Option<RateLimitService>,
+    /// API keys kept in the key store (Redis, through `tollgate-ratelimit`) for a fleet, instead
+    /// of in `api_keys` (which must then be empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_store: Option<KeyStore>,
 }
 
 /// Who may call the management routes.

@@ -1,10 +1,14 @@
 //! One request's state between the filter's callbacks. The filter holds it and hands it back to
 //! every pipeline call; only the pipeline reads or writes its fields.
 
+use std::rc::Rc;
+
+use crate::apikey::KeyHash;
 use crate::auth::custom::InvokeResponse;
 use crate::auth::jwt::VerifiedToken;
 use crate::auth::lambda::AuthorizerOutput;
 use crate::gateway_response::LocalReply;
+use crate::keystore::StoredKey;
 use crate::routes::MethodId;
 use crate::throttle::global::GlobalState;
 
@@ -59,10 +63,12 @@ pub struct Exchange {
     /// A refusal decided before the (small) body arrived, sent once the body is read: an
     /// HTTP/1.1 connection whose request was answered early cannot serve another request.
     pub(super) deferred: Option<LocalReply>,
+    /// The key store's answer to this request's lookup (kept for every later pass).
+    pub(super) stored_key: Option<StoreAnswer>,
 }
 
 /// A callout the request waits for, and the step that asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Pending {
     /// The JWKS of this token authorizer (step 3).
     Keys(usize),
@@ -72,6 +78,17 @@ pub(super) enum Pending {
     RateLimit,
     /// The method's integration (step 8): its answer is the client's.
     Integration(MethodId),
+    /// The key store, for the record of the key with this SHA-256 (step 5).
+    KeyLookup(Box<KeyHash>),
+}
+
+/// What the key store answered this request's lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum StoreAnswer {
+    /// The key's record, or `None`: no such key.
+    Found(Option<Rc<StoredKey>>),
+    /// The store could not answer.
+    Failed,
 }
 
 /// Who step 3 found the caller to be.

@@ -43,12 +43,16 @@ pub use exchange::Exchange;
 pub use steps::check_api_key;
 pub use transform::{PendingEntry, ResponseFlow, ResponseState};
 
-use exchange::{Authenticated, Pending, MAX_CALLOUTS};
+use exchange::{Authenticated, Pending, StoreAnswer, MAX_CALLOUTS};
 use steps::{Halt, Request};
 
 use crate::auth::custom::InvokeResponse;
 use crate::auth::sigv4::KeyCache;
 use crate::auth::token::{keys_fetched, TokenState};
+use crate::keystore::cache::StoreCache;
+use crate::keystore::{self, ChangesResponse, LookupResponse, StoredKey};
+use prost::Message;
+use std::rc::Rc;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Filter state key with the caller's API key id (`%FILTER_STATE(wasm.tollgate.api_key_id)%`).
@@ -111,6 +115,8 @@ pub struct Worker {
     pub leases: Leases,
     pub signing_keys: KeyCache,
     pub tokens: TokenState,
+    /// Records looked up in the key store (with `api_key_store`).
+    pub stored_keys: StoreCache,
     /// xorshift64 state for canary draws (0: not seeded yet).
     rng: u64,
 }
@@ -274,6 +280,21 @@ pub fn on_callout_response<H: Host>(
             };
             exchange.global.answer = Some(answer);
         }
+        Pending::KeyLookup(hash) => {
+            let answer = response.ok_body().and_then(|b| LookupResponse::decode(b).ok());
+            exchange.stored_key = match (answer, &plan.key_store) {
+                (Some(answer), Some(store)) => {
+                    let record = Option::<StoredKey>::from(answer).map(Rc::new);
+                    let now = host.now_nanos();
+                    worker.stored_keys.insert(store, *hash, record.clone(), now);
+                    Some(StoreAnswer::Found(record))
+                }
+                _ => {
+                    host.log(LogLevel::Warn, "key store: no answer to a lookup");
+                    Some(StoreAnswer::Failed)
+                }
+            };
+        }
         Pending::Integration(method) => {
             if let Err(e) =
                 integration_call::on_integration_response(plan, host, exchange, method, &response)
@@ -316,6 +337,28 @@ pub fn jwks_refresh_due(
         }
     }
     due
+}
+
+/// The key store's change-feed call, when one is due for this worker (with `api_key_store`);
+/// report how it ended with [`on_key_changes`].
+pub fn key_changes_due(plan: &Plan, worker: &mut Worker, now_nanos: u64) -> Option<Callout> {
+    let store = plan.key_store.as_ref()?;
+    let request = worker.stored_keys.poll_due(store, now_nanos)?;
+    Some(Callout::grpc(
+        &store.cluster,
+        (keystore::SERVICE, keystore::CHANGES),
+        request.encode_to_vec(),
+        store.timeout_ms,
+    ))
+}
+
+/// The change feed answered (or failed): changed keys leave the cache.
+pub fn on_key_changes<H: Host>(worker: &mut Worker, host: &mut H, response: &CalloutResponse) {
+    let answer = response.ok_body().and_then(|b| ChangesResponse::decode(b).ok());
+    if answer.is_none() {
+        host.log(LogLevel::Warn, "key store: the change feed did not answer");
+    }
+    worker.stored_keys.on_changes(answer, host.now_nanos());
 }
 
 /// A background JWKS refresh ended (see [`jwks_refresh_due`]).
@@ -614,7 +657,9 @@ fn admitted<H: Host>(
 ) -> Result<(), Halt> {
     let invoke = crate::auth::caller::INVOKE;
     steps::authorize(plan, host, req, steps::iam_caller(plan, who), invoke)?;
-    let key = steps::api_key(plan, host, req, who)?;
+    let stored = steps::stored_key(plan, worker, exchange, req, who)?;
+    let stored = stored.as_ref().map(|record| record.as_deref());
+    let key = steps::api_key(plan, host, req, who, stored)?;
     steps::admit_usage(plan, worker, host, exchange, req, key)?;
     steps::prepare_upstream(host, exchange, req.headers, routed)?;
     let call = steps::transform(plan, host, exchange, req, who, key)?;
@@ -752,3 +797,6 @@ mod transform_tests;
 
 #[cfg(test)]
 mod callout_tests;
+
+#[cfg(test)]
+mod store_tests;

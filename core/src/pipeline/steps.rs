@@ -1,7 +1,11 @@
 //! Steps 3 to 9 of the pipeline (the table is in the module doc of [`super`]), each a named
 //! function that answers its part or halts the request with one [`Halt`].
 
-use crate::apikey::{Key, KeyLookup};
+use std::rc::Rc;
+
+use prost::Message;
+
+use crate::apikey::{hash_key, Key, KeyLookup};
 use crate::auth::caller::{self, authenticate_iam};
 use crate::auth::custom::{self, MAX_RESULT_BYTES};
 use crate::auth::iam::CredentialPlan;
@@ -13,6 +17,8 @@ use crate::auth::token::{authenticate_token, claim_header_value, pool_for, Token
 use crate::config::{ApiKeySource, LambdaAuthorizerType};
 use crate::gateway_response::{LocalReply, Rejection, ResponseType};
 use crate::host::{Host, HostError};
+use crate::keystore::cache::Cached;
+use crate::keystore::{self, LookupRequest, StoredKey};
 use crate::plan::{MethodAuth, MethodPlan, Plan};
 use crate::routes::MethodId;
 use crate::text::header_case::is_http2;
@@ -22,7 +28,7 @@ use crate::throttle::Slots;
 
 use super::callout::Callout;
 use super::context::{request_context, Caller, Described};
-use super::exchange::{Authenticated, Exchange, Pending};
+use super::exchange::{Authenticated, Exchange, Pending, StoreAnswer};
 use super::{
     transform, Headers, Worker, API_KEY_HEADER, API_KEY_ID_STATE, AUTHORIZER_HEADER_PREFIX,
 };
@@ -304,13 +310,54 @@ pub(super) fn api_key<'p, H: Host>(
     host: &mut H,
     req: &Request<'_>,
     who: &Authenticated,
+    stored: Option<Option<&'p StoredKey>>,
 ) -> Result<Option<Key<'p>>, Halt> {
-    let key = check_api_key(plan, req.method, presented_key(plan, req, who))?;
+    let key = check_api_key(plan, req.method, presented_key(plan, req, who), stored)?;
     if let Some(key) = key.filter(|_| plan.filter_state) {
         // For access logs, whatever comes of the request next (a throttled one names its key).
         host.set_filter_state(API_KEY_ID_STATE, key.id.as_bytes())?;
     }
     Ok(key)
+}
+
+/// Step 5 with `api_key_store`: the presented key's record (`Some(None)`: no such key), from
+/// this request's lookup, the worker's cache, or by asking the store (the request waits).
+/// `None`: no store, or no key to look up (the method needs none, or the request has none).
+pub(super) fn stored_key(
+    plan: &Plan,
+    worker: &Worker,
+    exchange: &Exchange,
+    req: &Request<'_>,
+    who: &Authenticated,
+) -> Result<Option<Option<Rc<StoredKey>>>, Halt> {
+    let Some(store) = &plan.key_store else { return Ok(None) };
+    let Some(value) = presented_key(plan, req, who).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match &exchange.stored_key {
+        Some(StoreAnswer::Found(record)) => return Ok(Some(record.clone())),
+        Some(StoreAnswer::Failed) => {
+            return Err(Rejection::new(ResponseType::ApiConfigurationError)
+                .because("key_store_unavailable")
+                .into())
+        }
+        None => {}
+    }
+    let hash = hash_key(value);
+    match worker.stored_keys.get(store, &hash, req.now_nanos) {
+        Cached::Hit(record) => Ok(Some(record)),
+        Cached::Miss => {
+            let message = LookupRequest { sha256: hash.to_vec() }.encode_to_vec();
+            let call = Callout::grpc(
+                &store.cluster,
+                (keystore::SERVICE, keystore::LOOKUP),
+                message,
+                store.timeout_ms,
+            )
+            .with_response_cap(64 * 1024);
+            Err(Halt::Call(Pending::KeyLookup(Box::new(hash)), call))
+        }
+    }
 }
 
 /// The key the caller presented for a method that requires one: `x-api-key`, or the
@@ -332,17 +379,38 @@ pub fn check_api_key<'p>(
     plan: &'p Plan,
     method: &MethodPlan,
     presented: Option<&[u8]>,
+    stored: Option<Option<&'p StoredKey>>,
 ) -> Result<Option<Key<'p>>, Rejection> {
     if !method.api_key_required {
         return Ok(None);
     }
     let invalid = |why| Rejection::new(ResponseType::InvalidApiKey).because(why);
-    match plan.keys.lookup(presented) {
+    let lookup = match stored {
+        Some(record) => stored_lookup(plan, record),
+        None => plan.keys.lookup(presented),
+    };
+    match lookup {
         KeyLookup::Valid(key) if key.plan.is_some() => Ok(Some(key)),
         KeyLookup::Valid(_) => Err(invalid("key_in_no_plan")),
         KeyLookup::Missing => Err(invalid("missing_api_key")),
         KeyLookup::Unknown => Err(invalid("unknown_api_key")),
         KeyLookup::Disabled(_) => Err(invalid("disabled_api_key")),
+    }
+}
+
+/// A key-store record as this stage sees it: its usage plan is the first of its plans that
+/// covers the stage.
+fn stored_lookup<'p>(plan: &Plan, record: Option<&'p StoredKey>) -> KeyLookup<'p> {
+    let Some(record) = record else { return KeyLookup::Unknown };
+    let limits = &plan.limits;
+    let covering = record.usage_plan_ids.iter().find_map(|id| {
+        limits.plan_index(id).filter(|&p| limits.plans.get(p).is_some_and(|l| l.covers_stage))
+    });
+    let key = Key { id: &record.id, plan: covering };
+    if record.enabled {
+        KeyLookup::Valid(key)
+    } else {
+        KeyLookup::Disabled(key)
     }
 }
 
