@@ -117,6 +117,8 @@ class Contender:
     workers: int = 1
     # Filter names the route turns on (filters the connection manager has `disabled`).
     route_enables: tuple = ()
+    # Keys imported into the rate-limit service's key store before the contender starts.
+    store_keys: int = 0
 
     def bootstrap(self, setup, workdir, grpc_clusters=()):
         from .envoy import bootstrap
@@ -197,6 +199,23 @@ def tollgate_config(keys):
         "usage_plans": [{"id": "bench", "api_stages": [{"api_id": "bench", "stage": "prod"}]}],
         "account_throttle": None,
     }
+
+
+# Keys in the store of the key-store contenders (and the memory table's key-store row).
+STORE_KEYS = 1_000_000
+
+
+def tollgate_store_config(keys):
+    """The key check with the keys in the key store (Redis, through `tollgate-ratelimit`): the
+    filter config holds none, whatever `keys` says."""
+    config = tollgate_config(0)
+    del config["api_keys"]
+    config["api_key_store"] = {"cluster": "ratelimit"}
+    return config
+
+
+def tollgate_keys_store(setup):
+    return [tollgate_filter(setup, tollgate_store_config(setup.keys))]
 
 
 def tollgate_plan_config(keys):
@@ -696,6 +715,10 @@ CONTENDERS = [
     Contender("tollgate_off_route", "Tollgate on the listener, off on this route (a health check)",
               lambda setup: [api_filter(setup, "bench", tollgate_plan_config(setup.keys))],
               notes="the plan chain's filter, `disabled` in the connection manager; the route turns nothing on"),
+    Contender("tollgate_keys_store", "Tollgate: API key check, keys in the key store (warm)",
+              tollgate_keys_store, denies=(403,), ratelimit=tollgate_store_config, store_keys=STORE_KEYS,
+              notes="1,000,000 keys in Redis; the key's record is in the worker's cache after its first "
+                    "request (one gRPC lookup), the change feed polled every 500 ms"),
     Contender("tollgate_keys_routed", "Tollgate: API key check, the API's filter turned on by its route",
               lambda setup: [api_filter(setup, "bench", tollgate_config(setup.keys))], denies=(403,),
               route_enables=("tollgate.bench",),

@@ -3,8 +3,9 @@
 //! empty base) reading the API's filter config from a ConfigMap, and Redis keeping the counts
 //! in an append-only file on a volume, so a restart of either loses nothing.
 //!
-//! Rendered when the spec has `rate_limit_service` and its cluster has no address of the
-//! user's (`gateway.clusters`): the cluster then names the Service rendered here.
+//! Rendered when the spec has `rate_limit_service` or `api_key_store` and its cluster has no
+//! address of the user's (`gateway.clusters`): the cluster then names the Service rendered here
+//! (the one service counts global plans and serves the key store).
 
 use serde_json::{json, Value};
 
@@ -34,16 +35,22 @@ pub fn default_address(api: &str, namespace: Option<&str>) -> String {
     format!("http://{}.{ns}.svc.cluster.local:{PORT}", service_name(api))
 }
 
-/// Gives the rate-limit cluster the address of the Service rendered here when the spec names
-/// none; says whether it did (then [`objects`] are wanted).
+/// Gives the rate-limit and key-store clusters the address of the Service rendered here when
+/// the spec names none; says whether it did (then [`objects`] are wanted).
 pub fn adopt_cluster(spec: &mut Spec, namespace: Option<&str>) -> bool {
-    let Some(service) = &spec.config.rate_limit_service else { return false };
-    if spec.gateway.clusters.contains_key(&service.cluster) {
-        return false;
-    }
+    let clusters: Vec<String> = [
+        spec.config.rate_limit_service.as_ref().map(|s| s.cluster.clone()),
+        spec.config.api_key_store.as_ref().map(|s| s.cluster.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|c| !spec.gateway.clusters.contains_key(c))
+    .collect();
     let address = default_address(&spec.config.api.id, namespace);
-    spec.gateway.clusters.insert(service.cluster.clone(), address);
-    true
+    for cluster in &clusters {
+        spec.gateway.clusters.insert(cluster.clone(), address.clone());
+    }
+    !clusters.is_empty()
 }
 
 /// ConfigMap, Deployment and Service of `tollgate-ratelimit`; StatefulSet and Service of Redis.

@@ -436,6 +436,37 @@ usage_plans: [{id: fleet, global: true, quota: {limit: 100, period: DAY},
 }
 
 #[test]
+fn the_key_store_is_an_http2_cluster_shared_with_the_rate_limit_service() {
+    let yaml = "
+gateway: {listen: '0.0.0.0:8000', upstream: 'http://127.0.0.1:8080',
+          clusters: {ratelimit: 'http://127.0.0.1:8081'}}
+api: {id: pets}
+methods: [{resource: /pets, http_method: GET, api_key_required: true}]
+rate_limit_service: {cluster: ratelimit}
+api_key_store: {cluster: ratelimit}
+usage_plans: [{id: fleet, global: true, quota: {limit: 100, period: DAY},
+               api_stages: [{api_id: pets, stage: prod}]}]
+";
+    let bootstrap = render(yaml);
+    let clusters = bootstrap["static_resources"]["clusters"].as_array().unwrap();
+    assert_eq!(clusters.iter().filter(|c| c["name"] == "ratelimit").count(), 1);
+    // The key store alone, under its own name.
+    let alone = yaml
+        .replace("rate_limit_service: {cluster: ratelimit}\n", "")
+        .replace("global: true, ", "")
+        .replace("api_key_store: {cluster: ratelimit}", "api_key_store: {cluster: keys}")
+        .replace("ratelimit: 'http", "keys: 'http");
+    let bootstrap = render(&alone);
+    let c = cluster(&bootstrap, "keys");
+    assert_eq!(endpoint(c), ("127.0.0.1".to_string(), 8081));
+    let options = &c["typed_extension_protocol_options"]
+        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"];
+    assert!(options.get("http2_protocol_options").is_some(), "{c}");
+    let without = alone.replace("clusters: {keys: 'http://127.0.0.1:8081'}", "clusters: {}");
+    assert!(error(&without).contains("api_key_store.cluster"), "{}", error(&without));
+}
+
+#[test]
 fn traces_go_to_the_collector_only_when_asked() {
     let plain = render(PETS);
     assert!(hcm(listener(&plain, API_LISTENER)).get("tracing").is_none());

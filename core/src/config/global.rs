@@ -25,6 +25,10 @@ pub struct RateLimitService {
     /// asks the service (exact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u64>,
+    /// Count the stage, per-method stage and account throttles in the service too (one count
+    /// for the fleet, as on AWS), not per Envoy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub global_throttles: bool,
 }
 
 /// When the rate-limit service cannot answer (down, timed out, unreadable answer).

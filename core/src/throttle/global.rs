@@ -42,6 +42,10 @@ pub const ENTRY_WINDOW: &str = "window";
 pub const KIND_QUOTA: &str = "quota";
 pub const KIND_THROTTLE: &str = "throttle";
 pub const KIND_METHOD_THROTTLE: &str = "method_throttle";
+/// With `global_throttles`: a stage's throttle, a stage's per-method throttle, the account's.
+pub const KIND_STAGE_THROTTLE: &str = "stage_throttle";
+pub const KIND_STAGE_METHOD_THROTTLE: &str = "stage_method_throttle";
+pub const KIND_ACCOUNT_THROTTLE: &str = "account_throttle";
 
 /// Prefix of the lease keys of global slots (never shared data keys).
 const LEASE_PREFIX: &str = "g|";
@@ -58,6 +62,8 @@ pub struct GlobalService {
     pub timeout_ms: u32,
     pub failure_mode: FailureMode,
     pub batch: Option<u64>,
+    /// Stage, stage-method and account throttles are counted here too.
+    pub throttles: bool,
 }
 
 impl GlobalService {
@@ -90,6 +96,7 @@ impl GlobalService {
             timeout_ms: s.timeout_ms,
             failure_mode: s.failure_mode,
             batch: s.batch,
+            throttles: s.global_throttles,
         })
     }
 }
@@ -462,7 +469,49 @@ pub fn service_limits(config: &Config) -> Vec<ServiceLimit> {
             }
         }
     }
+    if service.global_throttles {
+        throttle_limits(config, domain, &mut out);
+    }
     out
+}
+
+/// With `global_throttles`: the account's throttle, and each stage's throttle and per-method
+/// throttles.
+fn throttle_limits(config: &Config, domain: &str, out: &mut Vec<ServiceLimit>) {
+    let mut push =
+        |name: String, t: &Throttle, kind: &str, conditions: Vec<(&'static str, String)>| {
+            let (max, seconds) = throttle_window(t);
+            let mut all = vec![(ENTRY_KIND, kind.to_string())];
+            all.extend(conditions);
+            out.push(ServiceLimit {
+                domain: domain.to_string(),
+                name,
+                max,
+                seconds,
+                conditions: all,
+                variables: Vec::new(),
+            });
+        };
+    if let Some(t) = &config.account_throttle {
+        push("account".into(), t, KIND_ACCOUNT_THROTTLE, Vec::new());
+    }
+    let stages = if config.stages.is_empty() {
+        std::slice::from_ref(&config.stage)
+    } else {
+        config.stages.as_slice()
+    };
+    let api = &config.api.id;
+    for stage in stages {
+        let who = || vec![(ENTRY_API, api.clone()), (ENTRY_STAGE, stage.name.clone())];
+        if let Some(t) = &stage.throttle {
+            push(format!("{api}/{}", stage.name), t, KIND_STAGE_THROTTLE, who());
+        }
+        for (name, t) in method_throttles(&stage.method_throttles, &config.methods) {
+            let mut conditions = who();
+            conditions.push((ENTRY_METHOD, name.clone()));
+            push(format!("{api}/{}{name}", stage.name), t, KIND_STAGE_METHOD_THROTTLE, conditions);
+        }
+    }
 }
 
 /// Per-method throttle keys (`/pets/GET`, `/pets/*`) resolved to the configured methods

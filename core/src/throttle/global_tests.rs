@@ -309,6 +309,7 @@ fn usage_is_read_without_counting() {
         timeout_ms: 100,
         failure_mode: FailureMode::Closed,
         batch: None,
+        global_throttles: false,
     })
     .unwrap();
     let body = usage_request(&service, "fleet", &["k", "j"], 86_400);
@@ -320,4 +321,59 @@ fn usage_is_read_without_counting() {
     assert_eq!(svc.used["fleet:quota|k|86400|0"], 7);
     assert_eq!(usage_answer(None, 2), None);
     assert_eq!(usage_answer(Some(b"\xff"), 2), None);
+}
+
+#[test]
+fn global_throttles_count_stage_and_account_for_the_fleet() {
+    let mut c = config(serde_json::json!({"cluster": "rl", "global_throttles": true}));
+    c["stage"] = serde_json::json!({"name": "prod", "throttle": {"rate": 1, "burst": 3},
+                                    "method_throttles": {"/pets/POST": {"rate": 1, "burst": 2}}});
+    c["account_throttle"] = serde_json::json!({"rate": 100, "burst": 50});
+    let typed: Config = serde_json::from_value(c.clone()).unwrap();
+    let names: Vec<String> = service_limits(&typed).into_iter().map(|l| l.name).collect();
+    assert_eq!(
+        &names[names.len() - 3..],
+        ["account", "petstore/prod", "petstore/prod/pets/POST"],
+        "{names:?}"
+    );
+    let plan = Plan::from_json(c.to_string().as_bytes()).unwrap();
+    let slots = plan.limits.slots(1, Some(("k", 0)));
+    assert!(slots.buckets.is_empty(), "every bucket is the service's: {slots:?}");
+    let kinds: Vec<&str> = slots
+        .global
+        .iter()
+        .filter_map(|g| g.entries.iter().find(|(k, _)| *k == ENTRY_KIND).map(|(_, v)| v.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["method_throttle", "quota", "stage_method_throttle", "stage_throttle", "account_throttle"]
+    );
+
+    // Two Envoys (own shared data, own workers), one service: the stage's burst of 3 is the
+    // fleet's, where each Envoy alone would admit 3.
+    let mut service = Service::new(&c);
+    service.now = 1_000_000;
+    let (mut a, mut b) = (Worker::default(), Worker::default());
+    let mut admitted = 0;
+    for n in 0..8 {
+        let worker = if n % 2 == 0 { &mut a } else { &mut b };
+        let (status, host) = request(&plan, worker, Some(&mut service), "key", "GET");
+        match status {
+            200 => admitted += 1,
+            _ => {
+                let body = host.reply.map(|r| String::from_utf8(r.body).unwrap());
+                assert_eq!(
+                    (status, body.as_deref()),
+                    (429, Some(r#"{"message":"Too Many Requests"}"#))
+                );
+            }
+        }
+    }
+    assert_eq!(admitted, 3);
+    // Without the flag each Envoy keeps its own stage bucket (no call for it).
+    let mut local = c.clone();
+    local["rate_limit_service"] = serde_json::json!({"cluster": "rl"});
+    let plan = Plan::from_json(local.to_string().as_bytes()).unwrap();
+    let slots = plan.limits.slots(1, Some(("k", 0)));
+    assert_eq!(slots.buckets.len(), 3);
 }

@@ -269,11 +269,32 @@ impl Limits {
                 }
             }
         }
-        if let Some(b) = self.stage_methods.get(method).cloned().flatten() {
-            slots.buckets.push(b);
+        // Stage and account buckets: per Envoy, or counted by the service (`global_throttles`).
+        let service = self.service.as_ref().filter(|s| s.throttles);
+        let name = self.method_names.get(method).map_or("", String::as_str);
+        let stage = [
+            (global::ENTRY_API, self.api_id.as_str()),
+            (global::ENTRY_STAGE, self.stage_name.as_str()),
+        ];
+        let stage_method = [stage[0], stage[1], (global::ENTRY_METHOD, name)];
+        let buckets = [
+            (
+                self.stage_methods.get(method).cloned().flatten(),
+                global::KIND_STAGE_METHOD_THROTTLE,
+                &stage_method[..],
+            ),
+            (self.stage.clone(), global::KIND_STAGE_THROTTLE, &stage[..]),
+            (self.account.clone(), global::KIND_ACCOUNT_THROTTLE, &[][..]),
+        ];
+        for (bucket, kind, who) in buckets {
+            match (bucket, service) {
+                (Some(b), Some(service)) => {
+                    slots.global.push(GlobalSlot::new(LocalTwin::Bucket(b), kind, who, service))
+                }
+                (Some(b), None) => slots.buckets.push(b),
+                (None, _) => {}
+            }
         }
-        slots.buckets.extend(self.stage.iter().cloned());
-        slots.buckets.extend(self.account.iter().cloned());
         slots
     }
 }
