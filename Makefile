@@ -135,7 +135,7 @@ run: setup filter cli
 
 test: setup filter lint test-native test-wasm test-e2e fuzz-short compose-test
 
-test-native:
+test-native: redis
 	cargo test --workspace --exclude tollgate-e2e --exclude tollgate-filter
 
 # The core tests again, inside a wasm VM (wasm-bindgen-test under Node). wasm-bindgen's Node

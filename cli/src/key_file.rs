@@ -5,8 +5,11 @@
 //! to 128 characters, a name at most 1,024; a missing `Enabled` is true. The same key value
 //! imported twice is one key, the later line winning.
 
-use tollgate_core::apikey::hash_key_hex;
+use std::collections::{HashMap, HashSet};
+
+use tollgate_core::apikey::{hash_key, KeyHash};
 use tollgate_core::config::ApiKey;
+use tollgate_core::text::hex::hex;
 
 /// One key of the file, its value already hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub struct FileKey {
     /// The line it came from (1 is the header).
     pub line: usize,
     pub name: String,
+    /// Kept only by the key store (the spec's keys have no description).
+    pub description: String,
     pub value_sha256: String,
     pub enabled: bool,
     pub usage_plan_ids: Vec<String>,
@@ -21,54 +26,94 @@ pub struct FileKey {
 
 /// Reads the file's keys; an error names the line and the column.
 pub fn parse(text: &str) -> Result<Vec<FileKey>, String> {
-    let mut rows = records(text)?.into_iter();
-    let Some((_, header)) = rows.next() else { return Err("the file is empty".into()) };
-    let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (Some(name_at), Some(key_at)) = (column("name"), column("key")) else {
-        return Err("line 1: the header needs the columns Name and Key".into());
-    };
-    let (enabled_at, plans_at) = (column("enabled"), column("usageplanids"));
+    let mut columns: Option<Columns> = None;
     let mut keys: Vec<FileKey> = Vec::new();
-    for (line, row) in rows {
+    // Where each value's key is in `keys`.
+    let mut at: HashMap<KeyHash, usize> = HashMap::new();
+    records(text, |line, row| {
+        let Some(columns) = &columns else {
+            columns = Some(Columns::of(row)?);
+            return Ok(());
+        };
+        let Some((digest, key)) = columns.key(line, row)? else { return Ok(()) };
+        match at.get(&digest).and_then(|&n| keys.get_mut(n)) {
+            Some(earlier) => *earlier = key,
+            None => {
+                at.insert(digest, keys.len());
+                keys.push(key);
+            }
+        }
+        Ok(())
+    })?;
+    if columns.is_none() {
+        return Err("the file is empty".into());
+    }
+    Ok(keys)
+}
+
+/// Where the header puts each column.
+struct Columns {
+    name: usize,
+    key: usize,
+    enabled: Option<usize>,
+    plans: Option<usize>,
+    description: Option<usize>,
+}
+
+impl Columns {
+    fn of(header: &[String]) -> Result<Columns, String> {
+        let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let (Some(name), Some(key)) = (column("name"), column("key")) else {
+            return Err("line 1: the header needs the columns Name and Key".into());
+        };
+        Ok(Columns {
+            name,
+            key,
+            enabled: column("enabled"),
+            plans: column("usageplanids"),
+            description: column("description"),
+        })
+    }
+
+    /// The key of one line, and its value's SHA-256 (`None` for a blank line).
+    fn key(&self, line: usize, row: &[String]) -> Result<Option<(KeyHash, FileKey)>, String> {
         if row.iter().all(|f| f.trim().is_empty()) {
-            continue;
+            return Ok(None);
         }
         let field = |at: Option<usize>| at.and_then(|i| row.get(i)).map_or("", |f| f.trim());
-        let value = field(Some(key_at));
+        let value = field(Some(self.key));
         if !(20..=128).contains(&value.chars().count()) {
             return Err(format!(
                 "line {line}: Key: a key value has 20 to 128 characters ({} here)",
                 value.chars().count()
             ));
         }
-        let name = field(Some(name_at));
+        let name = field(Some(self.name));
         if name.chars().count() > 1024 {
             return Err(format!("line {line}: Name: more than 1,024 characters"));
         }
-        let enabled = match field(enabled_at).to_ascii_lowercase().as_str() {
+        let enabled = match field(self.enabled).to_ascii_lowercase().as_str() {
             "" | "true" => true,
             "false" => false,
             other => return Err(format!("line {line}: Enabled: `{other}` is not TRUE or FALSE")),
         };
-        let usage_plan_ids = field(plans_at)
+        let usage_plan_ids = field(self.plans)
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(str::to_string)
             .collect();
+        let digest = hash_key(value.as_bytes());
         let key = FileKey {
             line,
             name: name.to_string(),
-            value_sha256: hash_key_hex(value.as_bytes()),
+            description: field(self.description).to_string(),
+            value_sha256: hex(&digest),
             enabled,
             usage_plan_ids,
         };
-        match keys.iter_mut().find(|k| k.value_sha256 == key.value_sha256) {
-            Some(earlier) => *earlier = key,
-            None => keys.push(key),
-        }
+        Ok(Some((digest, key)))
     }
-    Ok(keys)
 }
 
 /// Puts the file's keys into `existing`: a key whose value is already there replaces that key
@@ -76,20 +121,20 @@ pub fn parse(text: &str) -> Result<Vec<FileKey>, String> {
 /// `key-{12 hex digits of its hash}`. Returns how many were added and replaced.
 pub fn merge(existing: &mut Vec<ApiKey>, keys: Vec<FileKey>) -> (usize, usize) {
     let (mut added, mut replaced) = (0, 0);
+    let mut by_value: HashMap<String, usize> =
+        existing.iter().enumerate().map(|(n, k)| (k.value_sha256.clone(), n)).collect();
+    let mut ids: HashSet<String> = existing.iter().map(|k| k.id.clone()).collect();
     for key in keys {
-        if let Some(old) = existing.iter_mut().find(|k| k.value_sha256 == key.value_sha256) {
+        if let Some(old) = by_value.get(&key.value_sha256).and_then(|&n| existing.get_mut(n)) {
             old.name = key.name;
             old.enabled = key.enabled;
             old.usage_plan_ids = key.usage_plan_ids;
             replaced += 1;
             continue;
         }
-        let taken = |id: &str| existing.iter().any(|k| k.id == id);
-        let id = if tollgate_core::text::is_id(&key.name) && !taken(&key.name) {
-            key.name.clone()
-        } else {
-            format!("key-{}", key.value_sha256.get(..12).unwrap_or_default())
-        };
+        let id = new_key_id(&key, |id| ids.contains(id));
+        ids.insert(id.clone());
+        by_value.insert(key.value_sha256.clone(), existing.len());
         existing.push(ApiKey {
             id,
             name: key.name,
@@ -102,9 +147,32 @@ pub fn merge(existing: &mut Vec<ApiKey>, keys: Vec<FileKey>) -> (usize, usize) {
     (added, replaced)
 }
 
-/// The file's records, each with its line number: fields split at commas outside quotes.
-fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let mut out = Vec::new();
+/// The id of a new key: its `Name` when that is an id and not `taken`, else `key-` and the first
+/// 12 hex digits of its hash.
+pub fn new_key_id(key: &FileKey, taken: impl Fn(&str) -> bool) -> String {
+    if name_is_id(key) && !taken(&key.name) {
+        key.name.clone()
+    } else {
+        fallback_id(key)
+    }
+}
+
+/// Whether the key's `Name` can be its id.
+pub fn name_is_id(key: &FileKey) -> bool {
+    tollgate_core::text::is_id(&key.name)
+}
+
+/// `key-` and the first 12 hex digits of the key's hash.
+pub fn fallback_id(key: &FileKey) -> String {
+    format!("key-{}", key.value_sha256.get(..12).unwrap_or_default())
+}
+
+/// Calls `each` with every record of the file and the line it starts on: fields split at
+/// commas outside quotes.
+fn records(
+    text: &str,
+    mut each: impl FnMut(usize, &[String]) -> Result<(), String>,
+) -> Result<(), String> {
     let mut fields: Vec<String> = Vec::new();
     let mut field = String::new();
     let (mut line, mut start) = (1, 1);
@@ -134,7 +202,8 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
             (None, '\r') => {}
             (None, '\n') => {
                 fields.push(std::mem::take(&mut field));
-                out.push((start, std::mem::take(&mut fields)));
+                each(start, &fields)?;
+                fields.clear();
                 line += 1;
                 start = line;
             }
@@ -146,14 +215,15 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
     }
     if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
-        out.push((start, fields));
+        each(start, &fields)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_core::apikey::hash_key_hex;
 
     const A: &str = "apikey1234abcdefghij0123456789";
     const B: &str = "another-key-value-0123456789";
@@ -170,6 +240,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(keys[0].usage_plan_ids, ["c7y23b"]);
+        assert_eq!(keys[0].description, "An imported key");
         let keys = parse(&format!(
             "Enabled,Name,key,UsageplanIds\r\ntrue,MyFirstApiKey,{A},\"c7y23b,glvrsr\"\r\n"
         ))

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod aws;
 mod gateway_file;
 mod key_file;
+mod key_store;
 mod locate;
 mod manage;
 mod openapi;

@@ -18,6 +18,7 @@ use tollgate_core::config::{
 use tollgate_core::throttle::quota::Period;
 
 use crate::gateway_file::{is_gateway_file, GatewayFile, MultiSpec};
+use crate::key_store::{KeyTarget, StoreArg};
 use crate::spec::{raw_text, read_raw, write_atomically, Spec};
 
 /// Where a changed spec is applied.
@@ -44,41 +45,45 @@ pub enum KeysCommand {
         #[arg(long)]
         value: Option<String>,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// Let a disabled key call again.
     Enable {
         spec: PathBuf,
         id: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// Refuse a key (403) without deleting it.
     Disable {
         spec: PathBuf,
         id: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// Delete a key.
     Delete {
         spec: PathBuf,
         id: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// List the keys (ids, names, state, plans; never values).
-    List { spec: PathBuf },
+    List {
+        spec: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// Import keys from API Gateway's API key file (CSV: Name, Key, Description, Enabled,
     /// UsagePlanIds); only the values' SHA-256 is stored. A key whose value is already in the
-    /// spec is updated.
+    /// spec (or the key store) is updated.
     Import {
         spec: PathBuf,
         /// The CSV file.
         #[arg(long)]
         file: PathBuf,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
 }
 
@@ -145,6 +150,9 @@ pub enum PlansCommand {
         id: String,
         #[command(flatten)]
         target: DeployTarget,
+        /// With `api_key_store`: the key store whose keys must not use the plan.
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Add a key to a plan (CreateUsagePlanKey).
     AddKey {
@@ -152,7 +160,7 @@ pub enum PlansCommand {
         plan: String,
         key: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// Remove a key from a plan (DeleteUsagePlanKey).
     RemoveKey {
@@ -160,7 +168,7 @@ pub enum PlansCommand {
         plan: String,
         key: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// Move a key from one plan to another in one change (it is never without a plan).
     MoveKey {
@@ -171,7 +179,7 @@ pub enum PlansCommand {
         #[arg(long)]
         to: String,
         #[command(flatten)]
-        target: DeployTarget,
+        target: KeyTarget,
     },
     /// List the plans.
     List { spec: PathBuf },
@@ -246,12 +254,22 @@ pub fn generate_value() -> Result<String, String> {
     Ok(out)
 }
 
+/// The value of a key being created: the one given (at least 20 characters, as on AWS), else a
+/// generated one.
+pub(crate) fn key_value(value: Option<String>) -> Result<String, String> {
+    match value {
+        Some(v) if v.len() < 20 => Err("an API key value needs at least 20 characters".into()),
+        Some(v) => Ok(v),
+        None => generate_value(),
+    }
+}
+
 /// The name a gateway file's keys and plans are edited under (as a spec without methods).
 const GATEWAY_STORE: &str = "gateway";
 
 /// The keys and plans kept in `path`: a spec's, or a gateway file's (which the gateway's APIs
 /// share), read as a spec without methods.
-fn load_store(path: &Path) -> Result<Spec, String> {
+pub(crate) fn load_store(path: &Path) -> Result<Spec, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if !is_gateway_file(path, &text) {
         return Spec::parse(path, &text);
@@ -268,7 +286,7 @@ fn load_store(path: &Path) -> Result<Spec, String> {
 }
 
 /// Whether `path` is a gateway file (its keys and plans span its APIs).
-fn is_gateway_path(path: &Path) -> bool {
+pub(crate) fn is_gateway_path(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| is_gateway_file(path, &text))
 }
 
@@ -381,20 +399,34 @@ fn default_stages(spec: &Spec) -> Vec<PlanStage> {
     names.iter().map(|s| plan_stage(spec, s)).collect()
 }
 
+impl KeysCommand {
+    /// The spec (or gateway file) the command names, its `--store` and its `--deploy`.
+    pub fn targets(&self) -> (&Path, &StoreArg, Option<&Path>) {
+        match self {
+            KeysCommand::Create { spec, target, .. }
+            | KeysCommand::Enable { spec, target, .. }
+            | KeysCommand::Disable { spec, target, .. }
+            | KeysCommand::Delete { spec, target, .. }
+            | KeysCommand::Import { spec, target, .. } => {
+                (spec, &target.store, target.deploy.deploy.as_deref())
+            }
+            KeysCommand::List { spec, store } => (spec, store, None),
+        }
+    }
+}
+
 pub fn keys(command: KeysCommand) -> Result<(), String> {
+    let (path, store, deploy) = command.targets();
+    if let Some(store) = crate::key_store::store_for(path, store, deploy)? {
+        return crate::key_store::keys(command, &store);
+    }
     match command {
         KeysCommand::Create { spec: path, id, name, plans, value, target } => {
             let mut spec = load_store(&path)?;
             if spec.config.api_keys.iter().any(|k| k.id == id) {
                 return Err(format!("API key `{id}` already exists"));
             }
-            let value = match value {
-                Some(v) if v.len() < 20 => {
-                    return Err("an API key value needs at least 20 characters".into())
-                }
-                Some(v) => v,
-                None => generate_value()?,
-            };
+            let value = key_value(value)?;
             spec.config.api_keys.push(ApiKey {
                 id: id.clone(),
                 name,
@@ -402,13 +434,13 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
                 enabled: true,
                 usage_plan_ids: plans,
             });
-            commit(&path, &spec, &target)?;
+            commit(&path, &spec, &target.deploy)?;
             eprintln!("created API key `{id}`; its value (shown only now):");
             println!("{value}");
             Ok(())
         }
-        KeysCommand::Enable { spec, id, target } => set_enabled(&spec, &id, &target, true),
-        KeysCommand::Disable { spec, id, target } => set_enabled(&spec, &id, &target, false),
+        KeysCommand::Enable { spec, id, target } => set_enabled(&spec, &id, &target.deploy, true),
+        KeysCommand::Disable { spec, id, target } => set_enabled(&spec, &id, &target.deploy, false),
         KeysCommand::Delete { spec: path, id, target } => {
             let mut spec = load_store(&path)?;
             let before = spec.config.api_keys.len();
@@ -416,7 +448,7 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
             if spec.config.api_keys.len() == before {
                 return Err(format!("no API key `{id}`"));
             }
-            commit(&path, &spec, &target)?;
+            commit(&path, &spec, &target.deploy)?;
             eprintln!("deleted API key `{id}`");
             Ok(())
         }
@@ -441,11 +473,11 @@ pub fn keys(command: KeysCommand) -> Result<(), String> {
                 }
             }
             let (added, replaced) = crate::key_file::merge(&mut spec.config.api_keys, keys);
-            commit(&path, &spec, &target)?;
+            commit(&path, &spec, &target.deploy)?;
             eprintln!("imported {added} new API keys, updated {replaced}");
             Ok(())
         }
-        KeysCommand::List { spec: path } => {
+        KeysCommand::List { spec: path, .. } => {
             let spec = load_store(&path)?;
             println!("{:<24} {:<8} {:<24} NAME", "ID", "STATE", "PLANS");
             for k in &spec.config.api_keys {
@@ -506,16 +538,17 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             eprintln!("updated usage plan `{id}`");
             Ok(())
         }
-        PlansCommand::Delete { spec: path, id, target } => {
+        PlansCommand::Delete { spec: path, id, target, store } => {
             let mut spec = load_store(&path)?;
             find_plan(&mut spec.config, &id)?;
-            let users: Vec<&str> = spec
+            let mut users: Vec<String> = spec
                 .config
                 .api_keys
                 .iter()
                 .filter(|k| k.usage_plan_ids.contains(&id))
-                .map(|k| k.id.as_str())
+                .map(|k| k.id.clone())
                 .collect();
+            users.extend(crate::key_store::plan_users(&path, &store, &id)?);
             if !users.is_empty() {
                 return Err(format!(
                     "usage plan `{id}` still has keys ({}): remove them first",
@@ -528,37 +561,38 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
         PlansCommand::AddKey { spec: path, plan, key, target } => {
-            let mut spec = load_store(&path)?;
-            find_plan(&mut spec.config, &plan)?;
-            let entry = find_key(&mut spec.config, &key)?;
-            if entry.usage_plan_ids.contains(&plan) {
-                return Err(format!("API key `{key}` is already in usage plan `{plan}`"));
-            }
-            entry.usage_plan_ids.push(plan.clone());
-            commit(&path, &spec, &target)?;
+            let edit = |plans: &mut Vec<String>| {
+                if plans.contains(&plan) {
+                    return Err(format!("API key `{key}` is already in usage plan `{plan}`"));
+                }
+                plans.push(plan.clone());
+                Ok(())
+            };
+            change_key_plans(&path, &key, (Some(&plan), edit), &target)?;
             eprintln!("added API key `{key}` to usage plan `{plan}`");
             Ok(())
         }
         PlansCommand::RemoveKey { spec: path, plan, key, target } => {
-            let mut spec = load_store(&path)?;
-            let entry = find_key(&mut spec.config, &key)?;
-            if !entry.usage_plan_ids.contains(&plan) {
-                return Err(format!("API key `{key}` is not in usage plan `{plan}`"));
-            }
-            entry.usage_plan_ids.retain(|p| *p != plan);
-            commit(&path, &spec, &target)?;
+            let edit = |plans: &mut Vec<String>| {
+                if !plans.contains(&plan) {
+                    return Err(format!("API key `{key}` is not in usage plan `{plan}`"));
+                }
+                plans.retain(|p| *p != plan);
+                Ok(())
+            };
+            change_key_plans(&path, &key, (None, edit), &target)?;
             eprintln!("removed API key `{key}` from usage plan `{plan}`");
             Ok(())
         }
         PlansCommand::MoveKey { spec: path, key, from, to, target } => {
-            let mut spec = load_store(&path)?;
-            find_plan(&mut spec.config, &to)?;
-            let entry = find_key(&mut spec.config, &key)?;
-            let Some(slot) = entry.usage_plan_ids.iter_mut().find(|p| **p == from) else {
-                return Err(format!("API key `{key}` is not in usage plan `{from}`"));
+            let edit = |plans: &mut Vec<String>| {
+                let Some(slot) = plans.iter_mut().find(|p| **p == from) else {
+                    return Err(format!("API key `{key}` is not in usage plan `{from}`"));
+                };
+                *slot = to.clone();
+                Ok(())
             };
-            *slot = to.clone();
-            commit(&path, &spec, &target)?;
+            change_key_plans(&path, &key, (Some(&to), edit), &target)?;
             eprintln!("moved API key `{key}` from usage plan `{from}` to `{to}`");
             Ok(())
         }
@@ -590,6 +624,26 @@ pub fn plans(command: PlansCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Changes the plans of key `id` with `edit`, in the spec or in its key store; `plan` (the plan
+/// the key joins, if any) must exist.
+fn change_key_plans(
+    path: &Path,
+    id: &str,
+    (plan, edit): (Option<&String>, impl Fn(&mut Vec<String>) -> Result<(), String>),
+    target: &KeyTarget,
+) -> Result<(), String> {
+    let mut spec = load_store(path)?;
+    if let Some(plan) = plan {
+        find_plan(&mut spec.config, plan)?;
+    }
+    let deploy = target.deploy.deploy.as_deref();
+    if let Some(url) = crate::key_store::store_for(path, &target.store, deploy)? {
+        return crate::key_store::change_plans(path, &url, id, edit);
+    }
+    edit(&mut find_key(&mut spec.config, id)?.usage_plan_ids)?;
+    commit(path, &spec, &target.deploy)
 }
 
 pub fn admin_keys(command: AdminKeysCommand) -> Result<(), String> {

@@ -1,6 +1,6 @@
 //! The operator's side of the service, on its own listener (`--admin`, loopback by default):
 //! `GET /healthz` (200 `ok` when Redis answers a PING, else 503) and `GET /metrics` (Prometheus
-//! text: calls, decisions, Redis errors and latency). Plain HTTP/1.1, one request per connection.
+//! text: calls, decisions, key lookups and change-feed calls, Redis errors and latency). Plain HTTP/1.1, one request per connection.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,21 @@ pub struct Metrics {
     /// Cumulative counts per bucket, then the total (the `+Inf` bucket).
     redis_buckets: [AtomicU64; BUCKETS.len() + 1],
     redis_micros: AtomicU64,
+    /// Key store lookups: found, not found, failed.
+    key_lookups: [AtomicU64; 3],
+    /// Key store change-feed calls: answered with changes, answered `reset`, failed.
+    key_changes: [AtomicU64; 3],
+}
+
+/// Counts one outcome of three: `Some(true)`, `Some(false)`, `None`.
+fn count_outcome(counters: &[AtomicU64; 3], outcome: Option<bool>) {
+    let [yes, no, failed] = counters;
+    let counter = match outcome {
+        Some(true) => yes,
+        Some(false) => no,
+        None => failed,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Metrics {
@@ -36,6 +51,17 @@ impl Metrics {
             None => &self.errors,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A key lookup answered: `Some(found)`, or `None` when it failed.
+    pub fn looked_up(&self, found: Option<bool>) {
+        count_outcome(&self.key_lookups, found);
+    }
+
+    /// A change-feed call answered: `Some(reset)`, or `None` when it failed.
+    pub fn changes(&self, reset: Option<bool>) {
+        let outcome = reset.map(|r| !r);
+        count_outcome(&self.key_changes, outcome);
     }
 
     /// One Redis round trip, and whether it failed.
@@ -69,6 +95,24 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "tollgate_ratelimit_decisions_total{{decision=\"{decision}\"}} {}",
+                get(c)
+            );
+        }
+        let [found, not_found, failed] = &self.key_lookups;
+        let _ = writeln!(out, "# TYPE tollgate_ratelimit_key_lookups_total counter");
+        for (result, c) in [("found", found), ("not_found", not_found), ("error", failed)] {
+            let _ = writeln!(
+                out,
+                "tollgate_ratelimit_key_lookups_total{{result=\"{result}\"}} {}",
+                get(c)
+            );
+        }
+        let [changes, reset, failed] = &self.key_changes;
+        let _ = writeln!(out, "# TYPE tollgate_ratelimit_key_changes_total counter");
+        for (result, c) in [("ok", changes), ("reset", reset), ("error", failed)] {
+            let _ = writeln!(
+                out,
+                "tollgate_ratelimit_key_changes_total{{result=\"{result}\"}} {}",
                 get(c)
             );
         }
@@ -133,5 +177,34 @@ pub async fn serve(
             );
             let _ = stream.write_all(response.as_bytes()).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_store_calls_are_counted_by_outcome() {
+        let metrics = Metrics::default();
+        metrics.looked_up(Some(true));
+        metrics.looked_up(Some(true));
+        metrics.looked_up(Some(false));
+        metrics.looked_up(None);
+        metrics.changes(Some(false));
+        metrics.changes(Some(true));
+        metrics.changes(None);
+        metrics.changes(None);
+        let text = metrics.render();
+        for line in [
+            "tollgate_ratelimit_key_lookups_total{result=\"found\"} 2",
+            "tollgate_ratelimit_key_lookups_total{result=\"not_found\"} 1",
+            "tollgate_ratelimit_key_lookups_total{result=\"error\"} 1",
+            "tollgate_ratelimit_key_changes_total{result=\"ok\"} 1",
+            "tollgate_ratelimit_key_changes_total{result=\"reset\"} 1",
+            "tollgate_ratelimit_key_changes_total{result=\"error\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}\nin:\n{text}");
+        }
     }
 }

@@ -27,7 +27,14 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<ServiceLimit>, String> {
     for path in paths {
         let config = read_config(path)?;
         if config.rate_limit_service.is_none() {
-            return Err(format!("{}: no `rate_limit_service`", path.display()));
+            // A config that only reads keys from this service's key store sets no limits.
+            if config.api_key_store.is_some() {
+                continue;
+            }
+            return Err(format!(
+                "{}: no `rate_limit_service` (or `api_key_store`)",
+                path.display()
+            ));
         }
         for limit in service_limits(&config) {
             match out.iter().find(|l| l.domain == limit.domain && l.name == limit.name) {

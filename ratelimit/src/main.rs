@@ -1,27 +1,31 @@
-//! `tollgate-ratelimit`: the rate-limit service of Tollgate's global usage plans. Envoys reach
-//! it over gRPC (`envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`); it counts in
-//! Redis, so every Envoy of a fleet shares one count that outlives restarts. The limits come
-//! from the same filter config JSON the Envoys load.
+//! `tollgate-ratelimit`: the service beside a fleet of Envoys running Tollgate, over one Redis.
+//!
+//! - **Global usage plans** (`envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`):
+//!   it counts in Redis, so every Envoy of a fleet shares one count that outlives restarts. The
+//!   limits come from the same filter config JSON (or spec) the Envoys load, one `--config`
+//!   each; with none it knows no limits (every descriptor is allowed).
+//! - **The key store** (`tollgate.keystore.v1.KeyStore/Lookup` and `/Changes`): the API keys of
+//!   configs with `api_key_store`, as `tollgate keys ... --store` writes them to Redis. Always
+//!   served; it needs no config.
 //!
 //! ```text
-//! tollgate-ratelimit --config tollgate.json [--config other.json] \
+//! tollgate-ratelimit [--config tollgate.json ...] \
 //!     [--listen 127.0.0.1:8081] [--admin 127.0.0.1:8082] [--redis redis://127.0.0.1:6379]
 //! ```
 //!
 //! `--admin` (off unless given) serves `GET /healthz` and `GET /metrics` (Prometheus) for the
 //! operator.
 
-mod admin;
-mod limits;
-mod service;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-const USAGE: &str = "usage: tollgate-ratelimit --config FILE [--config FILE ...] \
-[--listen ADDR:PORT] [--admin ADDR:PORT] [--redis redis://HOST:PORT]";
+use tollgate_ratelimit::{admin, limits, Services};
+
+const USAGE: &str = "usage: tollgate-ratelimit [--config FILE ...] \
+[--listen ADDR:PORT] [--admin ADDR:PORT] [--redis redis://HOST:PORT]
+  --config FILE   a filter config or spec whose global usage plans to count (repeatable; \
+none: only the key store is served)";
 
 struct Args {
     configs: Vec<PathBuf>,
@@ -47,9 +51,6 @@ fn args() -> Result<Args, String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    if configs.is_empty() {
-        return Err(format!("no --config given\n{USAGE}"));
-    }
     let listen = listen.parse().map_err(|e| format!("--listen {listen}: {e}"))?;
     let admin = match admin {
         Some(a) => Some(a.parse().map_err(|e| format!("--admin {a}: {e}"))?),
@@ -60,13 +61,9 @@ fn args() -> Result<Args, String> {
 
 async fn serve(args: Args) -> Result<(), String> {
     let limits = limits::load(&args.configs)?;
-    let client = redis::Client::open(args.redis.as_str())
-        .map_err(|e| format!("--redis {}: {e}", args.redis))?;
-    let redis = redis::aio::ConnectionManager::new(client)
-        .await
-        .map_err(|e| format!("cannot reach Redis at {}: {e}", args.redis))?;
+    let redis = tollgate_ratelimit::connect(&args.redis).await?;
     let count = limits.len();
-    let rate_limits = Arc::new(service::RateLimits::new(limits, redis.clone()));
+    let services = Services::new(limits, redis.clone());
     let mut admin_note = String::new();
     if let Some(addr) = args.admin {
         let admin = tokio::net::TcpListener::bind(addr)
@@ -74,37 +71,25 @@ async fn serve(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {addr} (--admin): {e}"))?;
         let bound = admin.local_addr().map_err(|e| e.to_string())?;
         admin_note = format!(", /healthz and /metrics on {bound}");
-        tokio::spawn(admin::serve(admin, rate_limits.metrics.clone(), redis));
+        tokio::spawn(admin::serve(admin, services.metrics.clone(), redis));
     }
-    let server = service::Server(rate_limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let limits_note = match args.configs.len() {
+        0 => "no limits (no --config)".to_string(),
+        _ => format!("{count} limits"),
+    };
     eprintln!(
-        "tollgate-ratelimit: {count} limits, listening on {addr}, counting in {}{admin_note}",
+        "tollgate-ratelimit: {limits_note} and the key store, listening on {addr}, Redis at {}{admin_note}",
         args.redis
     );
-    tonic::transport::Server::builder()
-        .add_service(server)
-        .serve_with_incoming_shutdown(tokio_stream_listener(listener), async {
+    services
+        .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| e.to_string())
-}
-
-/// The bound listener as the stream of connections tonic serves, each without Nagle's delay
-/// (a small answer must not wait for the peer's delayed ACK).
-fn tokio_stream_listener(
-    listener: tokio::net::TcpListener,
-) -> impl tonic::codegen::tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tonic::codegen::tokio_stream::StreamExt;
-    tonic::codegen::tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
-        let conn = conn?;
-        conn.set_nodelay(true)?;
-        Ok(conn)
-    })
 }
 
 #[tokio::main]

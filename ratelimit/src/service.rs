@@ -60,8 +60,7 @@ fn status(code: i32, remaining: u64, reset_ms: i64) -> DescriptorStatus {
 }
 
 impl RateLimits {
-    pub fn new(limits: Vec<ServiceLimit>, redis: ConnectionManager) -> Self {
-        let metrics = Arc::new(Metrics::default());
+    pub fn new(limits: Vec<ServiceLimit>, redis: ConnectionManager, metrics: Arc<Metrics>) -> Self {
         RateLimits { limits, redis, script: redis::Script::new(CHECK_AND_COUNT), metrics }
     }
 
@@ -171,16 +170,16 @@ where
                 Ok(grpc.unary(ShouldRateLimit(limits), req).await)
             });
         }
-        Box::pin(async move {
-            // gRPC UNIMPLEMENTED for any other method.
-            let mut response = tonic::codegen::http::Response::new(tonic::codegen::empty_body());
-            let headers = response.headers_mut();
-            headers.insert("grpc-status", tonic::codegen::http::HeaderValue::from_static("12"));
-            headers.insert(
-                "content-type",
-                tonic::codegen::http::HeaderValue::from_static("application/grpc"),
-            );
-            Ok(response)
-        })
+        Box::pin(async move { Ok(unimplemented()) })
     }
+}
+
+/// gRPC UNIMPLEMENTED, the answer to a method a service does not have.
+pub fn unimplemented() -> tonic::codegen::http::Response<tonic::body::BoxBody> {
+    let mut response = tonic::codegen::http::Response::new(tonic::codegen::empty_body());
+    let headers = response.headers_mut();
+    headers.insert("grpc-status", tonic::codegen::http::HeaderValue::from_static("12"));
+    headers
+        .insert("content-type", tonic::codegen::http::HeaderValue::from_static("application/grpc"));
+    response
 }

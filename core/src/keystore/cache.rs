@@ -30,8 +30,9 @@ pub enum Cached {
 #[derive(Debug, Default)]
 pub struct StoreCache {
     entries: HashMap<KeyHash, Entry>,
-    /// The change feed's version this worker has applied (0: none yet).
+    /// The change feed's version this worker has applied (0: none yet), in this epoch.
     version: u64,
+    epoch: String,
     /// When the store last answered (a lookup or the change feed); 0: never.
     answered_nanos: u64,
     /// When the last change-feed call was sent, and whether it is still out.
@@ -110,7 +111,8 @@ impl StoreCache {
         self.polling = false;
         let Some(answer) = answer else { return };
         self.answered_nanos = now_nanos;
-        if answer.reset {
+        let emptied = !self.epoch.is_empty() && answer.epoch != self.epoch;
+        if answer.reset || emptied {
             self.entries.clear();
         } else {
             for hash in &answer.changed {
@@ -120,6 +122,7 @@ impl StoreCache {
             }
         }
         self.version = answer.version;
+        self.epoch = answer.epoch;
     }
 
     pub fn len(&self) -> usize {
@@ -200,16 +203,30 @@ mod tests {
         assert_eq!(c.poll_due(&s, 100 * S + S / 10), None, "one call at a time");
         c.insert(&s, [1; 32], key("a"), 100 * S);
         c.insert(&s, [2; 32], key("b"), 100 * S);
-        let changes = ChangesResponse { version: 7, changed: vec![vec![1; 32]], reset: false };
+        let changes =
+            ChangesResponse { version: 7, changed: vec![vec![1; 32]], ..Default::default() };
         c.on_changes(Some(changes), 100 * S + S / 5);
         assert_eq!(c.get(&s, &[1; 32], 100 * S + S / 5), Cached::Miss);
         assert_eq!(c.get(&s, &[2; 32], 100 * S + S / 5), Cached::Hit(key("b")));
         assert_eq!(c.poll_due(&s, 100 * S + S / 4), None, "not before the interval");
         let due = c.poll_due(&s, 100 * S + S * 6 / 10);
         assert_eq!(due, Some(crate::keystore::ChangesRequest { since: 7 }));
-        c.on_changes(Some(ChangesResponse { version: 9, changed: vec![], reset: true }), 101 * S);
+        c.on_changes(
+            Some(ChangesResponse { version: 9, reset: true, ..Default::default() }),
+            101 * S,
+        );
         assert!(c.is_empty());
         assert_eq!(c.version(), 9);
+        // Redis emptied and written again past version 9 before this worker asked: the epoch
+        // tells.
+        let epoch =
+            |e: &str, version| ChangesResponse { version, epoch: e.into(), ..Default::default() };
+        c.on_changes(Some(epoch("a", 9)), 101 * S);
+        c.insert(&s, [3; 32], key("c"), 101 * S);
+        c.on_changes(Some(epoch("a", 10)), 101 * S);
+        assert_eq!(c.len(), 1, "same epoch");
+        c.on_changes(Some(epoch("b", 12)), 101 * S);
+        assert!(c.is_empty(), "another epoch");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | `tollgate:keys:version` | integer | raised by every change to an existing key (update, disable, delete) |
 //! | `tollgate:keys:changes` | sorted set | SHA-256 hex of changed keys, scored by the version of their last change; the newest [`MAX_CHANGES`] are kept |
 //! | `tollgate:keys:floor` | integer | the highest version trimmed from the changes: a worker that last saw an older version empties its cache |
+//! | `tollgate:keys:epoch` | string | set by the first change-feed read of an empty store: a worker that saw another epoch empties its cache |
 //!
 //! A new key does not enter the change feed: workers remember an unknown key for at most
 //! [`crate::config::KeyStore::negative_ttl_ms`], so a created key opens within that time.
@@ -25,6 +26,8 @@ pub const ID_PREFIX: &str = "tollgate:key-id:";
 pub const VERSION_KEY: &str = "tollgate:keys:version";
 pub const CHANGES_KEY: &str = "tollgate:keys:changes";
 pub const FLOOR_KEY: &str = "tollgate:keys:floor";
+/// Set by the first change-feed read of an empty store: a new epoch means Redis was emptied.
+pub const EPOCH_KEY: &str = "tollgate:keys:epoch";
 /// Changes kept in the feed; older ones are trimmed (and [`FLOOR_KEY`] raised).
 pub const MAX_CHANGES: u64 = 100_000;
 /// Most changes one [`ChangesResponse`] carries; past it the answer says `reset`.
@@ -74,6 +77,10 @@ pub struct ChangesResponse {
     /// cached record. Also set when `since` is 0 or newer than the store (Redis was emptied).
     #[prost(bool, tag = "3")]
     pub reset: bool,
+    /// The store's epoch: when it differs from the one the caller saw, Redis was emptied
+    /// meanwhile, whatever the versions say: drop every cached record.
+    #[prost(string, tag = "4")]
+    pub epoch: String,
 }
 
 /// A key record as the store keeps it (the fields of `tollgate:key:{hex}`).

@@ -141,7 +141,10 @@ fn the_change_feed_drops_a_changed_key() {
     let feed = key_changes_due(&plan, &mut worker, T0).unwrap();
     assert_eq!(ChangesRequest::decode(feed.body()).unwrap(), ChangesRequest { since: 0 });
     let answer = |version, changed: Vec<Vec<u8>>, reset| {
-        CalloutResponse::grpc(0, ChangesResponse { version, changed, reset }.encode_to_vec())
+        CalloutResponse::grpc(
+            0,
+            ChangesResponse { version, changed, reset, ..Default::default() }.encode_to_vec(),
+        )
     };
     let mut host = MemoryHost { now_nanos: T0, ..MemoryHost::default() };
     on_key_changes(&mut worker, &mut host, &answer(3, vec![], true));
