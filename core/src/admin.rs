@@ -43,6 +43,8 @@ pub struct AdminPlan {
     key_ids: Vec<usize>,
     stages: Vec<(String, Option<CacheSlots>)>,
     service: Option<GlobalService>,
+    /// Keys live in the key store: the filter knows none, so a usage read names its key.
+    store: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,7 @@ impl AdminPlan {
             key_ids,
             stages,
             service,
+            store: config.api_key_store.is_some(),
         }))
     }
 
@@ -190,7 +193,7 @@ struct UsageTarget<'a> {
 fn usage_target<'a>(
     admin: &'a AdminPlan,
     plan_id: &str,
-    query: &str,
+    query: &'a str,
 ) -> Result<UsageTarget<'a>, LocalReply> {
     let Some(plan) = admin.plans.iter().find(|p| p.id == plan_id) else {
         return Err(message(404, "Invalid Usage Plan ID specified"));
@@ -199,6 +202,20 @@ fn usage_target<'a>(
         return Err(message(400, "The usage plan has no quota: usage is counted against a quota"));
     };
     let keys = match query_value(query, "keyId") {
+        // The store's keys are not known here: any key id is counted as asked (a key that
+        // never used the plan has used nothing of it).
+        Some(id) if admin.store => {
+            if !crate::text::is_id(id) {
+                return Err(message(404, "Invalid API Key identifier specified"));
+            }
+            vec![id]
+        }
+        None if admin.store => {
+            return Err(message(
+                400,
+                "API keys are in the key store: name one with ?keyId= (tollgate usage --key)",
+            ))
+        }
         // A key moved to another plan keeps what it used in this one.
         Some(id) => {
             let ids = &admin.api_keys;
@@ -422,6 +439,29 @@ mod tests {
         );
         let r = handle(&admin, &mut host, "GET", "/usageplans/free/usage", Some(b"secret"));
         assert_eq!(r.status, 400);
+    }
+
+    #[test]
+    fn with_a_key_store_usage_is_read_per_key() {
+        let admin = admin(json!({"api_keys": [], "api_key_store": {"cluster": "keys"}}));
+        let mut host = MemoryHost::default();
+        let now = 20_000 * 86_400 + 3600;
+        host.now_nanos = now * 1_000_000_000;
+        let counter = Counter { window_start: 20_000 * 86_400, used: 7 };
+        host.set_shared_data(&crate::throttle::quota_key("basic", "acme"), &counter.encode(), None)
+            .unwrap();
+        let get = |host: &mut MemoryHost, target: &str| {
+            handle(&admin, host, "GET", target, Some(b"secret"))
+        };
+        let r = get(&mut host, "/usageplans/basic/usage?keyId=acme");
+        assert_eq!((r.status, body(&r)["items"].clone()), (200, json!({"acme": [[7, 93]]})));
+        let r = get(&mut host, "/usageplans/basic/usage?keyId=never-used");
+        assert_eq!(body(&r)["items"], json!({"never-used": [[0, 100]]}));
+        let r = get(&mut host, "/usageplans/basic/usage");
+        assert_eq!(r.status, 400, "the filter cannot list the store's keys");
+        assert!(body(&r)["message"].as_str().unwrap().contains("keyId"));
+        let r = get(&mut host, "/usageplans/basic/usage?keyId=a%7Cb");
+        assert_eq!(r.status, 404);
     }
 
     #[test]

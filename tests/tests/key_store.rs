@@ -31,8 +31,14 @@ fn config(failure_mode: &str) -> Value {
         "api": {"id": "petstore"},
         "stage": {"name": "prod"},
         "methods": [{"resource": "/pets", "http_method": "GET", "api_key_required": true}],
-        "usage_plans": [{"id": "basic", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
+        // Counted for the fleet by the same service (exactly: a batch of 1).
+        "usage_plans": [{"id": "basic", "global": true, "quota": {"limit": 1_000_000, "period": "DAY"},
+                         "api_stages": [{"api_id": "petstore", "stage": "prod"}]}],
+        // An Envoy that keeps serving cached keys when the store is down counts locally then.
+        "rate_limit_service": {"cluster": "keystore", "timeout_ms": 500, "batch": 1,
+                               "failure_mode": if failure_mode == "STALE" { "LOCAL" } else { "CLOSED" }},
         "api_key_store": {"cluster": "keystore", "timeout_ms": 500, "failure_mode": failure_mode},
+        "admin": {"keys": [{"id": "ops", "value_sha256": tollgate_e2e::sha256_hex("ops-secret")}]},
     })
 }
 
@@ -52,8 +58,9 @@ fn settles(ports: &[u16], key: &str, status: u16, n: usize) -> Duration {
     for &port in ports {
         let mut streak = 0;
         while streak < n {
-            assert!(start.elapsed() < Duration::from_secs(10), "{key} never got {status}");
-            streak = if call(port, key).status == status { streak + 1 } else { 0 };
+            let r = call(port, key);
+            assert!(start.elapsed() < Duration::from_secs(10), "{key} never got {status}: {r:?}");
+            streak = if r.status == status { streak + 1 } else { 0 };
         }
     }
     start.elapsed()
@@ -87,8 +94,9 @@ fn a_fleet_reads_keys_from_the_store() {
 
     let upstream = Upstream::start(UPSTREAM, "echo");
     let start = |mode: &str| {
-        let options =
-            EnvoyOptions::new(config(mode), upstream.port).grpc_cluster("keystore", service_port);
+        let options = EnvoyOptions::new(config(mode), upstream.port)
+            .grpc_cluster("keystore", service_port)
+            .management();
         Envoy::start(&options).unwrap_or_else(|log| panic!("{log}"))
     };
     let (a, b) = (start("CLOSED"), start("CLOSED"));
@@ -105,6 +113,20 @@ fn a_fleet_reads_keys_from_the_store() {
         "ForbiddenException",
         "unknown",
     );
+
+    // GetUsage of a stored key, for the fleet: 3 requests through A and 4 through B.
+    for port in [a.port, a.port, a.port, b.port, b.port, b.port, b.port] {
+        assert_eq!(call(port, &value(123_456)).status, 200);
+    }
+    for envoy in [&a, &b] {
+        let r = get(
+            envoy.management_port,
+            "/usageplans/basic/usage?keyId=customer-123456",
+            &[("x-tollgate-admin-key", "ops-secret")],
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["items"], json!({"customer-123456": [[7, 999_993]]}));
+    }
 
     // What a lookup costs the request that makes it: a key's first request against its next.
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
@@ -124,7 +146,7 @@ fn a_fleet_reads_keys_from_the_store() {
     warm.sort_unstable();
     println!(
         "latency seen by the client, median of 30: first request of a key {} µs (one lookup), \
-         its sixth {} µs (cached by both workers)",
+         its sixth {} µs (cached by both workers; both also ask the rate-limit service, batch 1)",
         cold[15], warm[15]
     );
 
