@@ -232,3 +232,63 @@ fn the_example_envoys_and_service_read_one_config() {
         assert_eq!(embedded_config(&dir.join(envoy)), service, "{envoy}");
     }
 }
+
+/// `global_throttles`: a stage's throttle is one count for the fleet. Two Envoys of two
+/// workers each, hammered for about 3 s with keys of a plan without limits: the stage admits
+/// its 40 requests per window of 1 s once, where each Envoy alone would admit them.
+#[test]
+fn a_stage_throttle_is_counted_for_the_fleet() {
+    let dir = scratch_dir("global-stage-throttle");
+    let mut config = config();
+    config["stage"] = json!({"name": "prod", "throttle": {"rate": 40, "burst": 40}});
+    config["rate_limit_service"]["global_throttles"] = json!(true);
+    config["usage_plans"] =
+        json!([{"id": "open", "api_stages": [{"api_id": "petstore", "stage": "prod"}]}]);
+    config["api_keys"] = json!([key("s1", "open"), key("s2", "open")]);
+    config["account_throttle"] = Value::Null;
+    let config_path = dir.join("tollgate.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let (redis_port, service_port) = (free_port(), free_port());
+    let redis = redis(&dir, redis_port);
+    let _rls = service(&config_path, service_port, redis_port);
+    let upstream = Upstream::start(UPSTREAM, "echo");
+    let start = || {
+        let options = EnvoyOptions::new(config.clone(), upstream.port)
+            .grpc_cluster("ratelimit", service_port);
+        Envoy::start(&options).unwrap()
+    };
+    let (a, b) = (start(), start());
+    let started = Instant::now();
+    let allowed = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let allowed = &allowed;
+            let port = if t % 2 == 0 { a.port } else { b.port };
+            let key = if t < 2 { "s1" } else { "s2" };
+            s.spawn(move || {
+                while started.elapsed() < Duration::from_secs(3) {
+                    let r = call(port, key);
+                    if r.status == 200 {
+                        allowed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        assert_gateway_error(
+                            &r,
+                            429,
+                            "Too Many Requests",
+                            "TooManyRequestsException",
+                            key,
+                        );
+                    }
+                }
+            });
+        }
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let allowed = allowed.load(Ordering::Relaxed);
+    println!("a global stage throttle of 40/s on two Envoys: {allowed} admitted in {secs:.2} s");
+    // Fixed windows of one second: at most one window more than the seconds elapsed, and far
+    // from the two Envoys' 2 x 40 per second a per-Envoy bucket would admit.
+    assert!(allowed <= 40 * (secs.ceil() as u64 + 1), "{allowed}");
+    assert!(allowed as f64 >= 40.0 * secs * 0.6, "{allowed}");
+    stop_redis(redis);
+}
