@@ -304,7 +304,10 @@ fn ratelimit_image_runs_the_static_service_as_nobody() {
     // It runs outside any container (an empty environment, as on an empty base).
     let help = Command::new(&binary).arg("--help").env_clear().output().unwrap();
     let help = String::from_utf8_lossy(&help.stderr);
-    assert!(help.starts_with("tollgate-ratelimit: usage: tollgate-ratelimit --config"), "{help}");
+    assert!(
+        help.starts_with("tollgate-ratelimit: usage: tollgate-ratelimit [--config FILE"),
+        "{help}"
+    );
 }
 
 /// The images are reproducible: `dist/build` again, on the same inputs into another directory,

@@ -324,8 +324,9 @@ pub fn check_size(object: &Value, config: &Config) -> Result<(), String> {
     Err(format!(
         "the {} `{}` would be {:.1} MiB, its filter config carrying {} API keys: Kubernetes \
          stores an object in etcd, which takes about 1.5 MiB at most, and Tollgate stops at 1 MiB. \
-         Keep fewer keys inline (a key store outside the config is planned), or use \
-         --target envoy, whose config file has no such limit",
+         Move the keys to the key store (`api_key_store`: Redis through tollgate-ratelimit, \
+         `tollgate keys import --store`), or use --target envoy, whose config file has no such \
+         limit",
         object["kind"].as_str().unwrap_or("object"),
         object["metadata"]["name"].as_str().unwrap_or_default(),
         bytes as f64 / (1024.0 * 1024.0),
