@@ -478,7 +478,7 @@ fn configs_past_a_megabyte_are_refused() {
         argv.extend(target);
         let (ok, _, stderr) = run_cli(&argv);
         assert!(!ok, "{target:?}: a 1.3 MiB object written");
-        for words in ["MiB", "9000 API keys", "fewer keys inline", "key store", "--target envoy"] {
+        for words in ["MiB", "9000 API keys", "api_key_store", "key store", "--target envoy"] {
             assert!(stderr.contains(words), "{target:?}: no `{words}` in: {stderr}");
         }
     }
