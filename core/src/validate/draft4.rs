@@ -360,11 +360,9 @@ impl<'n> Validator<'n> {
                 this.descend(at, node, StepRef::Prop(name), value).map(|ok| valid &= ok)
             };
             let mut evaluated = false;
-            if let Ok(i) = rules.properties.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+            if let Some(node) = property_node(&rules.properties, name) {
                 evaluated = true;
-                if let Some((_, node)) = rules.properties.get(i) {
-                    outcome = apply(*node, self);
-                }
+                outcome = apply(node, self);
             }
             for (regex, node) in rules.pattern_properties.iter() {
                 if outcome.is_ok() && regex.is_match(name) {
@@ -499,6 +497,21 @@ fn type_name(kind: &Kind<'_>) -> &'static str {
         Kind::Array => "array",
         Kind::Object => "object",
     }
+}
+
+/// The schema of the property `name` in `properties` (sorted by name). A model lists few
+/// properties: comparing lengths and first bytes before the text beats a binary search there.
+fn property_node(properties: &[(String, u32)], name: &str) -> Option<u32> {
+    const SCAN_UP_TO: usize = 16;
+    if properties.len() > SCAN_UP_TO {
+        let i = properties.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        return properties.get(i).map(|(_, node)| *node);
+    }
+    let first = name.as_bytes().first();
+    properties
+        .iter()
+        .find(|(n, _)| n.len() == name.len() && n.as_bytes().first() == first && n == name)
+        .map(|(_, node)| *node)
 }
 
 fn all_present<I: Instance + ?Sized>(object: &I, names: &[String]) -> bool {

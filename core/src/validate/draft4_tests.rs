@@ -323,3 +323,28 @@ fn regex_and_other_formats() {
     );
     assert_eq!(one(json!({"format": "date"}), r#""2024-02-29""#), Ok(()));
 }
+
+#[test]
+fn properties_are_found_in_small_and_large_models() {
+    // Few properties are scanned, many are searched: both find each one, and only it.
+    for count in [3, 40] {
+        let mut properties = serde_json::Map::new();
+        for i in 0..count {
+            properties.insert(format!("p{i}"), json!({"type": "integer"}));
+        }
+        // Same length and first byte as `p1`, but not declared: additional, and allowed.
+        let schema = json!({"type": "object", "properties": properties});
+        assert_eq!(one(schema.clone(), r#"{"p1": 1, "p2": 2, "q1": "x", "p": "y"}"#), Ok(()));
+        let last = format!("p{}", count - 1);
+        let bad = format!(r#"{{"p0": 0, "{last}": "text"}}"#);
+        assert!(one(schema.clone(), &bad).is_err(), "{count}: `{last}` is checked");
+        let closed =
+            json!({"type": "object", "properties": properties, "additionalProperties": false});
+        assert_eq!(
+            one(closed, r#"{"p1": 1, "px": 2}"#),
+            Err(r#"[object instance has properties which are not allowed by the schema: ["px"]]"#
+                .to_owned()),
+            "{count}"
+        );
+    }
+}

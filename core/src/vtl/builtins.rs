@@ -170,6 +170,12 @@ impl<'i> Sources<'i> {
 pub(crate) fn util(name: &str, args: &[Value]) -> Result<Value, RenderError> {
     let s = match args {
         [Value::Null] | [] => return Ok(Value::Null),
+        // Most text needs no escape: the same string, without copying it twice.
+        [arg @ Value::Str(s)]
+            if name == "escapeJavaScript" && !escape::needs_javascript_escape(s) =>
+        {
+            return Ok(arg.clone());
+        }
         [arg] => to_text(arg)?,
         _ => return Ok(Value::Null),
     };

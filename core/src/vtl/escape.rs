@@ -9,6 +9,11 @@ use base64::Engine;
 
 /// Escapes like Commons Lang `escapeJavaScript`: `'` `"` `\` `/` get a backslash, control
 /// characters their short escape or `\u00XX`, and every non-ASCII UTF-16 unit `\uXXXX`.
+/// Whether [`escape_javascript`] changes `s`.
+pub(crate) fn needs_javascript_escape(s: &str) -> bool {
+    s.bytes().any(|b| !(0x20..0x80).contains(&b) || matches!(b, b'\'' | b'"' | b'\\' | b'/'))
+}
+
 pub(crate) fn escape_javascript(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for unit in s.encode_utf16() {
@@ -60,6 +65,17 @@ pub(crate) fn base64_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::test_support::test;
+
+    #[test]
+    fn text_is_left_as_it_is_exactly_when_escaping_would_not_change_it() {
+        let mut samples: Vec<String> =
+            (0u8..0x80).map(|b| format!("a{}b", char::from(b))).collect();
+        samples
+            .extend(["", "plain text", "é", "日本", "tab\there", "😀", "\u{7f}"].map(String::from));
+        for s in samples {
+            assert_eq!(needs_javascript_escape(&s), escape_javascript(&s) != s, "{s:?}");
+        }
+    }
 
     #[test]
     fn escape_javascript_matches_commons_lang() {

@@ -1,7 +1,6 @@
 //! Rendering a parsed template: walks the tree once per request, with a variable scope, the
 //! `#foreach` stack, and the lazily built API Gateway objects.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ast::{Accessor, BinOp, Expr, Literal, Node, Reference};
@@ -25,7 +24,7 @@ pub(crate) fn render_with_context(
 ) -> Result<(String, Option<Value>), RenderError> {
     let mut renderer = Renderer {
         sources: Sources::new(input),
-        vars: HashMap::new(),
+        vars: Vars::default(),
         loops: Vec::new(),
         depth: 0,
         iterations: 0,
@@ -44,10 +43,49 @@ enum Flow {
 
 struct Renderer<'i> {
     sources: Sources<'i>,
-    vars: HashMap<String, Value>,
+    vars: Vars,
     loops: Vec<LoopInfo>,
     depth: usize,
     iterations: usize,
+}
+
+/// A template's variables. A template names few of them, so a list searched from the end (the
+/// loop variable set last is read most) costs less than hashing every name read.
+#[derive(Default)]
+struct Vars(Vec<(String, Value)>);
+
+impl Vars {
+    fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().rposition(|(n, _)| n == name)
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.position(name).and_then(|i| self.0.get(i)).map(|(_, v)| v)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        let i = self.position(name)?;
+        self.0.get_mut(i).map(|(_, v)| v)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+        match self.get_mut(&name) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((name, value));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.position(name)?;
+        Some(self.0.swap_remove(i).1)
+    }
 }
 
 /// Where a `#foreach` takes its items from.
