@@ -6,6 +6,9 @@
 //! this stays within 1% of a limit, and is 1 (no batching) for small limits.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use rustc_hash::FxHasher;
 
 /// How long leased bucket tokens stay usable: a worker cannot sit on tokens and spend them later
 /// as an extra burst.
@@ -30,7 +33,7 @@ pub struct Lease {
 /// One worker's leases, kept by the filter across requests (never in a static).
 #[derive(Debug, Default)]
 pub struct Leases {
-    held: HashMap<String, Lease>,
+    held: HashMap<String, Lease, BuildHasherDefault<FxHasher>>,
 }
 
 impl Leases {

@@ -233,7 +233,7 @@ impl Limits {
             ];
             if let Some(limit) = plan.methods.get(method).copied().flatten() {
                 let mk = self.method_keys.get(method).map_or("", String::as_str);
-                let b = BucketSlot::new(format!("tg|pm|{}|{key_id}|{mk}", plan.id), limit);
+                let b = BucketSlot::new(slot_key(&["tg|pm", &plan.id, key_id, mk]), limit);
                 match global {
                     Some(service) => slots.global.push(GlobalSlot::new(
                         LocalTwin::Bucket(b),
@@ -245,7 +245,7 @@ impl Limits {
                 }
             }
             if let Some(limit) = plan.throttle {
-                let b = BucketSlot::new(format!("tg|p|{}|{key_id}", plan.id), limit);
+                let b = BucketSlot::new(slot_key(&["tg|p", &plan.id, key_id]), limit);
                 match global {
                     Some(service) => slots.global.push(GlobalSlot::new(
                         LocalTwin::Bucket(b),
@@ -301,7 +301,19 @@ impl Limits {
 
 /// The shared-data key of a key's quota counter in a usage plan (every stage of the plan).
 pub fn quota_key(plan_id: &str, key_id: &str) -> String {
-    format!("tg|q|{plan_id}|{key_id}")
+    slot_key(&["tg|q", plan_id, key_id])
+}
+
+/// `parts` joined by `|`: a per-request key built without the formatting machinery.
+fn slot_key(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push('|');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// Two integers as the 16 bytes stored in shared data (little endian).
