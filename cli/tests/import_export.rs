@@ -3,33 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use common::{ok, scratch, tollgate, Run};
+
+use std::path::Path;
 
 use serde_json::Value;
 use tollgate_core::config::Config;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tollgate(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(args: &[&str]) -> Run {
-    let run = tollgate(args);
-    assert_eq!(run.code, 0, "tollgate {args:?}\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
-    run
-}
 
 fn failed(args: &[&str]) -> Run {
     let run = tollgate(args);
@@ -37,19 +18,6 @@ fn failed(args: &[&str]) -> Run {
     let last = run.stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("tollgate: "), "{}", run.stderr);
     run
-}
-
-/// A fresh directory under the system's temporary directory.
-fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tollgate-import-export-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn fixture(name: &str) -> String {
@@ -93,7 +61,7 @@ fn reports(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn every_fixture_imports_and_validates() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     for name in FIXTURES {
         for ext in ["yaml", "json"] {
             let out = dir.join(format!("{name}.{ext}"));
@@ -107,7 +75,7 @@ fn every_fixture_imports_and_validates() {
 
 #[test]
 fn what_is_imported_is_what_the_document_says() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let out = dir.join("pets.yaml");
     ok(&["import", &fixture("petstore-swagger.yaml"), "--out", path(&out)]);
     let (config, _) = read_spec(&out);
@@ -211,7 +179,7 @@ fn what_cannot_be_honoured_is_reported_by_name() {
 
 #[test]
 fn strict_refuses_and_writes_nothing() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let out = dir.join("media.yaml");
     let run = failed(&["import", &fixture("unsupported.yaml"), "--strict", "--out", path(&out)]);
     assert!(
@@ -226,7 +194,7 @@ fn strict_refuses_and_writes_nothing() {
 
 #[test]
 fn import_export_import_is_stable() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     for name in FIXTURES {
         let first = dir.join(format!("{name}.spec.yaml"));
         ok(&["import", &fixture(name), "--out", path(&first)]);
@@ -252,7 +220,7 @@ fn import_export_import_is_stable() {
 
 #[test]
 fn export_writes_the_api() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let spec = dir.join("lambda.yaml");
     ok(&["import", &fixture("lambda-proxy.yaml"), "--out", path(&spec)]);
     let run = ok(&["export", path(&spec), "--format", "oas30"]);
@@ -277,7 +245,7 @@ fn export_writes_the_api() {
 
 #[test]
 fn export_names_what_it_cannot_carry() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let spec = dir.join("spec.yaml");
     std::fs::write(
         &spec,
@@ -292,7 +260,7 @@ fn export_names_what_it_cannot_carry() {
 
 #[test]
 fn validate_says_where_the_error_is() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let yaml = dir.join("spec.yaml");
     std::fs::write(
         &yaml,
@@ -338,7 +306,7 @@ fn validate_says_where_the_error_is() {
 
 #[test]
 fn malformed_input_is_a_clear_error() {
-    let dir = scratch();
+    let dir = scratch("import-export");
     let broken = dir.join("broken.yaml");
     std::fs::write(&broken, "openapi: 3.0.1\npaths:\n  /a: {get: {responses: {}\n").unwrap();
     let run = failed(&["import", path(&broken)]);

@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test fails by panicking
 
+mod common;
+
+use common::{ok, scratch, tollgate};
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tollgate_core::apikey::hash_key;
@@ -17,49 +20,12 @@ use tollgate_core::keystore::{
 };
 use tonic::transport::Channel;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tollgate(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(args)
-        .env_remove("TOLLGATE_KEY_STORE")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(args: &[&str]) -> Run {
-    let run = tollgate(args);
-    assert_eq!(run.code, 0, "tollgate {args:?}\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
-    run
-}
-
 /// The command fails with a message containing `expected`.
 fn refused(args: &[&str], expected: &str) {
     let run = tollgate(args);
     assert_eq!(run.code, 1, "tollgate {args:?}\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
     let last = run.stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("tollgate: ") && last.contains(expected), "{expected}\n  in: {last}");
-}
-
-fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tollgate-key-store-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn path(p: &Path) -> &str {
@@ -101,7 +67,7 @@ impl Redis {
     }
 
     fn start_on(port: u16) -> Redis {
-        let dir = scratch();
+        let dir = scratch("key-store");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "no", "--dir", path(&dir)])
@@ -229,7 +195,7 @@ const C: &str = "c-key-value-of-at-least-20";
 
 #[test]
 fn the_store_is_named_exactly_when_the_spec_reads_one() {
-    let dir = scratch();
+    let dir = scratch("key-store");
     let (plain, store) = (spec(&dir, false), spec(&dir, true));
     let url = "redis://127.0.0.1:1";
     refused(
@@ -269,7 +235,7 @@ fn the_store_is_named_exactly_when_the_spec_reads_one() {
 fn what_the_cli_writes_the_service_reads() {
     let redis = Redis::start();
     let service = Service::start(&redis);
-    let dir = scratch();
+    let dir = scratch("key-store");
     let spec = spec(&dir, true);
     let (spec, url) = (path(&spec), redis.url());
     let store = ["--store", url.as_str()];
@@ -457,7 +423,7 @@ fn value(i: usize) -> String {
 fn the_feed_keeps_the_newest_changes_and_raises_the_floor() {
     let redis = Redis::start();
     let service = Service::start(&redis);
-    let dir = scratch();
+    let dir = scratch("key-store");
     let spec = spec(&dir, true);
     let url = redis.url();
     let n = usize::try_from(MAX_CHANGES).unwrap() + 1;
@@ -488,7 +454,7 @@ fn the_feed_keeps_the_newest_changes_and_raises_the_floor() {
 fn plan_changes_of_stored_keys_enter_the_feed() {
     let redis = Redis::start();
     let service = Service::start(&redis);
-    let dir = scratch();
+    let dir = scratch("key-store");
     let spec = spec(&dir, true);
     let (spec, url) = (path(&spec), redis.url());
     let store = ["--store", url.as_str()];

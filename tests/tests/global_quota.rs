@@ -112,32 +112,7 @@ fn a_fleet_shares_one_quota_that_survives_restarts() {
     assert_eq!(usage(&b, "k1"), json!([[100, 0]]), "both Envoys read the one count");
 
     // Throttle accuracy: 100 per window of 1 s for the fleet, hammered for about 3 s.
-    let started = Instant::now();
-    let allowed = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for t in 0..4 {
-            let allowed = &allowed;
-            let port = if t % 2 == 0 { a.port } else { b.port };
-            s.spawn(move || {
-                while started.elapsed() < Duration::from_secs(3) {
-                    let r = call(port, "p1");
-                    if r.status == 200 {
-                        allowed.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        assert_gateway_error(
-                            &r,
-                            429,
-                            "Too Many Requests",
-                            "TooManyRequestsException",
-                            "p1",
-                        );
-                    }
-                }
-            });
-        }
-    });
-    let secs = started.elapsed().as_secs_f64();
-    let allowed = allowed.load(Ordering::Relaxed);
+    let (allowed, secs) = hammer([a.port, b.port], |_| "p1");
     let expected = 100.0 * secs;
     println!(
         "throttle across the fleet: {allowed} allowed in {secs:.2} s, expected {expected:.0} \
@@ -233,6 +208,36 @@ fn the_example_envoys_and_service_read_one_config() {
     }
 }
 
+/// Four threads, two on each port, send requests for about 3 s, thread `t` with key
+/// `key_of(t)`; every refusal must be a 429. Gives the requests allowed and the seconds taken.
+fn hammer(ports: [u16; 2], key_of: impl Fn(usize) -> &'static str + Sync) -> (u64, f64) {
+    let started = Instant::now();
+    let allowed = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (allowed, key) = (&allowed, key_of(t));
+            let port = ports[t % 2];
+            s.spawn(move || {
+                while started.elapsed() < Duration::from_secs(3) {
+                    let r = call(port, key);
+                    if r.status == 200 {
+                        allowed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        assert_gateway_error(
+                            &r,
+                            429,
+                            "Too Many Requests",
+                            "TooManyRequestsException",
+                            key,
+                        );
+                    }
+                }
+            });
+        }
+    });
+    (allowed.load(Ordering::Relaxed), started.elapsed().as_secs_f64())
+}
+
 /// `global_throttles`: a stage's throttle is one count for the fleet. Two Envoys of two
 /// workers each, hammered for about 3 s with keys of a plan without limits: the stage admits
 /// its 40 requests per window of 1 s once, where each Envoy alone would admit them.
@@ -258,33 +263,7 @@ fn a_stage_throttle_is_counted_for_the_fleet() {
         Envoy::start(&options).unwrap()
     };
     let (a, b) = (start(), start());
-    let started = Instant::now();
-    let allowed = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for t in 0..4 {
-            let allowed = &allowed;
-            let port = if t % 2 == 0 { a.port } else { b.port };
-            let key = if t < 2 { "s1" } else { "s2" };
-            s.spawn(move || {
-                while started.elapsed() < Duration::from_secs(3) {
-                    let r = call(port, key);
-                    if r.status == 200 {
-                        allowed.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        assert_gateway_error(
-                            &r,
-                            429,
-                            "Too Many Requests",
-                            "TooManyRequestsException",
-                            key,
-                        );
-                    }
-                }
-            });
-        }
-    });
-    let secs = started.elapsed().as_secs_f64();
-    let allowed = allowed.load(Ordering::Relaxed);
+    let (allowed, secs) = hammer([a.port, b.port], |t| if t < 2 { "s1" } else { "s2" });
     println!("a global stage throttle of 40/s on two Envoys: {allowed} admitted in {secs:.2} s");
     // Fixed windows of one second: at most one window more than the seconds elapsed, and far
     // from the two Envoys' 2 x 40 per second a per-Envoy bucket would admit.

@@ -159,6 +159,14 @@ fn feed_script(body: &str) -> redis::Script {
     redis::Script::new(&format!("{FEED}{body}"))
 }
 
+/// A call of a feed script about key `id`: the change feed's keys, the key's id, and the
+/// feed's length as the first argument, as every such script reads them.
+fn feed_call<'s>(script: &'s redis::Script, id: &str) -> redis::ScriptInvocation<'s> {
+    let mut call = script.key(VERSION_KEY);
+    call.key(CHANGES_KEY).key(FLOOR_KEY).key(keystore::id_key(id)).arg(MAX_CHANGES);
+    call
+}
+
 impl Store {
     pub fn open(url: &str) -> Result<Store, String> {
         if !url.starts_with("redis://") {
@@ -198,12 +206,7 @@ impl Store {
 
     /// Enables or disables key `id`; whether that changed anything.
     pub fn set_enabled(&mut self, id: &str, enabled: bool) -> Result<bool, String> {
-        let answer: i64 = feed_script(SET_ENABLED)
-            .key(VERSION_KEY)
-            .key(CHANGES_KEY)
-            .key(FLOOR_KEY)
-            .key(keystore::id_key(id))
-            .arg(MAX_CHANGES)
+        let answer: i64 = feed_call(&feed_script(SET_ENABLED), id)
             .arg(RECORD_PREFIX)
             .arg(format_enabled(enabled))
             .invoke(&mut self.con)
@@ -216,12 +219,7 @@ impl Store {
 
     /// Deletes key `id`: its record and its id.
     pub fn delete(&mut self, id: &str) -> Result<(), String> {
-        let answer: i64 = feed_script(DELETE)
-            .key(VERSION_KEY)
-            .key(CHANGES_KEY)
-            .key(FLOOR_KEY)
-            .key(keystore::id_key(id))
-            .arg(MAX_CHANGES)
+        let answer: i64 = feed_call(&feed_script(DELETE), id)
             .arg(RECORD_PREFIX)
             .invoke(&mut self.con)
             .map_err(|e| failed(&self.at, e))?;
@@ -255,13 +253,8 @@ impl Store {
         from: &[String],
         to: &[String],
     ) -> Result<(), String> {
-        let answer: i64 = feed_script(SET_PLANS)
-            .key(VERSION_KEY)
-            .key(CHANGES_KEY)
-            .key(FLOOR_KEY)
-            .key(keystore::id_key(id))
+        let answer: i64 = feed_call(&feed_script(SET_PLANS), id)
             .key(keystore::record_key(hash))
-            .arg(MAX_CHANGES)
             .arg(hash)
             .arg(format_plans(from))
             .arg(format_plans(to))
